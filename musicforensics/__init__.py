@@ -1,0 +1,32 @@
+"""musicforensics: forensics for music audio.
+
+Was this "lossless" file ever lossy (or fake hi-res)? Was this music made by a neural generator? Every
+verdict carries the evidence a person can check. Importing the package is cheap: the heavy modules load
+on first use of the functions below.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .config import AnalysisConfig
+from .errors import AudioReadError, MusicForensicsError, ParameterError, UnsupportedAudioError
+from .results import SCHEMA_VERSION
+
+__all__ = [
+    "__version__", "SCHEMA_VERSION", "AnalysisConfig", "analyze_file", "analyze_signal",
+    "MusicForensicsError", "ParameterError", "AudioReadError", "UnsupportedAudioError",
+]
+
+
+def analyze_file(path, *, config=None, label=None):
+    """Analyse one audio file; see :func:`musicforensics.analysis.analyze_file`."""
+    from .analysis import analyze_file as _impl
+
+    return _impl(path, config=config, label=label)
+
+
+def analyze_signal(y, sample_rate, *, config=None, subtype="FLOAT", label="<signal>"):
+    """Analyse an in-memory signal; see :func:`musicforensics.analysis.analyze_signal`."""
+    from .analysis import analyze_signal as _impl
+
+    return _impl(y, sample_rate, config=config, subtype=subtype, label=label)

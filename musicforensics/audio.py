@@ -1,0 +1,219 @@
+"""Audio file I/O: the only module that imports soundfile.
+
+Reads whatever libsndfile reads (FLAC, WAV/RF64/W64, AIFF, CAF, Ogg Vorbis, Opus, MP3, ...), any channel
+count and sample rate, and streams long files in fixed-size blocks so memory stays bounded. Library errors
+become :class:`~musicforensics.errors.AudioReadError` naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+
+from .errors import AudioReadError, UnsupportedAudioError
+
+#: Bits per sample of each integer/float PCM subtype (None: a compressed, lossy subtype).
+_SUBTYPE_BITS = {
+    "PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
+    "FLOAT": 32, "DOUBLE": 64, "ALAC_16": 16, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32,
+}
+_FLOAT_SUBTYPES = {"FLOAT", "DOUBLE"}
+#: Subtypes whose samples passed through a lossy codec: reading them is a fact, not a detection.
+_LOSSY_SUBTYPES = {
+    "MPEG_LAYER_I": "mp1", "MPEG_LAYER_II": "mp2", "MPEG_LAYER_III": "mp3",
+    "VORBIS": "vorbis", "OPUS": "opus", "GSM610": "gsm", "IMA_ADPCM": "adpcm", "MS_ADPCM": "adpcm",
+    "G721_32": "g721", "G723_24": "g723", "G723_40": "g723", "ULAW": "ulaw", "ALAW": "alaw",
+}
+
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 768_000
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """Container facts about one audio file.
+
+    Attributes
+    ----------
+    container : str
+        libsndfile major format, e.g. ``"FLAC"``, ``"WAV"``, ``"MP3"``, ``"OGG"``.
+    subtype : str
+        libsndfile subtype, e.g. ``"PCM_24"``, ``"FLOAT"``, ``"VORBIS"``.
+    sample_rate : int
+        Samples per second per channel (Hz).
+    channels : int
+        Channel count.
+    frames : int
+        Samples per channel.
+    bit_depth : int or None
+        Bits per stored sample for PCM/float subtypes; None for lossy codecs.
+    is_float : bool
+        True when samples are stored as floating point.
+    lossy_codec : str or None
+        Codec of a lossy container (``"mp3"``, ``"vorbis"``, ``"opus"``, ...), else None.
+    file_size : int
+        Size on disk, bytes.
+    """
+
+    container: str
+    subtype: str
+    sample_rate: int
+    channels: int
+    frames: int
+    bit_depth: int | None
+    is_float: bool
+    lossy_codec: str | None
+    file_size: int
+
+    @property
+    def duration_s(self) -> float:
+        """Duration in seconds."""
+        return self.frames / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def bitrate_kbps(self) -> float | None:
+        """Average bitrate of the whole file in kbit/s (size over duration), None when empty."""
+        if self.duration_s <= 0:
+            return None
+        return self.file_size * 8 / self.duration_s / 1000
+
+    def to_dict(self) -> dict:
+        """Plain-data view including derived fields, for JSON output."""
+        data = asdict(self)
+        data["duration_s"] = round(self.duration_s, 6)
+        rate = self.bitrate_kbps
+        data["bitrate_kbps"] = None if rate is None else round(rate, 1)
+        return data
+
+
+def _library_message(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.replace("\n", " ")
+
+
+def read_info(path: str | os.PathLike) -> AudioInfo:
+    """Open ``path`` and return its :class:`AudioInfo` without decoding samples.
+
+    Raises
+    ------
+    AudioReadError
+        The file is missing, empty, unreadable, or not audio libsndfile knows.
+    UnsupportedAudioError
+        The file is audio but has no channels or an implausible sample rate.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise AudioReadError(path, f"cannot stat file: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise AudioReadError(path, "file is empty (0 bytes)")
+    try:
+        raw = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioReadError(path, f"not readable as audio: {_library_message(exc)}") from exc
+    if raw.channels < 1:
+        raise UnsupportedAudioError(path, f"channels={raw.channels!r}: need at least one")
+    if not MIN_SAMPLE_RATE <= raw.samplerate <= MAX_SAMPLE_RATE:
+        raise UnsupportedAudioError(
+            path, f"sample_rate={raw.samplerate!r} Hz: supported range is {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE}"
+        )
+    subtype = raw.subtype or ""
+    return AudioInfo(
+        container=raw.format,
+        subtype=subtype,
+        sample_rate=int(raw.samplerate),
+        channels=int(raw.channels),
+        frames=max(int(raw.frames), 0),
+        bit_depth=_SUBTYPE_BITS.get(subtype),
+        is_float=subtype in _FLOAT_SUBTYPES,
+        lossy_codec=_LOSSY_SUBTYPES.get(subtype) or ("mp3" if raw.format == "MP3" else None),
+        file_size=size,
+    )
+
+
+def iter_blocks(
+    path: str | os.PathLike,
+    *,
+    block_frames: int,
+    overlap: int = 0,
+    max_frames: int | None = None,
+    start: int = 0,
+) -> Iterator[np.ndarray]:
+    """Stream a file as float64 blocks of shape (frames, channels).
+
+    Consecutive blocks share ``overlap`` frames (the tail of one is the head of the next), which is what a
+    streamed STFT needs. Memory is O(block_frames * channels) whatever the file length.
+
+    Parameters
+    ----------
+    path : path-like
+        Audio file.
+    block_frames : int
+        Frames per block (> overlap).
+    overlap : int
+        Frames repeated between consecutive blocks.
+    max_frames : int or None
+        Stop after this many frames from ``start``.
+    start : int
+        First frame to read.
+
+    Raises
+    ------
+    AudioReadError
+        Decoding failed part-way (truncated or corrupt data).
+    """
+    if block_frames <= overlap:
+        raise ValueError(f"block_frames={block_frames!r} must exceed overlap={overlap!r}")
+    try:
+        handle = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioReadError(path, f"not readable as audio: {_library_message(exc)}") from exc
+    with handle:
+        try:
+            if start:
+                handle.seek(start)
+            blocks = handle.blocks(
+                blocksize=block_frames, overlap=overlap, frames=-1 if max_frames is None else max_frames,
+                dtype="float64", always_2d=True,
+            )
+            for block in blocks:
+                yield block
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioReadError(path, f"decoding failed part-way: {_library_message(exc)}") from exc
+
+
+def read_excerpt(path: str | os.PathLike, *, start_s: float = 0.0, duration_s: float | None = None) -> tuple[np.ndarray, int]:
+    """Read a stretch of a file into memory.
+
+    Returns
+    -------
+    samples : np.ndarray, shape (frames, channels), float64
+    sample_rate : int
+    """
+    info = read_info(path)
+    start = max(0, int(round(start_s * info.sample_rate)))
+    frames = -1 if duration_s is None else max(0, int(round(duration_s * info.sample_rate)))
+    try:
+        data, rate = sf.read(str(path), start=start, frames=frames, dtype="float64", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioReadError(path, f"decoding failed: {_library_message(exc)}") from exc
+    return data, int(rate)
+
+
+def write_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, *, subtype: str | None = None) -> None:
+    """Write samples to a new file (refuses to overwrite an existing one).
+
+    Used by tests, fixtures and the sample generator; analysis never writes audio.
+    """
+    path = Path(path)
+    if path.exists():
+        from .errors import OutputExistsError
+
+        raise OutputExistsError(path)
+    sf.write(str(path), samples, sample_rate, subtype=subtype)

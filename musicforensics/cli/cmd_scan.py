@@ -1,0 +1,102 @@
+"""``musicforensics scan``: analyse every audio file under the given paths."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import (
+    DetectorOption, FailOnOption, ForceOption, FormatOption, JobsOption, MaxSecondsOption, OutputOption,
+    QuietOption, RichProgress, build_config, check_output_path, error_boundary, parse_fail_on, stderr_console,
+    write_output,
+)
+
+ORDER = 10
+
+PathsArgument = Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).", show_default=False)]
+
+
+def print_summary(tally, elapsed: float, *, quiet: bool) -> None:
+    """Counts and timing on stderr, for humans."""
+    if quiet:
+        return
+    console = stderr_console()
+    s = tally.to_dict()
+    found = ", ".join(f"{k}: {v}" for k, v in s["findings"].items()) or "none"
+    rate = s["files"] / elapsed if elapsed > 0 else 0.0
+    console.print(
+        f"{s['files']} files: {s['ok']} ok, {s['inconclusive']} inconclusive, {s['error']} error(s); "
+        f"findings: {found}; {elapsed:.1f} s ({rate:.1f} files/s)", highlight=False, markup=False,
+    )
+
+
+def run_scan(
+    paths: list[Path], *, command: str, detectors: str | None, jobs: int | None, fmt: str, output: Path | None,
+    force: bool, quiet: bool, fail_on: str | None, max_seconds: float | None, extra_meta: dict | None = None,
+    on_report=None,
+) -> int:
+    """Shared body of scan-like commands; returns the exit code."""
+    from ..report import FORMATS, render, run_metadata
+    from ..report.jsonl import record
+    from ..scan import discover, make_engine, scan
+
+    if fmt not in FORMATS:
+        from ..errors import ParameterError
+
+        raise ParameterError(f"--format {fmt!r}: choose from {list(FORMATS)!r}")
+    config = build_config(max_seconds=max_seconds, detectors=detectors)
+    kinds_failing = parse_fail_on(fail_on)
+    check_output_path(output, force=force)
+    items = discover([str(p) for p in paths])
+    if not items and not quiet:
+        stderr_console().print(f"no audio files found under {', '.join(map(str, paths))}", markup=False)
+    engine = make_engine(jobs=jobs)
+    stream = fmt == "jsonl" and output is None
+
+    def on_result(report):
+        if on_report is not None:
+            on_report(report)
+        if stream:
+            sys.stdout.write(record(report))
+            sys.stdout.flush()
+
+    t0 = time.perf_counter()
+    reports, tally = scan(items, config=config, engine=engine, progress=RichProgress(enabled=not quiet), on_result=on_result)
+    elapsed = time.perf_counter() - t0
+    meta = run_metadata(config, command=command) | (extra_meta or {})
+    if not stream:
+        text = render(fmt, reports, summary=tally.to_dict(), meta=meta)
+        if output is not None:
+            write_output(output, text, force=force)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    print_summary(tally, elapsed, quiet=quiet)
+    return tally.exit_code(kinds_failing)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("scan")
+    def scan_command(
+        paths: PathsArgument,
+        jobs: JobsOption = None,
+        fmt: FormatOption = "table",
+        output: OutputOption = None,
+        force: ForceOption = False,
+        quiet: QuietOption = False,
+        fail_on: FailOnOption = None,
+        max_seconds: MaxSecondsOption = None,
+        detectors: DetectorOption = None,
+    ) -> None:
+        """Analyse every audio file under PATHS with every detector.
+
+        Exit code: 0 nothing found, 1 findings, 2 usage error, 3 some files could not be analysed.
+        """
+        with error_boundary():
+            code = run_scan(paths, command="scan", detectors=detectors, jobs=jobs, fmt=fmt, output=output, force=force,
+                            quiet=quiet, fail_on=fail_on, max_seconds=max_seconds)
+        raise typer.Exit(code)

@@ -1,0 +1,157 @@
+"""What every command shares: consoles, the error boundary, safe output files, progress, common options."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..config import AnalysisConfig
+from ..errors import AudioReadError, MusicForensicsError, OutputExistsError, ParameterError
+from ..scan import EXIT_FAILURES, EXIT_USAGE
+
+_DEFAULTS = AnalysisConfig()
+
+# -- shared options (defaults come from AnalysisConfig; tests/test_cli.py checks they match) -----------
+JobsOption = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="Output format: table, json, jsonl or csv.")]
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results to this file instead of stdout (refuses to overwrite without --force).", dir_okay=False)]
+ForceOption = Annotated[bool, typer.Option("--force", help="Allow --output to replace an existing file.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary on stderr.")]
+FailOnOption = Annotated[Optional[str], typer.Option("--fail-on", help="Comma-separated finding kinds that make the exit code 1 (default: every kind), or 'none'.")]
+MaxSecondsOption = Annotated[Optional[float], typer.Option("--max-seconds", min=0.1, help="Analyse only the first N seconds of each file (default: whole file).")]
+DetectorOption = Annotated[Optional[str], typer.Option("--detectors", help="Comma-separated detector names to run (default: all).")]
+
+
+def stdout_console():
+    """Console for results: plain text when stdout is not a terminal; NO_COLOR honoured (rich reads it)."""
+    from rich.console import Console
+
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def stderr_console():
+    """Console for humans: progress, summaries, warnings, errors."""
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False, soft_wrap=False)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print ``message`` on stderr and return the Exit to raise."""
+    stderr_console().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def error_boundary():
+    """Map library errors to exit codes at the CLI edge: usage problems 2, unreadable input 3."""
+    try:
+        yield
+    except OutputExistsError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    except ParameterError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    except AudioReadError as exc:
+        raise fail(str(exc), EXIT_FAILURES) from None
+    except MusicForensicsError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+
+
+def build_config(*, max_seconds: float | None = None, detectors: str | None = None) -> AnalysisConfig:
+    """AnalysisConfig from CLI options (unset options keep the library defaults)."""
+    changes = {}
+    if max_seconds is not None:
+        changes["max_seconds"] = max_seconds
+    if detectors:
+        from ..detectors import select
+
+        names = tuple(n.strip() for n in detectors.split(",") if n.strip())
+        select(names)  # validates the names
+        changes["detectors"] = names
+    return _DEFAULTS.with_(**changes) if changes else _DEFAULTS
+
+
+def parse_fail_on(value: str | None) -> list[str] | None:
+    """None (every kind), [] ('none'), or the validated list of kinds."""
+    if value is None:
+        return None
+    if value.strip().lower() == "none":
+        return []
+    from ..detectors import kinds
+
+    wanted = [k.strip() for k in value.split(",") if k.strip()]
+    unknown = sorted(set(wanted) - set(kinds()))
+    if unknown:
+        raise ParameterError(f"--fail-on {value!r}: unknown kind(s) {unknown!r}; known: {list(kinds())!r}")
+    return wanted
+
+
+def check_output_path(path: Path | None, *, force: bool) -> None:
+    """Fail early (before any work) when ``path`` exists and ``force`` is off, or its folder is missing."""
+    if path is None:
+        return
+    if path.exists() and not force:
+        raise OutputExistsError(path)
+    if not path.parent.exists():
+        raise ParameterError(f"--output {str(path)!r}: folder {str(path.parent)!r} does not exist")
+
+
+def write_output(path: Path, text: str, *, force: bool) -> None:
+    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename).
+
+    Never replaces an existing file unless ``force``; a crash mid-write leaves the old file intact.
+    """
+    if path.exists() and not force:
+        raise OutputExistsError(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        if force:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if someone created the file meanwhile: nothing is clobbered
+            os.unlink(tmp)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise OutputExistsError(path) from None
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class RichProgress:
+    """Adapts the library's progress sink to a rich progress bar on stderr (off when not a terminal)."""
+
+    def __init__(self, *, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self._progress = None
+        self._task = None
+
+    def start(self, total: int) -> None:
+        if not self.enabled:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeRemainingColumn(), console=stderr_console(), transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("analysing", total=total)
+
+    def advance(self, report) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=f"analysing {Path(report.path).name[:40]}")
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

@@ -1,0 +1,104 @@
+"""Analysis defaults and the frozen :class:`AnalysisConfig` every stage reads.
+
+The CLI takes its defaults from here (a test checks they match), and :meth:`AnalysisConfig.cache_key`
+identifies a configuration in result stores and caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+
+from .errors import ParameterError
+
+#: Frame length of the long-term STFT, in samples. 16384 at 44.1 kHz is the fakeprint resolution
+#: (2.69 Hz bins; Afchar et al., ISMIR 2025) and resolves codec walls to a few Hz.
+DEFAULT_N_FFT = 16384
+#: Hop of the long-term STFT, in samples (50 % overlap of a Hann window: constant overlap-add).
+DEFAULT_HOP = 8192
+#: Width of the coarse bands of the per-segment band-energy matrix, in Hz.
+DEFAULT_BAND_HZ = 250.0
+#: Length of one time segment of the band-energy matrix, in seconds.
+DEFAULT_SEGMENT_SECONDS = 2.0
+#: Samples per channel read from disk at a time; bounds memory whatever the file length.
+DEFAULT_BLOCK_FRAMES = 1 << 18
+#: Shortest track the detectors will judge, in seconds; shorter ones are INCONCLUSIVE.
+DEFAULT_MIN_DURATION_S = 1.0
+#: Frames whose peak is below this level (dBFS) count as silent and are left out of spectral means.
+DEFAULT_SILENCE_DBFS = -100.0
+#: Power floor added before taking logarithms (10*log10(1e-14) = -140 dB, below 24-bit quantisation noise).
+POWER_FLOOR = 1e-14
+#: Audio file extensions a scan picks up (lower case, with the dot).
+AUDIO_EXTENSIONS = (
+    ".flac", ".wav", ".wave", ".rf64", ".w64", ".aif", ".aiff", ".aifc", ".caf",
+    ".ogg", ".oga", ".opus", ".mp3", ".mp2", ".au", ".snd",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Every parameter that changes an analysis result.
+
+    Attributes
+    ----------
+    n_fft : int
+        Long-term STFT frame length in samples.
+    hop : int
+        Long-term STFT hop in samples.
+    band_hz : float
+        Coarse band width (Hz) of the per-segment band-energy matrix.
+    segment_seconds : float
+        Segment length (s) of the band-energy matrix.
+    block_frames : int
+        Samples per channel per disk read.
+    min_duration_s : float
+        Tracks shorter than this are INCONCLUSIVE.
+    silence_dbfs : float
+        Frames quieter than this (peak, dBFS) are excluded from spectral means.
+    max_seconds : float or None
+        Analyse only the first ``max_seconds`` of each file (None: whole file).
+    detectors : tuple of str
+        Names of the detectors to run (empty: all registered).
+    """
+
+    n_fft: int = DEFAULT_N_FFT
+    hop: int = DEFAULT_HOP
+    band_hz: float = DEFAULT_BAND_HZ
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
+    block_frames: int = DEFAULT_BLOCK_FRAMES
+    min_duration_s: float = DEFAULT_MIN_DURATION_S
+    silence_dbfs: float = DEFAULT_SILENCE_DBFS
+    max_seconds: float | None = None
+    detectors: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.n_fft < 256 or self.n_fft & (self.n_fft - 1):
+            raise ParameterError(f"n_fft={self.n_fft!r}: must be a power of two >= 256")
+        if not 0 < self.hop <= self.n_fft:
+            raise ParameterError(f"hop={self.hop!r}: must be in 1..n_fft ({self.n_fft})")
+        if self.band_hz <= 0:
+            raise ParameterError(f"band_hz={self.band_hz!r}: must be > 0")
+        if self.segment_seconds <= 0:
+            raise ParameterError(f"segment_seconds={self.segment_seconds!r}: must be > 0")
+        if self.block_frames < self.n_fft:
+            raise ParameterError(f"block_frames={self.block_frames!r}: must be >= n_fft ({self.n_fft})")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ParameterError(f"max_seconds={self.max_seconds!r}: must be > 0 or None")
+
+    def with_(self, **changes) -> "AnalysisConfig":
+        """Return a copy with ``changes`` applied (validated again)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain-data view, for JSON output."""
+        data = asdict(self)
+        data["detectors"] = list(self.detectors)
+        return data
+
+    def cache_key(self) -> str:
+        """Short stable hash of the parameters that change results (block size excluded: it does not)."""
+        data = self.to_dict()
+        data.pop("block_frames")
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,82 @@
+"""The one interface every detector implements, and the per-track context it reads.
+
+A detector is a class with ``name``, ``version``, ``kinds`` (the finding kinds it reports), ``order`` (run
+order; cheaper first) and ``analyze(ctx) -> DetectorResult``. A module in :mod:`musicforensics.detectors`
+that defines ``DETECTOR = SomeDetector`` is picked up by :func:`musicforensics.detectors.available`;
+adding a detector means adding a module, nothing else.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..audio import AudioInfo
+from ..config import AnalysisConfig
+from ..dsp.spectrum import SampleStats, SpectralSummary
+from ..results import DetectorResult
+
+
+@dataclass
+class TrackContext:
+    """What a detector may read about one track.
+
+    Attributes
+    ----------
+    path : Path or None
+        The file (None for in-memory signals).
+    info : AudioInfo
+        Container facts.
+    config : AnalysisConfig
+    spectrum : SpectralSummary
+        Long-term spectrum and band energies of the analysed span.
+    stats : SampleStats
+        Sample statistics of the analysed span.
+    """
+
+    path: Path | None
+    info: AudioInfo
+    config: AnalysisConfig
+    spectrum: SpectralSummary
+    stats: SampleStats
+    _excerpt: Callable[[float, float | None], np.ndarray] = field(repr=False, default=None)
+    _blocks: Callable[..., Iterator[np.ndarray]] = field(repr=False, default=None)
+    shared: dict = field(default_factory=dict)
+
+    @property
+    def analysed_seconds(self) -> float:
+        """Seconds of audio the summary covers (whole file, or config.max_seconds)."""
+        total = self.info.duration_s
+        return total if self.config.max_seconds is None else min(total, self.config.max_seconds)
+
+    def excerpt(self, start_s: float = 0.0, duration_s: float | None = None) -> np.ndarray:
+        """Samples (frames, channels) float64 of a stretch of the track (memory: the stretch only)."""
+        return self._excerpt(start_s, duration_s)
+
+    def blocks(self, *, block_frames: int, overlap: int = 0, max_frames: int | None = None) -> Iterator[np.ndarray]:
+        """Stream the track again as (frames, channels) float64 blocks overlapping by ``overlap``."""
+        return self._blocks(block_frames=block_frames, overlap=overlap, max_frames=max_frames)
+
+
+class Detector(abc.ABC):
+    """Base class of the detectors."""
+
+    name: str = ""
+    version: str = "0"
+    kinds: tuple[str, ...] = ()
+    order: int = 100
+
+    @abc.abstractmethod
+    def analyze(self, ctx: TrackContext) -> DetectorResult:
+        """Judge one track; must not raise on degenerate audio (return inconclusive findings instead)."""
+
+    def warm_up(self) -> None:
+        """Compile numba kernels (or load them from cache) before worker processes start."""
+
+    def result(self, **kwargs) -> DetectorResult:
+        """A :class:`DetectorResult` pre-filled with this detector's name and version."""
+        return DetectorResult(detector=self.name, version=self.version, **kwargs)

@@ -1,0 +1,1 @@
+"""Signal processing: streamed spectra, hulls and peaks. Numba lives only in :mod:`.\_kernels`."""

@@ -1,0 +1,282 @@
+"""Streamed long-term average spectrum, per-segment band energies and sample statistics.
+
+One pass over the audio, block by block, feeds a single Hann-windowed STFT (``n_fft``, ``hop``) whose
+frames serve every measure: the mean over frames and channels of the power in dB (the quantity the
+fakeprint of Afchar et al., ISMIR 2025, is built on: mean of dB, not dB of mean), the mean power, and a
+coarse (segment x band) energy matrix for time-localised evidence. Memory is bounded by the block size.
+
+Power is scaled so that a full-scale sine has 0 dB at its bin: P = (2 |X| / sum(w))^2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+import scipy.fft
+
+from ..config import POWER_FLOOR, AnalysisConfig
+from ._kernels import spectral as _k
+
+
+@dataclass
+class SpectralSummary:
+    """The long-term spectrum of a track and its coarse time-frequency energy.
+
+    Attributes
+    ----------
+    sample_rate : int
+        Hz.
+    n_fft, hop : int
+        STFT frame length and hop, samples.
+    freqs : np.ndarray, shape (n_fft // 2 + 1,)
+        Bin centre frequencies, Hz.
+    mean_db : np.ndarray, shape (n_bins,)
+        Mean over active frames and channels of 10 log10(P + 1e-14), dB re full-scale sine.
+    mean_power : np.ndarray, shape (n_bins,)
+        Mean over active frames and channels of P (linear).
+    n_frames, n_active_frames : int
+        STFT frames seen, and those louder than the silence threshold (the means use only these).
+    band_edges_hz : np.ndarray, shape (n_bands + 1,)
+        Edges of the coarse bands, Hz.
+    segment_seconds : float
+        Length of one segment, s; segment i covers [i, i+1) * segment_seconds.
+    band_db : np.ndarray, shape (n_segments, n_bands)
+        Mean power per band and segment in dB (NaN for segments with no active frame).
+    """
+
+    sample_rate: int
+    n_fft: int
+    hop: int
+    freqs: np.ndarray
+    mean_db: np.ndarray
+    mean_power: np.ndarray
+    n_frames: int
+    n_active_frames: int
+    band_edges_hz: np.ndarray
+    segment_seconds: float
+    band_db: np.ndarray
+
+    @property
+    def mean_power_db(self) -> np.ndarray:
+        """dB of the mean power (the classical LTAS), shape (n_bins,)."""
+        return 10.0 * np.log10(self.mean_power + POWER_FLOOR)
+
+    @property
+    def bin_hz(self) -> float:
+        """Frequency resolution, Hz per bin."""
+        return self.sample_rate / self.n_fft
+
+
+@dataclass
+class SampleStats:
+    """Sample-level facts gathered in the same pass.
+
+    Attributes
+    ----------
+    peak : float
+        Largest finite |x| (full scale = 1).
+    rms : float
+        Root mean square over all finite samples of all channels.
+    dc_offset : np.ndarray, shape (channels,)
+        Mean of each channel.
+    clipped_samples : int
+        Samples at digital full scale (|x| >= 1 - 2^-15).
+    nonfinite_samples : int
+        NaN or Inf samples (float files only).
+    grid_bits : int
+        Bits of the integer grid tested (e.g. 24 for PCM_24).
+    off_grid_samples : int
+        Samples not on that grid (non-zero for genuine float data).
+    effective_bits : int or None
+        Bits actually used on the grid: ``grid_bits`` minus the trailing zero bits common to every sample
+        (None when no sample is non-zero on the grid).
+    samples : int
+        Finite samples counted (all channels).
+    """
+
+    peak: float
+    rms: float
+    dc_offset: np.ndarray
+    clipped_samples: int
+    nonfinite_samples: int
+    grid_bits: int
+    off_grid_samples: int
+    effective_bits: int | None
+    samples: int
+
+    @property
+    def peak_dbfs(self) -> float:
+        return float(20 * np.log10(self.peak)) if self.peak > 0 else float("-inf")
+
+    @property
+    def rms_dbfs(self) -> float:
+        return float(20 * np.log10(self.rms)) if self.rms > 0 else float("-inf")
+
+
+def aligned_block_frames(block_frames: int, n_fft: int, hop: int) -> int:
+    """Largest block length <= max(block_frames, n_fft + hop) with (length - n_fft) a multiple of ``hop``.
+
+    With blocks overlapping by ``n_fft - hop``, such a length makes the frames of consecutive blocks
+    continue exactly the frame grid 0, hop, 2 hop, ... of the whole file.
+    """
+    steps = max(1, (block_frames - n_fft) // hop)
+    return n_fft + steps * hop
+
+
+def blocks_from_array(y: np.ndarray, *, block_frames: int, overlap: int) -> Iterator[np.ndarray]:
+    """Yield (frames, channels) float64 blocks of an in-memory signal exactly as :func:`audio.iter_blocks` does."""
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    step = block_frames - overlap
+    n = y.shape[0]
+    start = 0
+    while True:
+        yield y[start:start + block_frames]
+        if start + block_frames >= n:
+            break
+        start += step
+
+
+class SpectrumAccumulator:
+    """Consume overlapping blocks and build a :class:`SpectralSummary` and :class:`SampleStats`.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    channels : int
+        Channel count.
+    total_frames : int
+        Expected samples per channel (sizes the segment matrix; longer input is still handled).
+    config : AnalysisConfig
+    grid_bits : int
+        Integer grid to test samples against (the stored bit depth; 24 for float files).
+    """
+
+    def __init__(self, *, sample_rate: int, channels: int, total_frames: int, config: AnalysisConfig, grid_bits: int):
+        self.sr = int(sample_rate)
+        self.channels = int(channels)
+        self.cfg = config
+        self.n_fft = config.n_fft
+        self.hop = config.hop
+        self.window = np.hanning(self.n_fft + 1)[:-1]  # periodic Hann
+        self.scale = 2.0 / self.window.sum()
+        self.freqs = np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
+        nyquist = self.sr / 2
+        n_bands = max(1, int(np.ceil(nyquist / config.band_hz)))
+        self.band_edges = np.minimum(np.arange(n_bands + 1) * config.band_hz, nyquist)
+        self.band_of_bin = np.minimum((self.freqs // config.band_hz).astype(np.int64), n_bands - 1)
+        self.segment_frames = max(1, int(round(config.segment_seconds * self.sr)))
+        n_segments = max(1, int(np.ceil(max(total_frames, 1) / self.segment_frames)))
+        self.band_sum = np.zeros((n_segments, n_bands))
+        self.band_count = np.zeros(n_segments)
+        self.sum_db = np.zeros(self.freqs.size)
+        self.sum_power = np.zeros(self.freqs.size)
+        self.n_frames = 0
+        self.n_active = 0
+        self.silence_amp = 10.0 ** (config.silence_dbfs / 20.0)
+        self.grid_bits = int(grid_bits)
+        self.stats = np.zeros(6)
+        self.or_bits = np.zeros(1, dtype=np.int64)
+        self.dc_sums = np.zeros(self.channels)
+        self.frame_cursor = 0  # index of the next STFT frame in the whole file
+        self.sample_cursor = 0  # samples per channel counted for stats (non-overlapping part)
+        self.tail: np.ndarray | None = None
+
+    # -- stats -------------------------------------------------------------------------------------
+    def _update_stats(self, fresh: np.ndarray) -> None:
+        if fresh.shape[0] == 0:
+            return
+        fresh = np.ascontiguousarray(fresh)
+        _k.sample_stats(fresh, float(2 ** (self.grid_bits - 1)), self.stats, self.or_bits)
+        _k.channel_sums(fresh, self.dc_sums)
+        self.sample_cursor += fresh.shape[0]
+
+    # -- spectrum ----------------------------------------------------------------------------------
+    def _update_spectrum(self, block: np.ndarray) -> None:
+        n = block.shape[0]
+        if n < self.n_fft:
+            return
+        n_frames = 1 + (n - self.n_fft) // self.hop
+        clean = np.where(np.isfinite(block), block, 0.0)
+        frames = np.lib.stride_tricks.sliding_window_view(clean, self.n_fft, axis=0)[:: self.hop][:n_frames]
+        # frames: (n_frames, channels, n_fft)
+        peaks = np.abs(frames).max(axis=(1, 2))
+        active = peaks > self.silence_amp
+        global_start = (self.frame_cursor + np.arange(n_frames)) * self.hop
+        segment = np.minimum((global_start + self.n_fft // 2) // self.segment_frames, self.band_sum.shape[0] - 1)
+        segment = segment.astype(np.int64)
+        for ch in range(self.channels):
+            spec = scipy.fft.rfft(frames[:, ch, :] * self.window, axis=-1)
+            power = (spec.real ** 2 + spec.imag ** 2) * (self.scale ** 2)
+            _k.accumulate_frames(
+                np.ascontiguousarray(power), active, POWER_FLOOR, self.sum_db, self.sum_power,
+                self.band_of_bin, segment, self.band_sum, self.band_count,
+            )
+        self.n_frames += n_frames
+        self.n_active += int(active.sum())
+        self.frame_cursor += n_frames
+
+    def update(self, block: np.ndarray, *, fresh_from: int) -> None:
+        """Consume one block; ``block[fresh_from:]`` are samples not seen in earlier blocks."""
+        self._update_stats(block[fresh_from:])
+        self._update_spectrum(block)
+        self.tail = block[-self.n_fft:] if block.shape[0] else self.tail
+
+    def finish(self, short_signal: np.ndarray | None = None) -> tuple[SpectralSummary, SampleStats]:
+        """Return the summary. ``short_signal`` (whole signal shorter than n_fft) is zero-padded into one frame."""
+        if self.n_frames == 0 and short_signal is not None and short_signal.shape[0] > 0:
+            padded = np.zeros((self.n_fft, self.channels))
+            padded[: short_signal.shape[0]] = short_signal
+            self._update_spectrum(padded)
+        active = max(self.n_active * self.channels, 1)
+        band_counts = self.band_count[:, None] * self.channels
+        with np.errstate(divide="ignore", invalid="ignore"):
+            band_mean = np.where(band_counts > 0, self.band_sum / np.maximum(band_counts, 1), np.nan)
+            band_db = 10.0 * np.log10(band_mean + POWER_FLOOR)
+        summary = SpectralSummary(
+            sample_rate=self.sr, n_fft=self.n_fft, hop=self.hop, freqs=self.freqs,
+            mean_db=self.sum_db / active if self.n_active else np.full(self.freqs.size, 10 * np.log10(POWER_FLOOR)),
+            mean_power=self.sum_power / active,
+            n_frames=self.n_frames, n_active_frames=self.n_active,
+            band_edges_hz=self.band_edges, segment_seconds=self.segment_frames / self.sr, band_db=band_db,
+        )
+        samples = int(self.stats[2])
+        or_value = int(self.or_bits[0])
+        effective = None
+        if or_value != 0:
+            trailing = (or_value & -or_value).bit_length() - 1
+            effective = max(self.grid_bits - trailing, 0)
+        stats = SampleStats(
+            peak=float(self.stats[0]),
+            rms=float(np.sqrt(self.stats[1] / samples)) if samples else 0.0,
+            dc_offset=self.dc_sums / max(self.sample_cursor, 1),
+            clipped_samples=int(self.stats[3]), nonfinite_samples=int(self.stats[4]),
+            grid_bits=self.grid_bits, off_grid_samples=int(self.stats[5]),
+            effective_bits=effective, samples=samples,
+        )
+        return summary, stats
+
+
+def summarize_blocks(
+    blocks: Iterable[np.ndarray], *, sample_rate: int, channels: int, total_frames: int,
+    config: AnalysisConfig, grid_bits: int, overlap: int,
+) -> tuple[SpectralSummary, SampleStats]:
+    """Run a :class:`SpectrumAccumulator` over blocks that overlap by ``overlap`` frames."""
+    acc = SpectrumAccumulator(
+        sample_rate=sample_rate, channels=channels, total_frames=total_frames, config=config, grid_bits=grid_bits,
+    )
+    first = True
+    whole: list[np.ndarray] = []
+    seen = 0
+    for block in blocks:
+        acc.update(block, fresh_from=0 if first else overlap)
+        seen += block.shape[0] - (0 if first else overlap)
+        if seen < config.n_fft:
+            whole.append(block if first else block[overlap:])
+        first = False
+    short = np.concatenate(whole) if (whole and acc.n_frames == 0) else None
+    return acc.finish(short)

@@ -1,0 +1,46 @@
+"""The one exception tree of musicforensics.
+
+Every error the library raises on purpose derives from :class:`MusicForensicsError`; messages quote the
+offending value with ``!r`` and say what is allowed, so a user can act on them without reading code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class MusicForensicsError(Exception):
+    """Base class of all musicforensics errors."""
+
+
+class ParameterError(MusicForensicsError, ValueError):
+    """An argument or option has a value outside what is allowed."""
+
+
+class AudioReadError(MusicForensicsError):
+    """A file could not be opened or decoded as audio.
+
+    Parameters
+    ----------
+    path : path-like
+        The file that failed.
+    reason : str
+        What went wrong, in words a user understands.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path!r}: {reason}")
+
+
+class UnsupportedAudioError(AudioReadError):
+    """The file is audio, but in a form the analysis cannot handle (e.g. zero channels)."""
+
+
+class OutputExistsError(MusicForensicsError):
+    """Refusing to overwrite a file that already exists (pass --force to allow it)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        super().__init__(f"{self.path!r} already exists; refusing to overwrite it (use --force to replace it)")
