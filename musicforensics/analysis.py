@@ -33,14 +33,15 @@ def _grid_bits(info: audio.AudioInfo) -> int:
 
 
 def bandwidth_hz(spectrum: SpectralSummary, *, range_db: float = BANDWIDTH_RANGE_DB) -> float | None:
-    """Highest frequency whose long-term level (dB of mean power, 1/3-octave smoothed) is within
+    """Highest frequency whose long-term level (dB of mean power, smoothed over ~50 Hz) is within
     ``range_db`` of the loudest bin; None for silence."""
-    level = spectrum.mean_power_db
+    from scipy.ndimage import uniform_filter1d
+
     if spectrum.n_active_frames == 0:
         return None
-    # smooth over ~50 Hz so single-bin noise does not decide
+    # smooth the power over ~50 Hz (edges held, not zero-padded) so single-bin noise does not decide
     width = max(1, int(round(50.0 / spectrum.bin_hz)))
-    smooth = np.convolve(level, np.ones(width) / width, mode="same")
+    smooth = 10.0 * np.log10(uniform_filter1d(spectrum.mean_power, width, mode="nearest") + POWER_FLOOR)
     top = smooth.max()
     above = np.nonzero(smooth >= top - range_db)[0]
     return float(spectrum.freqs[above[-1]]) if above.size else None

@@ -33,6 +33,13 @@ _LOSSY_SUBTYPES = {
 MIN_SAMPLE_RATE = 1000
 MAX_SAMPLE_RATE = 768_000
 
+#: Containers libsndfile cannot open; read through ffmpeg when it is installed (see :mod:`._ffmpeg`).
+FFMPEG_EXTENSIONS = (".m4a", ".mp4", ".aac", ".m4b", ".alac", ".wma", ".webm", ".mka")
+
+
+def _via_ffmpeg(path: Path) -> bool:
+    return path.suffix.lower() in FFMPEG_EXTENSIONS
+
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -92,8 +99,11 @@ class AudioInfo:
 
 
 def _library_message(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.replace("\n", " ")
+    text = (str(exc).strip() or type(exc).__name__).replace("\n", " ")
+    # libsndfile says "File does not exist or is not a regular file" for files it cannot identify
+    if "does not exist or is not a regular file" in text or "Format not recognised" in text:
+        return "format not recognised by libsndfile (not audio, or an unsupported container)"
+    return text
 
 
 def read_info(path: str | os.PathLike) -> AudioInfo:
@@ -113,6 +123,10 @@ def read_info(path: str | os.PathLike) -> AudioInfo:
         raise AudioReadError(path, f"cannot stat file: {exc.strerror or exc}") from exc
     if size == 0:
         raise AudioReadError(path, "file is empty (0 bytes)")
+    if _via_ffmpeg(path):
+        from . import _ffmpeg
+
+        return _ffmpeg.probe(path, size)
     try:
         raw = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -170,6 +184,12 @@ def iter_blocks(
     """
     if block_frames <= overlap:
         raise ValueError(f"block_frames={block_frames!r} must exceed overlap={overlap!r}")
+    if _via_ffmpeg(Path(path)):
+        from . import _ffmpeg
+
+        yield from _ffmpeg.iter_blocks(Path(path), block_frames=block_frames, overlap=overlap,
+                                       max_frames=max_frames, start=start)
+        return
     try:
         handle = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:
@@ -199,6 +219,15 @@ def read_excerpt(path: str | os.PathLike, *, start_s: float = 0.0, duration_s: f
     info = read_info(path)
     start = max(0, int(round(start_s * info.sample_rate)))
     frames = -1 if duration_s is None else max(0, int(round(duration_s * info.sample_rate)))
+    if _via_ffmpeg(Path(path)):
+        import numpy as _np
+
+        from . import _ffmpeg
+
+        chunks = list(_ffmpeg.iter_blocks(Path(path), block_frames=1 << 18, overlap=0,
+                                          max_frames=None if frames < 0 else frames, start=start))
+        data = _np.concatenate(chunks) if chunks else _np.zeros((0, info.channels))
+        return data, info.sample_rate
     try:
         data, rate = sf.read(str(path), start=start, frames=frames, dtype="float64", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -44,3 +44,25 @@ class OutputExistsError(MusicForensicsError):
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         super().__init__(f"{self.path!r} already exists; refusing to overwrite it (use --force to replace it)")
+
+
+class StoreError(MusicForensicsError):
+    """A result store cannot be opened, read or written (not a store, a newer schema, a locked file...).
+
+    Parameters
+    ----------
+    path : path-like
+        The store file.
+    reason : str
+        What went wrong.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"result store {self.path!r}: {reason}")
+
+
+class EngineError(MusicForensicsError):
+    """An analysis engine failed as a whole (e.g. the Dask scheduler cannot be reached); per-file failures
+    are results, never this."""

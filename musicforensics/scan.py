@@ -185,13 +185,20 @@ class ProcessPoolEngine:
 
 
 def make_engine(*, jobs: int | None = None, engine: str = "local", scheduler: str | None = None) -> Engine:
-    """The engine for a scan: ``local`` (process pool, or in-process when jobs == 1)."""
+    """The engine for a scan: ``local`` (process pool, or in-process when jobs == 1) or ``dask`` (a Dask
+    cluster at ``scheduler``, or a local Dask cluster of ``jobs`` worker processes when None)."""
     from .errors import ParameterError
 
+    if scheduler is not None and engine != "dask":
+        raise ParameterError(f"scheduler={scheduler!r} needs engine='dask' (got engine={engine!r})")
     if engine == "local":
         n = jobs or os.cpu_count() or 1
         return SerialEngine() if n == 1 else ProcessPoolEngine(n)
-    raise ParameterError(f"engine={engine!r}: choose from ['local']")
+    if engine == "dask":
+        from .dask_engine import DaskEngine
+
+        return DaskEngine(scheduler=scheduler, workers=jobs)
+    raise ParameterError(f"engine={engine!r}: choose from ['local', 'dask']")
 
 
 # -- progress and tally -------------------------------------------------------------------------------

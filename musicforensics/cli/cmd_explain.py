@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -71,6 +71,23 @@ def render_explain(report) -> None:
         console.print(t)
 
 
+def _write_plots(file: Path, report, config, plot_dir: Path | None, *, log_freq: bool) -> None:
+    """Write the PNG evidence of ``report`` (paths listed on stderr); a plotting failure is reported, not fatal."""
+    from .. import plot as plotting
+    from .common import stderr_console
+
+    console = stderr_console()
+    if report.status == "error":
+        console.print(f"no plots: {report.error}", markup=False)
+        return
+    out = plot_dir if plot_dir is not None else Path(plotting.DEFAULT_PLOT_DIR)
+    with error_boundary():
+        written = plotting.write_track_plots(file, report, out_dir=out, config=config,
+                                             freq_scale="log" if log_freq else "linear")
+    for path in written:
+        console.print(f"wrote {path}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("explain")
     def explain_command(
@@ -78,6 +95,9 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the full JSON record instead of tables.")] = False,
         max_seconds: MaxSecondsOption = None,
         detectors: DetectorOption = None,
+        plot: Annotated[bool, typer.Option("--plot", help="Also write PNG evidence: spectrogram, long-term spectrum, comb view and a one-page summary.")] = False,
+        plot_dir: Annotated[Optional[Path], typer.Option("--plot-dir", help="Folder for the PNGs (implies --plot; default ./musicforensics-plots). Existing files are never overwritten.", file_okay=False)] = None,
+        log_freq: Annotated[bool, typer.Option("--log-freq", help="Draw the spectrogram PNG on a log-frequency axis.")] = False,
     ) -> None:
         """Show every measured fact and every verdict, with its evidence, for one track.
 
@@ -93,6 +113,8 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
         else:
             render_explain(report)
+        if plot or plot_dir is not None:
+            _write_plots(file, report, config, plot_dir, log_freq=log_freq)
         tally = Tally()
         tally.add(report)
         raise typer.Exit(tally.exit_code())

@@ -18,6 +18,11 @@ from .common import (
 ORDER = 10
 
 PathsArgument = Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).", show_default=False)]
+StoreOption = Annotated[Optional[Path], typer.Option("--store", help="SQLite result store (created if missing): finished files are saved as they complete, an interrupted scan resumes, and unchanged files are answered from it. Nothing is written anywhere else.", dir_okay=False)]
+EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool on this machine) or dask (Dask distributed; needs the optional dask extra).")]
+SchedulerOption = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask; default: a local Dask cluster of --jobs workers).")]
+ForceReanalyseOption = Annotated[bool, typer.Option("--force-reanalyse", help="With --store: analyse every file again and replace its stored result.")]
+VerifyHashOption = Annotated[bool, typer.Option("--verify-hash", help="With --store: check the content hash of every stored file, not only of those whose size or mtime changed.")]
 
 
 def print_summary(tally, elapsed: float, *, quiet: bool) -> None:
@@ -37,7 +42,8 @@ def print_summary(tally, elapsed: float, *, quiet: bool) -> None:
 def run_scan(
     paths: list[Path], *, command: str, detectors: str | None, jobs: int | None, fmt: str, output: Path | None,
     force: bool, quiet: bool, fail_on: str | None, max_seconds: float | None, extra_meta: dict | None = None,
-    on_report=None,
+    on_report=None, store: Path | None = None, engine: str = "local", scheduler: str | None = None,
+    force_reanalyse: bool = False, verify_hash: bool = False,
 ) -> int:
     """Shared body of scan-like commands; returns the exit code."""
     from ..report import FORMATS, render, run_metadata
@@ -54,7 +60,18 @@ def run_scan(
     items = discover([str(p) for p in paths])
     if not items and not quiet:
         stderr_console().print(f"no audio files found under {', '.join(map(str, paths))}", markup=False)
-    engine = make_engine(jobs=jobs)
+    if (force_reanalyse or verify_hash) and store is None:
+        from ..errors import ParameterError
+
+        raise ParameterError("--force-reanalyse and --verify-hash need --store PATH")
+    engine_name = engine
+    engine = make_engine(jobs=jobs, engine=engine, scheduler=scheduler)
+    result_store = None
+    if store is not None:
+        from ..store import ResultStore, StoreEngine
+
+        result_store = ResultStore(store)
+        engine = StoreEngine(engine, result_store, force=force_reanalyse, verify=verify_hash, engine_name=engine_name)
     stream = fmt == "jsonl" and output is None
 
     def on_result(report):
@@ -65,9 +82,16 @@ def run_scan(
             sys.stdout.flush()
 
     t0 = time.perf_counter()
-    reports, tally = scan(items, config=config, engine=engine, progress=RichProgress(enabled=not quiet), on_result=on_result)
+    try:
+        reports, tally = scan(items, config=config, engine=engine, progress=RichProgress(enabled=not quiet),
+                              on_result=on_result)
+    finally:
+        if result_store is not None:
+            result_store.close()
     elapsed = time.perf_counter() - t0
     meta = run_metadata(config, command=command) | (extra_meta or {})
+    if result_store is not None:
+        meta["store"] = {"path": str(store), **engine.stats.to_dict()}
     if not stream:
         text = render(fmt, reports, summary=tally.to_dict(), meta=meta)
         if output is not None:
@@ -76,6 +100,10 @@ def run_scan(
             sys.stdout.write(text)
             sys.stdout.flush()
     print_summary(tally, elapsed, quiet=quiet)
+    if result_store is not None and not quiet:
+        s = engine.stats
+        stderr_console().print(f"store {str(store)!r}: {s.reused} reused, {s.analysed} analysed, {s.hashed} hashed",
+                               highlight=False, markup=False, soft_wrap=True)
     return tally.exit_code(kinds_failing)
 
 
@@ -91,6 +119,11 @@ def register(app: typer.Typer) -> None:
         fail_on: FailOnOption = None,
         max_seconds: MaxSecondsOption = None,
         detectors: DetectorOption = None,
+        store: StoreOption = None,
+        engine: EngineOption = "local",
+        scheduler: SchedulerOption = None,
+        force_reanalyse: ForceReanalyseOption = False,
+        verify_hash: VerifyHashOption = False,
     ) -> None:
         """Analyse every audio file under PATHS with every detector.
 
@@ -98,5 +131,6 @@ def register(app: typer.Typer) -> None:
         """
         with error_boundary():
             code = run_scan(paths, command="scan", detectors=detectors, jobs=jobs, fmt=fmt, output=output, force=force,
-                            quiet=quiet, fail_on=fail_on, max_seconds=max_seconds)
+                            quiet=quiet, fail_on=fail_on, max_seconds=max_seconds, store=store, engine=engine,
+                            scheduler=scheduler, force_reanalyse=force_reanalyse, verify_hash=verify_hash)
         raise typer.Exit(code)

@@ -60,20 +60,24 @@ def test_strides_match_package_models():
 @pytest.mark.parametrize("arch", ["dac44", "encodec24"])
 def test_random_decoder_leaves_comb(arch, tmp_path):
     meta = neural.ARCHITECTURES[arch]
-    x = _music_like(44100, 2.5)
+    x = _music_like(44100, 2.0)
     y, sr = neural.autoencode(x, 44100, architecture=arch, weights="random", seed=0, cache_dir=tmp_path)
     assert sr == meta["sample_rate"]
     assert y.dtype == np.float32 and y.ndim == 2 and y.shape[1] == 2
-    assert abs(y.shape[0] - int(2.5 * sr)) <= 2
+    assert abs(y.shape[0] - int(2.0 * sr)) <= 2
     assert np.abs(y).max() == pytest.approx(10 ** (-1 / 20), rel=1e-3)
     delta = meta["expected_delta_hz"]
-    res = neural.comb_prominence(y, sr, delta, n_fft=16384, fmin=5000, fmax=16000)
+    # n_fft 32768 at the native rate: the teeth are stationary lines, the finer resolution lifts them
+    # out of the (short-clip) LTAS noise.  Teeth are measured in 5-16 kHz, as the fakeprint does.
+    res = neural.comb_prominence(y, sr, delta, n_fft=32768, fmin=5000, fmax=16000)
     # teeth of the expected comb stand out from their neighbours; half-way points do not
-    assert res["mean"] > 3.0, res["mean"]
-    assert res["contrast"] > 2.0, res
-    # the comb is at the expected spacing, not a different one
-    wrong = neural.comb_prominence(y, sr, delta * 1.37, n_fft=16384, fmin=5000, fmax=16000)
-    assert res["mean"] > wrong["mean"] + 2.0, (res["mean"], wrong["mean"])
+    assert res["median"] > 3.0, res["median"]
+    assert res["median_contrast"] > 2.0, res["median_contrast"]
+    assert res["contrast"] > 2.0, res["contrast"]
+    # the comb is at the expected spacing, not at an unrelated one
+    for mult in (1.37, 0.73):
+        wrong = neural.comb_prominence(y, sr, delta * mult, n_fft=32768, fmin=5000, fmax=16000)
+        assert res["median_contrast"] > wrong["median_contrast"] + 2.0, (mult, res, wrong)
 
 
 def test_random_is_seeded(tmp_path):

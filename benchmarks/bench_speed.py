@@ -1,0 +1,268 @@
+"""Speed and memory of musicforensics, measured against the cost of just decoding the same file.
+
+Usage::
+
+    python -m benchmarks.bench_speed [--long] [--repeat N] [--memory-hours H] [--skip-memory] [--markdown FILE]
+
+Four measurements, all in one run so the ratios share the machine's state:
+
+1. per file: ``analyze_file`` time against decode-only time (soundfile reading the whole file in the same
+   blocks of float64 the analysis reads = our floor), for FLAC 44.1 kHz/16-bit, FLAC 96 kHz/24-bit and MP3
+   (LAME CBR 192), 10 s, 60 s and 600 s long (plus 60 min with ``--long``); median of ``--repeat`` runs;
+2. a folder of 12 x 30 s FLAC files through ``musicforensics scan --format jsonl`` with ``--jobs 1`` and ``2``;
+3. peak resident memory (``ru_maxrss`` of a child process) analysing a 24-bit/96 kHz FLAC of ``--memory-hours``
+   hours (default 2), next to a child that only imports and warms the kernels;
+4. start-up: ``musicforensics --help`` against ``python -c pass`` (median of 7 runs).
+
+Files are synthesised (tones, a slow sweep and noise, streamed block by block with ``soundfile.SoundFile``) in a
+temporary folder that is deleted at the end. Never a unit test: numbers depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+BLOCK = 1 << 18  # frames per synthesis / decode block (the analysis default, DEFAULT_BLOCK_FRAMES)
+
+
+# -- material ------------------------------------------------------------------------------------------
+
+def synth_blocks(seconds: float, sr: int, *, seed: int = 0, noise_dbfs: float = -70.0):
+    """Stereo music-like test signal in blocks: four tones, a slow sweep, white noise; peak below -3 dBFS."""
+    rng = np.random.default_rng(seed)
+    total = int(round(seconds * sr))
+    noise = 10 ** (noise_dbfs / 20)
+    for start in range(0, total, BLOCK):
+        n = min(BLOCK, total - start)
+        t = (start + np.arange(n)) / sr
+        mono = sum(0.12 * np.sin(2 * np.pi * f * t) for f in (110.0, 440.0, 1320.0, 5000.0))
+        sweep_f = 200.0 + 9000.0 * (0.5 + 0.5 * np.sin(2 * np.pi * t / 37.0))
+        mono = mono + 0.05 * np.sin(2 * np.pi * np.cumsum(sweep_f) / sr + start)
+        block = np.stack([mono, 0.9 * mono], axis=1) + noise * rng.standard_normal((n, 2))
+        yield block
+
+
+def write_file(path: Path, seconds: float, sr: int, subtype: str, *, seed: int = 0) -> Path:
+    """Stream a synthetic file to ``path`` (FLAC or WAV by suffix) without holding it in memory."""
+    fmt = "FLAC" if path.suffix == ".flac" else "WAV"
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=2, subtype=subtype, format=fmt) as fh:
+        for block in synth_blocks(seconds, sr, seed=seed):
+            fh.write(block)
+    return path
+
+
+def make_mp3(path: Path, seconds: float) -> Path:
+    wav = path.with_suffix(".wav")
+    write_file(wav, seconds, 44100, "PCM_16")
+    subprocess.run(["lame", "--quiet", "--cbr", "-b", "192", str(wav), str(path)], check=True)
+    wav.unlink()
+    return path
+
+
+# -- measurements --------------------------------------------------------------------------------------
+
+def decode_only(path: Path) -> float:
+    """Seconds to read every sample as float64 blocks (the floor any analysis of the whole file pays)."""
+    t0 = time.perf_counter()
+    with sf.SoundFile(str(path)) as fh:
+        while True:
+            data = fh.read(BLOCK, dtype="float64", always_2d=True)
+            if len(data) == 0:
+                break
+    return time.perf_counter() - t0
+
+
+def analyse_once(path: Path) -> float:
+    from musicforensics.analysis import analyze_file
+
+    t0 = time.perf_counter()
+    report = analyze_file(path)
+    elapsed = time.perf_counter() - t0
+    if report.status == "error":
+        raise RuntimeError(f"analysis failed on {path}: {report.error}")
+    return elapsed
+
+
+def median_of(fn, path: Path, repeat: int) -> float:
+    return statistics.median(fn(path) for _ in range(repeat))
+
+
+def per_file_table(tmp: Path, durations: list[float], repeat: int) -> list[list[str]]:
+    from musicforensics.analysis import warm_up
+
+    warm_up()
+    rows = []
+    for seconds in durations:
+        reps = repeat if seconds <= 600 else 1
+        specs = [("FLAC 44.1 kHz/16", lambda p: write_file(p, seconds, 44100, "PCM_16"), ".flac"),
+                 ("FLAC 96 kHz/24", lambda p: write_file(p, seconds, 96000, "PCM_24"), ".flac"),
+                 ("MP3 CBR 192 (44.1 kHz)", lambda p: make_mp3(p, seconds), ".mp3")]
+        for name, make, ext in specs:
+            path = tmp / f"f_{int(seconds)}{ext}"
+            make(path)
+            decode = median_of(decode_only, path, reps)
+            analysis = median_of(analyse_once, path, reps)
+            rows.append([name, f"{seconds:g}", f"{path.stat().st_size / 1e6:.1f}", f"{decode:.3f}", f"{analysis:.3f}",
+                         f"{analysis / decode:.2f}", f"{seconds / analysis:.0f}x"])
+            print(f"  {name} {seconds:g} s: decode {decode:.3f} s, analysis {analysis:.3f} s", file=sys.stderr)
+            path.unlink()
+    return rows
+
+
+def cli_exe() -> list[str]:
+    exe = shutil.which("musicforensics")
+    return [exe] if exe else [sys.executable, "-m", "musicforensics"]
+
+
+def folder_table(tmp: Path, n_files: int = 12, seconds: float = 30.0) -> list[list[str]]:
+    folder = tmp / "folder"
+    folder.mkdir()
+    for i in range(n_files):
+        write_file(folder / f"t{i:02d}.flac", seconds, 44100, "PCM_16", seed=i)
+    decode_total = sum(decode_only(p) for p in sorted(folder.iterdir()))
+    rows = []
+    for jobs in (1, 2):
+        t0 = time.perf_counter()
+        subprocess.run([*cli_exe(), "scan", str(folder), "--format", "jsonl", "--jobs", str(jobs), "--quiet"],
+                       check=False, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        rows.append([str(jobs), str(n_files), f"{n_files * seconds:g}", f"{wall:.2f}", f"{n_files / wall:.2f}",
+                     f"{n_files * seconds / wall:.0f}x", f"{decode_total:.2f}"])
+        print(f"  folder --jobs {jobs}: {wall:.2f} s", file=sys.stderr)
+    shutil.rmtree(folder)
+    return rows
+
+
+MEMORY_CHILD = """
+import resource, sys, time
+from musicforensics.analysis import analyze_file, warm_up
+warm_up()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+r = analyze_file(sys.argv[1]) if len(sys.argv) > 1 else None
+dt = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(base, peak, dt, None if r is None else r.status)
+"""
+
+
+def memory_table(tmp: Path, hours: float) -> list[list[str]]:
+    path = tmp / "long_96k24.flac"
+    t0 = time.perf_counter()
+    write_file(path, hours * 3600.0, 96000, "PCM_24", seed=7)
+    print(f"  wrote {hours:g} h 96 kHz/24-bit FLAC ({path.stat().st_size / 1e9:.2f} GB) in "
+          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    rows = []
+    for label, args in (("import + warm-up only", []), (f"analyse {hours:g} h 96 kHz/24-bit FLAC", [str(path)])):
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, *args], capture_output=True, text=True, check=True)
+        base, peak, dt, status = out.stdout.split()
+        rows.append([label, f"{int(base) / 1024:.0f}", f"{int(peak) / 1024:.0f}",
+                     "-" if status == "None" else f"{float(dt):.0f}", status])
+        print(f"  memory {label}: peak {int(peak) / 1024:.0f} MB", file=sys.stderr)
+    rows.append(["(file size, MB)", "", f"{path.stat().st_size / 1e6:.0f}", "", ""])
+    path.unlink()
+    return rows
+
+
+def startup_table(runs: int = 7) -> list[list[str]]:
+    def med(cmd):
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    base = med([sys.executable, "-c", "pass"])
+    helped = med([*cli_exe(), "--help"])
+    scan_help = med([*cli_exe(), "scan", "--help"])
+    return [["python -c pass", f"{1000 * base:.0f}", "-"],
+            ["musicforensics --help", f"{1000 * helped:.0f}", f"{1000 * (helped - base):.0f}"],
+            ["musicforensics scan --help", f"{1000 * scan_help:.0f}", f"{1000 * (scan_help - base):.0f}"]]
+
+
+# -- output --------------------------------------------------------------------------------------------
+
+def render(title: str, header: list[str], rows: list[list[str]], *, markdown: bool) -> str:
+    if markdown:
+        lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    lines = [title, fmt.format(*header), fmt.format(*["-" * w for w in widths])]
+    lines += [fmt.format(*r) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from musicforensics import __version__
+
+    return (f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; numpy {np.__version__}; "
+            f"soundfile {sf.__version__} (libsndfile {sf.__libsndfile_version__}); musicforensics {__version__}; "
+            f"load average at start {os.getloadavg()[0]:.1f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--long", action="store_true", help="Also measure 60-minute files.")
+    ap.add_argument("--repeat", type=int, default=3, help="Runs per measurement (median; 1 for files > 10 min).")
+    ap.add_argument("--memory-hours", type=float, default=2.0, help="Length of the memory test file, hours.")
+    ap.add_argument("--skip-memory", action="store_true", help="Skip the long-file memory test.")
+    ap.add_argument("--only", choices=("files", "folder", "memory", "startup"), action="append",
+                    help="Run only these parts (repeatable).")
+    ap.add_argument("--markdown", type=Path, help="Also write the tables as markdown to this file.")
+    args = ap.parse_args(argv)
+    parts = set(args.only or ("files", "folder", "memory", "startup"))
+    if args.skip_memory:
+        parts.discard("memory")
+    durations = [10.0, 60.0, 600.0] + ([3600.0] if args.long else [])
+    tables = []
+    print(machine(), file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="mf_bench_") as tmpdir:
+        tmp = Path(tmpdir)
+        if "startup" in parts:
+            tables.append(("Start-up (median of 7 runs)", ["command", "ms", "ms over python"], startup_table()))
+        if "files" in parts:
+            tables.append(("Per file: analysis vs decode-only (median of runs; ratio = analysis / decode)",
+                           ["file", "seconds", "MB", "decode s", "analysis s", "ratio", "speed (x real time)"],
+                           per_file_table(tmp, durations, args.repeat)))
+        if "folder" in parts:
+            tables.append(("Folder: 12 x 30 s FLAC 44.1 kHz/16 via `musicforensics scan --format jsonl`",
+                           ["jobs", "files", "audio s", "wall s", "files/s", "x real time", "decode-only s (1 core)"],
+                           folder_table(tmp)))
+        if "memory" in parts:
+            tables.append(("Peak resident memory of a child process (ru_maxrss)",
+                           ["run", "after warm-up MB", "peak MB", "analysis s", "status"],
+                           memory_table(tmp, args.memory_hours)))
+    header = f"Machine: {machine()}\n"
+    print(header)
+    for t in tables:
+        print(render(*t, markdown=False))
+    if args.markdown:
+        args.markdown.write_text(header + "\n" + "\n".join(render(*t, markdown=True) for t in tables), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

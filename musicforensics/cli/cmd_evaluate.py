@@ -1,0 +1,130 @@
+"""``musicforensics evaluate``: score the detectors against a labelled corpus manifest."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import (
+    DetectorOption, ForceOption, JobsOption, MaxSecondsOption, QuietOption, RichProgress, build_config,
+    check_output_path, error_boundary, stderr_console, stdout_console, write_output,
+)
+
+ORDER = 40
+
+ManifestArgument = Annotated[Path, typer.Argument(help="Corpus manifest CSV (paths relative to its folder).",
+                                                  show_default=False, dir_okay=False)]
+SplitOption = Annotated[str, typer.Option("--split", help="Rows to evaluate: eval, dev or all.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON on stdout instead of tables.")]
+PlotOption = Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG with ROC and reliability curves.", dir_okay=False)]
+ResultsOutOption = Annotated[Optional[Path], typer.Option("--results-out", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
+FromResultsOption = Annotated[Optional[Path], typer.Option("--from-results", help="Re-score stored JSON Lines results instead of analysing.", dir_okay=False)]
+TargetFprOption = Annotated[float, typer.Option("--target-fpr", min=0.0, max=1.0, help="False-positive rate the reported threshold is chosen for.")]
+
+
+def _write_bytes(path: Path, data: bytes, *, force: bool) -> None:
+    """Atomic binary write with the same no-clobber rule as :func:`write_output`."""
+    from ..errors import OutputExistsError
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if force:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+            os.unlink(tmp)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise OutputExistsError(path) from None
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def print_tables(doc: dict) -> None:
+    """Rich tables on a terminal; markdown tables otherwise (pipes, files, CI logs)."""
+    from ..evaluation import tables, to_markdown
+
+    if not sys.stdout.isatty():
+        sys.stdout.write(to_markdown(doc))
+        sys.stdout.flush()
+        return
+    from rich import box
+    from rich.table import Table
+
+    console = stdout_console()
+    for title, header, rows in tables(doc):
+        table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_lines=False)
+        for i, h in enumerate(header):
+            table.add_column(h, justify="left" if i == 0 else "right", overflow="fold")
+        for r in rows:
+            table.add_row(*r)
+        console.print(table, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("evaluate")
+    def evaluate_command(
+        manifest: ManifestArgument,
+        split: SplitOption = "eval",
+        jobs: JobsOption = None,
+        json_out: JsonOption = False,
+        plot: PlotOption = None,
+        results_out: ResultsOutOption = None,
+        from_results: FromResultsOption = None,
+        target_fpr: TargetFprOption = 0.01,
+        max_seconds: MaxSecondsOption = None,
+        detectors: DetectorOption = None,
+        force: ForceOption = False,
+        quiet: QuietOption = False,
+    ) -> None:
+        """Score the detectors on a labelled corpus MANIFEST (``benchmarks/corpus`` format).
+
+        Prints detection rates per codec/setting, architecture and family, false-positive rates per genuine
+        family (Wilson 95% intervals), ROC AUC, calibration and the threshold for --target-fpr. Files that
+        are missing or fail are counted and listed. Exit code: 0 done, 2 usage error, 3 some files failed.
+        """
+        with error_boundary():
+            from ..errors import ParameterError
+            from ..evaluation import SPLITS, run_evaluation, to_json
+            from ..report.jsonl import record
+            from ..scan import EXIT_CLEAN, EXIT_FAILURES, make_engine
+
+            if split not in SPLITS:
+                raise ParameterError(f"--split {split!r}: choose from {list(SPLITS)!r}")
+            if from_results is not None and results_out is not None:
+                raise ParameterError("--from-results and --results-out together would copy stored results; use one")
+            for out in (plot, results_out):
+                check_output_path(out, force=force)
+            config = build_config(max_seconds=max_seconds, detectors=detectors)
+            engine = None if from_results is not None else make_engine(jobs=jobs)
+            doc, reports = run_evaluation(
+                manifest, split=split, config=config, engine=engine, progress=RichProgress(enabled=not quiet),
+                from_results=from_results, target_fpr=target_fpr,
+            )
+            if results_out is not None:
+                write_output(results_out, "".join(record(r) for r in reports), force=force)
+            if plot is not None:
+                from ..plot_eval import evaluation_png
+
+                _write_bytes(plot, evaluation_png(doc), force=force)
+            if json_out:
+                sys.stdout.write(to_json(doc))
+                sys.stdout.flush()
+            else:
+                print_tables(doc)
+            if not quiet:
+                f = doc["files"]
+                stderr_console().print(
+                    f"{f['total']} files ({split}): {f['ok']} ok, {f['inconclusive']} inconclusive, "
+                    f"{f['error']} error(s); {doc['meta']['wall_seconds']:.1f} s", markup=False, highlight=False)
+            code = EXIT_FAILURES if doc["files"]["error"] else EXIT_CLEAN
+        raise typer.Exit(code)

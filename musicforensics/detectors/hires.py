@@ -1,0 +1,100 @@
+"""Fake hi-res (``upsampled``): a file stored at a higher rate than its content, e.g. 96 kHz whose spectrum
+stops at 22.05 kHz with nothing above (SCIENCE.md section 1, "Fake hi-res").
+
+For every standard rate r below the file's rate (44.1, 48, 88.2, 96, 176.4 kHz) the long-term spectrum
+(spine mean dB) is split at r/2: ``above`` is the median level over [r/2 + ABOVE_GUARD_HZ, min(fs/2, r/2 +
+ABOVE_SPAN_HZ)], ``content`` the 95th percentile of the 100 Hz-smoothed level over [1 kHz, r/2 - 1 kHz].
+The file is upsampled from r when ``above`` is digital silence (within UPS_SILENT_MARGIN_DB of 16-bit
+rounding noise in one bin) and ``content - above >= UPS_MIN_GAP_DB``. The smallest such r whose Nyquist is
+not below the measured wall is reported as the source rate. Genuine hi-res content with any noise floor
+above r/2 fails the silence test.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..dsp.wall import find_wall, quantisation_floor_db
+from ..results import Finding
+from .base import Detector, TrackContext
+
+STANDARD_RATES = (44100, 48000, 88200, 96000, 176400)
+#: Gap (Hz) left above a candidate Nyquist for the resampler's transition band.
+ABOVE_GUARD_HZ = 300.0
+#: Width (Hz) of the region above a candidate Nyquist that must be silent.
+ABOVE_SPAN_HZ = 12000.0
+#: "Silent" = median level above at most this many dB over 16-bit rounding noise per bin (TPDF-dithered
+#: 16-bit is +4.8 dB; the genuine 48 kHz renders of the dev split sit at +12..+17 dB above 22.35 kHz).
+UPS_SILENT_MARGIN_DB = 8.0
+#: Minimum distance between the content and the silence above, dB.
+UPS_MIN_GAP_DB = 40.0
+#: Files at or below this rate are not hi-res candidates, Hz.
+MIN_RATE = 44100 * 1.01
+
+
+def _smooth(x: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1:
+        return x
+    return np.convolve(x, np.ones(width) / width, mode="same")
+
+
+def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: int, n_fft: int) -> dict:
+    """Per candidate source rate: level above its Nyquist, content below, and the verdict; plus the wall."""
+    nyq = sample_rate / 2
+    q16 = quantisation_floor_db(16, n_fft)
+    df = freqs[1] - freqs[0]
+    smooth = _smooth(level_db, int(round(100.0 / df)))
+    cands = []
+    for r in STANDARD_RATES:
+        if r >= sample_rate * 0.99:
+            continue
+        lo, hi = r / 2 + ABOVE_GUARD_HZ, min(nyq - 100.0, r / 2 + ABOVE_SPAN_HZ)
+        sel_above = (freqs >= lo) & (freqs <= hi)
+        sel_below = (freqs >= 1000.0) & (freqs <= r / 2 - 1000.0)
+        if sel_above.sum() < 4 or sel_below.sum() < 4:
+            continue
+        above = float(np.median(level_db[sel_above]))
+        content = float(np.percentile(smooth[sel_below], 95))
+        ok = above - q16 <= UPS_SILENT_MARGIN_DB and content - above >= UPS_MIN_GAP_DB
+        cands.append({"rate": r, "above_db": round(above, 2), "above_re_16bit_db": round(above - q16, 2),
+                      "content_db": round(content, 2), "silent_above": bool(ok)})
+    wall = find_wall(freqs, level_db, fmin=8000.0, fmax=nyq - 1500.0)
+    return {"candidates": cands, "wall": None if wall is None else wall.to_dict(), "q16_floor_db": round(q16, 3)}
+
+
+class HiresDetector(Detector):
+    name = "hires"
+    version = "1"
+    kinds = ("upsampled",)
+    order = 20
+
+    def analyze(self, ctx: TrackContext):
+        t0 = time.perf_counter()
+        sr = ctx.info.sample_rate
+        sp = ctx.spectrum
+        if sr < MIN_RATE:
+            ev = {"sample_rate": sr}
+            finding = Finding("upsampled", False, 0.0, ev, reason=f"{sr} Hz: not above CD rate", detector=self.name)
+            return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)
+        ev = upsampling_evidence(sp.freqs, sp.mean_db, sr, sp.n_fft)
+        passing = [c for c in ev["candidates"] if c["silent_above"]]
+        if passing:
+            wall_hz = ev["wall"]["freq_hz"] if ev["wall"] else 0.0
+            fitting = [c for c in passing if c["rate"] / 2 >= wall_hz - 300.0]
+            src = (fitting or passing)[0]
+            ev["source_rate_hz"] = src["rate"]
+            gap = src["content_db"] - src["above_db"]
+            prob = float(min(0.999, 0.5 + (gap - UPS_MIN_GAP_DB) / 40.0 + 0.2))
+            reason = (f"content stops at {wall_hz / 1000:.2f} kHz with silence above {src['rate'] / 2000:.2f} kHz "
+                      f"({src['above_db']:.0f} dB): upsampled from {src['rate'] / 1000:g} kHz")
+            finding = Finding("upsampled", True, max(0.5, prob), ev, reason=reason, detector=self.name)
+        else:
+            top = max(ev["candidates"], key=lambda c: c["rate"], default=None)
+            reason = ("content above every lower rate's Nyquist" if top is not None else "no standard lower rate")
+            finding = Finding("upsampled", False, 0.02, ev, reason=reason, detector=self.name)
+        return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)
+
+
+DETECTOR = HiresDetector

@@ -1,0 +1,146 @@
+"""Spectral walls: where a long-term spectrum stops, how steeply, and what lies above.
+
+Lossy encoders low-pass before quantising and leave a steep edge ("wall") in the long-term spectrum with
+near-digital silence above it (Hennequin et al., ICASSP 2017; SCIENCE.md section 1). Upsampled files show
+the same shape at the source rate's Nyquist. Genuine band-limited masters roll off gradually over a noise
+floor. :func:`find_wall` measures the edge; :func:`quantisation_floor_db` gives the level that rounding to
+a B-bit grid leaves in one STFT bin, so a floor can be judged "digital silence" or "noise".
+
+Everything here works on a level curve in dB over a frequency axis (one long-term spectrum or one row of a
+segment x band matrix), so one function serves both the whole track and its time segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: Width (Hz) of the stretches either side of a candidate edge that are compared: the level below is the
+#: mean over [f - 1500, f - 200] Hz and the level above over [f + 200, f + 1500] Hz. 200 Hz of guard covers
+#: the transition band of encoder low-passes (LAME: ~ 0.5-1 kHz wide) at the 2.7 Hz resolution of the spine.
+SIDE_HZ = 1300.0
+GUARD_HZ = 200.0
+#: Moving-average width (Hz) applied to the level curve before searching, so single tonal bins do not
+#: masquerade as edges.
+SMOOTH_HZ = 100.0
+
+
+@dataclass
+class Wall:
+    """A spectral edge.
+
+    Attributes
+    ----------
+    freq_hz : float
+        Edge frequency: where the smoothed level first falls below the midpoint of ``below_db`` and
+        ``above_db`` going up from the stretch below, Hz.
+    drop_db : float
+        ``below_db - above_db``, dB.
+    steepness_db_per_khz : float
+        Drop from 10 % to 90 % of ``drop_db`` divided by the width it takes, dB/kHz.
+    below_db, above_db : float
+        Mean level of the stretches below and above the edge, dB (same scale as the input).
+    floor_db : float
+        Median level from the edge + ``GUARD_HZ`` to the top of the axis, dB.
+    floor_flatness_db : float
+        Standard deviation of the (unsmoothed) level over the floor region, dB; digital silence is ~0.
+    """
+
+    freq_hz: float
+    drop_db: float
+    steepness_db_per_khz: float
+    below_db: float
+    above_db: float
+    floor_db: float
+    floor_flatness_db: float
+
+    def to_dict(self) -> dict:
+        return {k: round(float(v), 3) for k, v in asdict(self).items()}
+
+
+def quantisation_floor_db(bits: int, n_fft: int) -> float:
+    """Level (dB re full-scale sine, the spine's scale) of rounding noise of a ``bits``-bit grid in one bin
+    of a Hann-windowed STFT of length ``n_fft``.
+
+    White noise of variance s^2 gives E[P] = (2/sum w)^2 s^2 sum w^2 = 6 s^2 / n_fft for a Hann window;
+    rounding to a step q = 2^-(bits-1) has s^2 = q^2 / 12. 16 bits, n_fft 16384: -135.5 dB.
+    """
+    q = 2.0 ** (-(bits - 1))
+    return float(10.0 * np.log10(6.0 * q * q / 12.0 / n_fft))
+
+
+def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
+    width = max(1, int(width))
+    if width == 1:
+        return x.astype(np.float64, copy=True)
+    c = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
+    n = x.size
+    i = np.arange(n)
+    lo = np.clip(i - width // 2, 0, n)
+    hi = np.clip(i - width // 2 + width, 0, n)
+    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+
+
+def _window_mean(c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+
+
+def find_wall(freqs: np.ndarray, level_db: np.ndarray, *, fmin: float, fmax: float,
+              side_hz: float = SIDE_HZ, guard_hz: float = GUARD_HZ, smooth_hz: float = SMOOTH_HZ) -> Wall | None:
+    """Find the largest edge of a level curve with its frequency in [fmin, fmax].
+
+    Parameters
+    ----------
+    freqs : np.ndarray, shape (n,)
+        Increasing, evenly spaced frequencies, Hz.
+    level_db : np.ndarray, shape (n,)
+        Level at each frequency, dB (NaN not allowed).
+    fmin, fmax : float
+        Range searched for the edge, Hz.
+
+    Returns
+    -------
+    Wall or None
+        None when the axis is too short for the stretches either side.
+    """
+    freqs = np.asarray(freqs, dtype=np.float64)
+    level = np.asarray(level_db, dtype=np.float64)
+    n = freqs.size
+    if n < 8:
+        return None
+    df = float(freqs[1] - freqs[0])
+    smooth = _moving_mean(level, int(round(smooth_hz / df)))
+    c = np.concatenate([[0.0], np.cumsum(smooth)])
+    side = max(1, int(round(side_hz / df)))
+    guard = max(1, int(round(guard_hz / df)))
+    idx = np.nonzero((freqs >= fmin) & (freqs <= fmax))[0]
+    # need at least a quarter of the stretch above the edge inside the axis
+    idx = idx[(idx - guard - side >= 0) & (idx + guard + max(1, side // 4) < n)]
+    if idx.size == 0:
+        return None
+    below = _window_mean(c, idx - guard - side, idx - guard)
+    above = _window_mean(c, np.minimum(idx + guard, n), np.minimum(idx + guard + side, n))
+    drop = below - above
+    k = int(np.argmax(drop))
+    i0 = int(idx[k])
+    b, a = float(below[k]), float(above[k])
+    d = b - a
+    # refine: first bin going up from the stretch below whose smoothed level falls under the midpoint
+    seg = smooth[i0 - guard - side // 2: min(n, i0 + guard + side // 2)]
+    start = i0 - guard - side // 2
+    mid = (a + b) / 2
+    under = np.nonzero(seg < mid)[0]
+    edge = start + (int(under[0]) if under.size else (i0 - start))
+    hi10 = np.nonzero(seg < b - 0.1 * d)[0]
+    lo90 = np.nonzero(seg < b - 0.9 * d)[0]
+    if d > 0 and hi10.size and lo90.size:
+        width_hz = max(df, (int(lo90[0]) - int(hi10[0])) * df)
+        steep = 0.8 * d / (width_hz / 1000.0)
+    else:
+        steep = 0.0
+    floor_region = level[min(n - 1, edge + guard):]
+    floor = float(np.median(floor_region)) if floor_region.size else float(a)
+    flat = float(np.std(floor_region)) if floor_region.size > 1 else 0.0
+    return Wall(freq_hz=float(freqs[min(edge, n - 1)]), drop_db=d, steepness_db_per_khz=float(steep),
+                below_db=b, above_db=a, floor_db=floor, floor_flatness_db=flat)

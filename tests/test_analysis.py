@@ -1,0 +1,105 @@
+"""analyze_file / analyze_signal: facts, degenerate input as INCONCLUSIVE, bad files as errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicforensics import AnalysisConfig, analyze_file, analyze_signal
+from tests.conftest import tone_mix
+
+
+def test_facts_of_a_known_signal():
+    sr = 44100
+    y = tone_mix(sr, 3.0, freqs=(1000.0,), noise_db=-80)
+    r = analyze_signal(y, sr)
+    assert r.status == "ok"
+    assert r.facts["peak_dbfs"] == pytest.approx(20 * np.log10(np.abs(y).max()), abs=0.01)
+    assert r.audio["sample_rate"] == sr and r.audio["channels"] == 2
+    assert r.facts["nonfinite_samples"] == 0
+    assert r.to_dict()["schema_version"] == "1.0"
+
+
+def test_bandwidth_fact_sees_a_lowpass(rng):
+    from scipy.signal import ellip, sosfilt
+
+    sr = 44100
+    noise = rng.standard_normal(sr * 4) * 0.1
+    sos = ellip(12, 0.1, 110, 16000, fs=sr, output="sos")  # a codec-like brick wall
+    r_full = analyze_signal(noise, sr)
+    r_cut = analyze_signal(sosfilt(sos, noise), sr)
+    assert r_full.facts["bandwidth_hz"] > 21000
+    assert 16000 < r_cut.facts["bandwidth_hz"] < 19500
+
+
+@pytest.mark.parametrize(
+    "signal,reason",
+    [
+        (np.zeros((44100 * 2, 2)), "digital silence"),
+        (np.full((44100 * 2, 1), 1e-7), "near silence"),
+        (np.ones((100, 2)) * 0.1, "too short"),
+    ],
+)
+def test_degenerate_signals_are_inconclusive_with_a_reason(signal, reason):
+    r = analyze_signal(signal, 44100)
+    assert r.status == "inconclusive"
+    assert any(reason in x for x in r.reasons)
+    assert all(f.inconclusive and f.probability is None for f in r.verdicts.values())
+
+
+def test_nan_in_float_file_is_inconclusive(write_audio):
+    y = tone_mix(44100, 2.0).astype(np.float32)
+    y[500, 1] = np.nan
+    y[900, 0] = np.inf
+    r = analyze_file(write_audio("nan.wav", y, 44100, "FLOAT"))
+    assert r.status == "inconclusive"
+    assert "2 non-finite samples" in r.reasons[0]
+
+
+def test_one_sample_file(write_audio):
+    r = analyze_file(write_audio("one.wav", np.array([[0.5]]), 8000))
+    assert r.status == "inconclusive" and "too short" in r.reasons[0]
+
+
+def test_unreadable_file_is_an_error_not_an_exception(tmp_path):
+    bad = tmp_path / "bad.flac"
+    bad.write_bytes(b"fLaC" + b"\x00" * 100)
+    r = analyze_file(bad)
+    assert r.status == "error" and r.error
+    assert r.to_dict()["verdicts"] == {}
+
+
+def test_max_seconds_limits_the_analysed_span(write_audio):
+    path = write_audio("long.wav", tone_mix(8000, 10.0, channels=1), 8000)
+    r = analyze_file(path, config=AnalysisConfig(max_seconds=3.0))
+    n_fft, hop = 16384, 8192
+    assert r.facts["spectrum"]["frames"] == 1 + (3 * 8000 - n_fft) // hop
+
+
+def test_bitpadded_exact_test(rng):
+    sr = 48000
+    y = tone_mix(sr, 2.0, noise_db=-60)
+    padded = np.round(y * 32767) / 32768
+    r_pad = analyze_signal(padded, sr, subtype="PCM_24")
+    r_gen = analyze_signal(y, sr, subtype="PCM_24")
+    r_16 = analyze_signal(y, sr, subtype="PCM_16")
+    assert r_pad.verdicts["bitpadded"].detected and r_pad.verdicts["bitpadded"].probability == 1.0
+    assert r_pad.verdicts["bitpadded"].evidence["effective_bits"] == 16
+    assert not r_gen.verdicts["bitpadded"].detected
+    assert r_gen.verdicts["bitpadded"].evidence["effective_bits"] == 24
+    assert not r_16.verdicts["bitpadded"].detected
+
+
+def test_bitpadded_in_float_files(write_audio):
+    y = tone_mix(44100, 2.0, noise_db=-60).astype(np.float32)
+    padded = (np.round(y * 32767) / 32768).astype(np.float32)
+    assert analyze_file(write_audio("p.wav", padded, 44100, "FLOAT")).verdicts["bitpadded"].detected
+    assert not analyze_file(write_audio("g.wav", y, 44100, "FLOAT")).verdicts["bitpadded"].detected
+
+
+def test_padded_probability_is_exact_in_the_limit():
+    from musicforensics.detectors.bitdepth import padded_probability
+
+    assert padded_probability(24, 16, 1) == pytest.approx(1 - 2 ** -8)
+    assert padded_probability(24, 24, 10 ** 6) == 0.0
+    assert padded_probability(24, 16, 10 ** 6) == 1.0

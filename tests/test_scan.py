@@ -1,0 +1,134 @@
+"""Discovery, engines and the tally: a scan never stops on one bad file and never depends on --jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from musicforensics.config import AnalysisConfig
+from musicforensics.scan import ProcessPoolEngine, ScanItem, SerialEngine, Tally, discover, scan
+from musicforensics.results import TrackReport, Finding
+from tests.conftest import tone_mix, write_wav
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "lib"
+    (root / "a" / "deep").mkdir(parents=True)
+    (root / "b").mkdir()
+    y = tone_mix(22050, 1.5, noise_db=-50)
+    write_wav(root / "a" / "one.flac", y, 22050)
+    write_wav(root / "a" / "deep" / "two.wav", y, 22050, "PCM_24")
+    write_wav(root / "b" / "pad.flac", np.round(y * 32767) / 32768, 22050, "PCM_24")
+    (root / "b" / "notes.txt").write_text("not audio")
+    (root / "b" / "fake.mp3").write_text("not audio either" * 40)
+    (root / "b" / "empty.wav").write_bytes(b"")
+    os.symlink(root, root / "a" / "loop")  # a symlink loop back to the top
+    return root
+
+
+def test_discover_recurses_filters_and_survives_loops(library):
+    items = discover([str(library)])
+    labels = [i.label for i in items]
+    assert labels == sorted(labels)
+    names = [os.path.basename(x) for x in labels]
+    assert names == ["two.wav", "one.flac", "empty.wav", "fake.mp3", "pad.flac"]
+    assert all(label.startswith(str(library)) for label in labels)
+    assert "notes.txt" not in names
+
+
+def test_labels_keep_the_argument_as_given(library, monkeypatch):
+    monkeypatch.chdir(library.parent)
+    labels = [i.label for i in discover(["lib/"])]
+    assert labels[0] == os.path.join("lib/", "a", "deep", "two.wav")
+    assert discover([str(library / "b" / "notes.txt")])[0].label.endswith("notes.txt")  # named files always count
+
+
+def test_missing_path_and_unlistable_folder_become_error_items(library, monkeypatch):
+    items = discover([str(library / "missing")])
+    assert items[0].error and "cannot open" in items[0].error
+    real_scandir = os.scandir
+
+    def deny(path):
+        if str(path).endswith("deep"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", deny)
+    items = discover([str(library)])
+    assert any(i.error and "Permission denied" in i.error for i in items)
+
+
+def _as_comparable(reports):
+    out = []
+    for r in reports:
+        d = r.to_dict()
+        d.pop("seconds")
+        for det in d["detectors"]:
+            det.pop("seconds")
+        out.append(d)
+    return out
+
+
+def test_results_identical_whatever_the_job_count(library):
+    items = discover([str(library)])
+    cfg = AnalysisConfig()
+    serial, t1 = scan(items, config=cfg, engine=SerialEngine())
+    pooled, t2 = scan(items, config=cfg, engine=ProcessPoolEngine(2))
+    assert json.dumps(_as_comparable(serial)) == json.dumps(_as_comparable(pooled))
+    assert t1.to_dict() == t2.to_dict() == {"files": 5, "ok": 3, "inconclusive": 0, "error": 2, "findings": {"bitpadded": 1}}
+
+
+def test_on_result_sees_reports_in_discovery_order(library):
+    items = discover([str(library)])
+    seen = []
+    scan(items, config=AnalysisConfig(), engine=ProcessPoolEngine(2), on_result=lambda r: seen.append(r.path))
+    assert seen == [i.label for i in items]
+
+
+def _report(status, kinds=()):
+    r = TrackReport(path="x", status=status)
+    for k in kinds:
+        r.verdicts[k] = Finding(k, True, 0.9)
+    return r
+
+
+@pytest.mark.parametrize(
+    "statuses,fail_on,code",
+    [
+        ([("ok", ())], None, 0),
+        ([("ok", ("lossy",))], None, 1),
+        ([("ok", ("lossy",))], ["ai"], 0),
+        ([("ok", ("lossy",))], [], 0),
+        ([("ok", ("lossy",)), ("error", ())], None, 3),
+        ([("inconclusive", ())], None, 0),
+    ],
+)
+def test_exit_code_comes_from_the_tally(statuses, fail_on, code):
+    t = Tally()
+    for status, kinds in statuses:
+        t.add(_report(status, kinds))
+    assert t.exit_code(fail_on) == code
+
+
+class _CrashOnce:
+    """An engine wrapper that yields a duplicate, as a retrying engine may: scan must keep the first."""
+
+    def run(self, items, config):
+        for i, r in SerialEngine().run(items, config):
+            yield i, r
+            yield i, r
+
+
+def test_duplicate_results_are_counted_once(library):
+    items = discover([str(library)])
+    reports, tally = scan(items, config=AnalysisConfig(), engine=_CrashOnce())
+    assert tally.files == len(items) == len(reports)
+
+
+def test_error_items_are_reported_not_analysed():
+    reports, tally = scan([ScanItem("gone.flac", "gone.flac", error="cannot open: No such file")], config=AnalysisConfig())
+    assert reports[0].status == "error" and tally.exit_code() == 3

@@ -1,0 +1,101 @@
+"""The streamed long-term spectrum: analytic levels, block-size invariance, time localisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicforensics.config import AnalysisConfig
+from musicforensics.dsp.peaks import local_maxima, lower_hull, peak_prominences
+from musicforensics.dsp.spectrum import aligned_block_frames, blocks_from_array, summarize_blocks
+
+
+def summarize(y, sr, cfg, grid_bits=24):
+    y = np.atleast_2d(y.T).T if y.ndim == 1 else y
+    block = aligned_block_frames(cfg.block_frames, cfg.n_fft, cfg.hop)
+    overlap = cfg.n_fft - cfg.hop
+    return summarize_blocks(
+        blocks_from_array(y, block_frames=block, overlap=overlap), sample_rate=sr, channels=y.shape[1],
+        total_frames=y.shape[0], config=cfg, grid_bits=grid_bits, overlap=overlap,
+    )
+
+
+def test_full_scale_sine_on_a_bin_reads_zero_db():
+    sr, n_fft = 48000, 4096
+    f = 100 * sr / n_fft  # exactly bin 100
+    t = np.arange(sr * 2) / sr
+    y = np.sin(2 * np.pi * f * t)[:, None]
+    spec, stats = summarize(y, sr, AnalysisConfig(n_fft=n_fft, hop=n_fft // 2, block_frames=3 * n_fft))
+    assert int(np.argmax(spec.mean_db)) == 100
+    assert spec.mean_db[100] == pytest.approx(0.0, abs=0.01)
+    assert stats.peak == pytest.approx(1.0, abs=1e-6)
+    assert stats.rms == pytest.approx(1 / np.sqrt(2), rel=1e-3)
+
+
+@pytest.mark.parametrize("block_frames", [4096, 5000, 12288, 1 << 16])
+def test_results_do_not_depend_on_block_size(rng, block_frames):
+    sr = 22050
+    y = rng.standard_normal((sr * 3 + 123, 2)) * 0.1
+    base = AnalysisConfig(n_fft=1024, hop=512, block_frames=1 << 18, segment_seconds=0.5)
+    a, sa = summarize(y, sr, base)
+    b, sb = summarize(y, sr, base.with_(block_frames=block_frames))
+    assert a.n_frames == b.n_frames == 1 + (y.shape[0] - 1024) // 512
+    np.testing.assert_allclose(a.mean_db, b.mean_db, rtol=1e-12)
+    np.testing.assert_allclose(a.band_db, b.band_db, rtol=1e-12)
+    assert sa.rms == pytest.approx(sb.rms, rel=1e-12)
+    assert sa.samples == sb.samples == y.size
+
+
+def test_silent_frames_are_excluded_from_the_mean(rng):
+    sr = 16000
+    noise = rng.standard_normal((sr * 2, 1)) * 0.1
+    y = np.concatenate([np.zeros((sr * 2, 1)), noise])
+    cfg = AnalysisConfig(n_fft=1024, hop=512, block_frames=8192)
+    with_silence, _ = summarize(y, sr, cfg)
+    only_noise, _ = summarize(noise, sr, cfg)
+    assert with_silence.n_active_frames < with_silence.n_frames
+    assert abs(np.median(with_silence.mean_db - only_noise.mean_db)) < 0.5
+
+
+def test_band_energy_localises_a_tone_in_time():
+    sr = 16000
+    t = np.arange(sr * 4) / sr
+    y = 0.01 * np.sin(2 * np.pi * 300 * t)
+    y[sr * 2:] += 0.5 * np.sin(2 * np.pi * 5100 * t[sr * 2:])  # 5.1 kHz only in the second half
+    cfg = AnalysisConfig(n_fft=1024, hop=512, block_frames=4096, band_hz=250.0, segment_seconds=1.0)
+    spec, _ = summarize(y, sr, cfg)
+    band = int(5100 // 250)
+    level = spec.band_db[:, band]
+    assert level[3] - level[0] > 60
+
+
+def test_short_signal_is_zero_padded_into_one_frame():
+    sr = 8000
+    y = np.sin(2 * np.pi * 1000 * np.arange(300) / sr)[:, None]
+    spec, stats = summarize(y, sr, AnalysisConfig(n_fft=1024, hop=512, block_frames=4096))
+    assert spec.n_frames == 1
+    assert abs(spec.freqs[np.argmax(spec.mean_db)] - 1000) < 2 * sr / 1024
+    assert stats.samples == 300
+
+
+def test_effective_bits_of_16_bit_content_in_24_bit_grid(rng):
+    y = np.round(rng.uniform(-0.5, 0.5, (5000, 2)) * 32768) / 32768
+    _, stats = summarize(y, 44100, AnalysisConfig(n_fft=1024, hop=512, block_frames=4096), grid_bits=24)
+    assert stats.effective_bits == 16
+    assert stats.off_grid_samples == 0
+
+
+def test_lower_hull_follows_the_floor_under_peaks():
+    x = np.zeros(200)
+    x[::20] = 4.0  # teeth on a flat floor
+    hull = lower_hull(x, width=10)
+    np.testing.assert_allclose(hull, 0.0, atol=1e-9)
+    assert np.all(lower_hull(x - 100, width=10, floor=-45) == -45)
+
+
+def test_peak_tools_on_a_comb():
+    x = np.zeros(100)
+    x[10::10] = np.arange(1, 10)
+    p = local_maxima(x)
+    np.testing.assert_array_equal(p, np.arange(10, 100, 10))
+    np.testing.assert_allclose(peak_prominences(x, p), np.arange(1, 10))

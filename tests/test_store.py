@@ -1,0 +1,357 @@
+"""The result store: keys, reuse rules, resume after an interruption, rescans, export, refusal of bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from musicforensics.config import AnalysisConfig
+from musicforensics.errors import StoreError
+from musicforensics.results import STATUS_ERROR, TrackReport
+from musicforensics.scan import SerialEngine, analyse_item, discover, scan
+from musicforensics.store import (
+    HASH_EDGE_BYTES, FileStat, ResultStore, StoreEngine, StoreStats, analyzer_key, content_hash,
+)
+from tests.conftest import tone_mix, write_wav
+
+CFG = AnalysisConfig()
+
+
+def _library(root, n, *, seconds=1.5, sr=22050):
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        y = tone_mix(sr, seconds, freqs=(110.0 * (i + 1), 3000.0), channels=1, seed=i)
+        write_wav(root / f"t{i:03d}.flac", y, sr)
+    return root
+
+
+def _strip_timing(d: dict) -> dict:
+    d = dict(d)
+    d.pop("seconds", None)
+    d["detectors"] = [{k: v for k, v in x.items() if k != "seconds"} for x in d.get("detectors", [])]
+    return d
+
+
+@pytest.fixture
+def library(tmp_path):
+    return _library(tmp_path / "lib", 8)
+
+
+class CountingEngine:
+    """SerialEngine that remembers which labels it analysed and can fail after ``fail_after`` files."""
+
+    def __init__(self, fail_after=None, repeat=False):
+        self.analysed = []
+        self.fail_after = fail_after
+        self.repeat = repeat
+
+    def run(self, items, config):
+        for i, item in enumerate(items):
+            if self.fail_after is not None and len(self.analysed) >= self.fail_after:
+                raise RuntimeError("engine died")
+            self.analysed.append(item.label)
+            report = analyse_item(item, config)
+            yield i, report
+            if self.repeat:
+                yield i, report  # a buggy engine repeating an index
+
+
+# -- content hash --------------------------------------------------------------------------------------
+
+def test_content_hash_is_blake2b_of_size_and_both_ends(tmp_path, rng):
+    small = tmp_path / "small.bin"
+    data = rng.integers(0, 256, 1000, dtype=np.uint8).tobytes()
+    small.write_bytes(data)
+    expected = hashlib.blake2b(len(data).to_bytes(8, "little") + data, digest_size=16).hexdigest()
+    assert content_hash(small) == expected
+
+    big = tmp_path / "big.bin"
+    n = 3 * HASH_EDGE_BYTES + 17
+    blob = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
+    big.write_bytes(bytes(blob))
+    expected = hashlib.blake2b(n.to_bytes(8, "little") + blob[:HASH_EDGE_BYTES] + blob[-HASH_EDGE_BYTES:],
+                               digest_size=16).hexdigest()
+    h0 = content_hash(big)
+    assert h0 == expected
+    blob[n // 2] ^= 0xFF  # the middle is not read (documented): same hash
+    big.write_bytes(bytes(blob))
+    assert content_hash(big) == h0
+    for pos in (0, n - 1):  # either end: different hash
+        changed = bytearray(blob)
+        changed[pos] ^= 0xFF
+        big.write_bytes(bytes(changed))
+        assert content_hash(big) != h0
+    big.write_bytes(bytes(blob) + b"\0")  # one more byte: different size, different hash
+    assert content_hash(big) != h0
+
+
+# -- lookup rules ----------------------------------------------------------------------------------------
+
+def test_lookup_reuses_unchanged_rehashes_touched_and_misses_changed(library, tmp_path):
+    path = str(library / "t000.flac")
+    ckey, akey = CFG.cache_key(), analyzer_key(CFG)
+    report = analyse_item(discover([path])[0], CFG)
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        got, fs, why = st.lookup(path, config_key=ckey, analyzer=akey)
+        assert (got, why) == (None, "new")
+        st.put(report, fs, config_key=ckey, analyzer=akey)
+
+        got, _, why = st.lookup(path, config_key=ckey, analyzer=akey)
+        assert why == "unchanged" and got.to_dict() == report.to_dict()
+        # another configuration or analyzer never matches
+        assert st.lookup(path, config_key=CFG.with_(max_seconds=1.0).cache_key(), analyzer=akey)[2] == "new"
+        assert st.lookup(path, config_key=ckey, analyzer=akey + "x")[2] == "new"
+
+        # same bytes, new mtime: hashed, reused, and the new mtime remembered (no hash the next time)
+        os.utime(path, ns=(fs.mtime_ns + 5_000_000_000, fs.mtime_ns + 5_000_000_000))
+        s = StoreStats()
+        got, _, why = st.lookup(path, config_key=ckey, analyzer=akey, stats=s)
+        assert why == "same-content" and got is not None and s.hashed == 1
+        s = StoreStats()
+        assert st.lookup(path, config_key=ckey, analyzer=akey, stats=s)[2] == "unchanged" and s.hashed == 0
+        assert st.lookup(path, config_key=ckey, analyzer=akey, verify=True, stats=s)[2] == "same-content"
+        assert s.hashed == 1
+
+        # new content (same length, other samples) with the old mtime restored: the hash catches it when asked
+        st_before = os.stat(path)
+        y = tone_mix(22050, 1.5, freqs=(999.0,), channels=1, seed=99)
+        write_wav(library / "t000.flac", y, 22050)
+        os.utime(path, ns=(st_before.st_atime_ns, st_before.st_mtime_ns))
+        changed_size = os.stat(path).st_size != st_before.st_size
+        why = st.lookup(path, config_key=ckey, analyzer=akey, verify=True)[2]
+        assert why == "changed"
+        if changed_size:  # the size alone already tells, without a hash
+            assert st.lookup(path, config_key=ckey, analyzer=akey)[2] == "changed"
+
+
+def test_error_results_are_retried_unless_asked_not_to(library, tmp_path):
+    path = str(library / "t001.flac")
+    ckey, akey = CFG.cache_key(), analyzer_key(CFG)
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        bad = TrackReport(path=path, status=STATUS_ERROR, error="worker lost", config_key=ckey)
+        st.put(bad, FileStat.of(path), config_key=ckey, analyzer=akey)
+        assert st.lookup(path, config_key=ckey, analyzer=akey)[2] == "error-retry"
+        got, _, why = st.lookup(path, config_key=ckey, analyzer=akey, retry_errors=False)
+        assert why == "unchanged" and got.error == "worker lost"
+
+
+def test_a_file_changed_during_analysis_is_not_trusted(library, tmp_path):
+    path = str(library / "t002.flac")
+    ckey, akey = CFG.cache_key(), analyzer_key(CFG)
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        before = FileStat.of(path)
+        report = analyse_item(discover([path])[0], CFG)
+        with open(path, "ab") as fh:  # the file grows while "being analysed"
+            fh.write(b"\0" * 10)
+        assert st.put(report, before, config_key=ckey, analyzer=akey) is False
+        os.truncate(path, before.size)
+        os.utime(path, ns=(before.mtime_ns, before.mtime_ns))  # back to the very stat that was stored
+        assert st.lookup(path, config_key=ckey, analyzer=akey)[2] == "changed"
+
+
+# -- StoreEngine: resume, rescan, de-duplication ---------------------------------------------------------
+
+def test_interrupted_scan_resumes_with_only_the_rest(tmp_path):
+    lib = _library(tmp_path / "lib", 10)
+    items = discover([str(lib)])
+    reference, _ = scan(items, config=CFG, engine=SerialEngine())
+    store_path = tmp_path / "s.sqlite"
+    with ResultStore(store_path) as st:
+        dying = CountingEngine(fail_after=4)
+        with pytest.raises(RuntimeError, match="engine died"):
+            scan(items, config=CFG, engine=StoreEngine(dying, st))
+        assert len(dying.analysed) == 4
+    con = sqlite3.connect(store_path)
+    stored = sorted(os.path.basename(p) for (p,) in con.execute("SELECT path FROM results"))
+    assert stored == [f"t{i:03d}.flac" for i in range(4)]
+    assert con.execute("SELECT state FROM scans").fetchall() == [("running",)]  # shown as unfinished
+    con.close()
+
+    with ResultStore(store_path) as st:
+        second = CountingEngine()
+        engine = StoreEngine(second, st)
+        reports, tally = scan(items, config=CFG, engine=engine)
+        assert [os.path.basename(x) for x in second.analysed] == [f"t{i:03d}.flac" for i in range(4, 10)]
+        assert engine.stats.reused == 4 and engine.stats.analysed == 6
+        assert [_strip_timing(r.to_dict()) for r in reports] == [_strip_timing(r.to_dict()) for r in reference]
+        assert tally.files == 10
+
+        third = CountingEngine()
+        reports3, _ = scan(items, config=CFG, engine=StoreEngine(third, st))
+        assert third.analysed == []  # an unchanged library is answered entirely from the store
+        assert [r.to_dict() for r in reports3] == [r.to_dict() for r in reports]
+
+        # one new and one changed file: only those two are analysed
+        write_wav(lib / "t100.flac", tone_mix(22050, 1.5, channels=1, seed=100), 22050)
+        write_wav(lib / "t003.flac", tone_mix(22050, 2.5, channels=1, seed=3), 22050)
+        fourth = CountingEngine()
+        scan(discover([str(lib)]), config=CFG, engine=StoreEngine(fourth, st))
+        assert sorted(os.path.basename(x) for x in fourth.analysed) == ["t003.flac", "t100.flac"]
+
+        forced = CountingEngine()
+        scan(items, config=CFG, engine=StoreEngine(forced, st, force=True))
+        assert len(forced.analysed) == 11 - 1  # items was discovered before t100 appeared
+
+
+def test_store_engine_yields_each_index_once_and_reports_current_labels(tmp_path, monkeypatch):
+    lib = _library(tmp_path / "lib", 3)
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        engine = StoreEngine(CountingEngine(repeat=True), st)
+        out = list(engine.run(discover([str(lib)]), CFG))
+        assert sorted(i for i, _ in out) == [0, 1, 2]
+        monkeypatch.chdir(tmp_path)
+        relabelled = list(StoreEngine(CountingEngine(), st).run(discover(["lib"]), CFG))
+        assert [r.path for _, r in relabelled] == [os.path.join("lib", f"t{i:03d}.flac") for i in range(3)]
+
+
+def test_discovery_errors_pass_through_and_are_not_stored(tmp_path):
+    lib = _library(tmp_path / "lib", 1)
+    (lib / "broken.flac").write_bytes(b"not flac at all" * 10)
+    items = discover([str(lib), str(tmp_path / "missing.flac")])
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        reports, tally = scan(items, config=CFG, engine=StoreEngine(SerialEngine(), st))
+        assert tally.statuses[STATUS_ERROR] == 2
+        stored = {os.path.basename(p) for (p,) in st._db.execute("SELECT path FROM results")}
+    assert stored == {"broken.flac", "t000.flac"}  # the decode failure is stored (and retried); the missing path is not
+
+
+# -- refusing what is not a store ------------------------------------------------------------------------
+
+def test_bad_store_paths_are_refused(tmp_path):
+    with pytest.raises(StoreError, match="is a folder"):
+        ResultStore(tmp_path)
+    with pytest.raises(StoreError, match="does not exist"):
+        ResultStore(tmp_path / "nope.sqlite", create=False)
+    with pytest.raises(StoreError, match="does not exist"):
+        ResultStore(tmp_path / "no" / "dir.sqlite")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"hello, not a database" * 100)
+    with pytest.raises(StoreError, match="not a usable SQLite store"):
+        ResultStore(junk)
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE songs(x)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a musicforensics store"):
+        ResultStore(other)
+    newer = tmp_path / "newer.sqlite"
+    ResultStore(newer).close()
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE meta SET value='999' WHERE key='schema'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer"):
+        ResultStore(newer)
+
+
+def test_store_is_wal_and_leaves_only_its_own_file(tmp_path):
+    path = tmp_path / "s.sqlite"
+    with ResultStore(path) as st:
+        assert st.info()["journal_mode"] == "wal"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.sqlite"]
+
+
+# -- CLI -------------------------------------------------------------------------------------------------
+
+def _cli(*args, cwd=None, timeout=120):
+    done = subprocess.run([sys.executable, "-m", "musicforensics", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout)
+    done.stderr = " ".join(done.stderr.split())  # rich may wrap long lines
+    return done
+
+
+@pytest.mark.slow
+def test_cli_store_rescan_and_export_in_every_format(tmp_path):
+    lib = _library(tmp_path / "lib", 6)
+    (lib / "broken.flac").write_bytes(b"junk" * 50)
+    before = sorted(p.name for p in lib.iterdir())
+    store = tmp_path / "out" / "s.sqlite"
+    store.parent.mkdir()
+    first = _cli("scan", lib, "--store", store, "-f", "jsonl", "-j", "1", "-o", tmp_path / "first.jsonl")
+    assert first.returncode == 3, first.stderr  # the broken file
+    assert "0 reused, 7 analysed" in first.stderr
+    second = _cli("scan", lib, "--store", store, "-f", "jsonl", "-j", "1")
+    assert second.returncode == 3
+    assert "6 reused, 1 analysed" in second.stderr  # the error is retried, the rest comes from the store
+    firsts = [json.loads(x) for x in (tmp_path / "first.jsonl").read_text().splitlines()]
+    seconds = [json.loads(x) for x in second.stdout.splitlines()]
+    assert [_strip_timing(d) for d in seconds] == [_strip_timing(d) for d in firsts]
+    assert sorted(p.name for p in lib.iterdir()) == before  # nothing written into the scanned folder
+
+    from musicforensics.report import FORMATS
+
+    for fmt in FORMATS:
+        exported = _cli("store", "export", store, "-f", fmt)
+        assert exported.returncode == 3, exported.stderr
+        scanned = _cli("scan", lib, "--store", store, "-f", fmt)
+        if fmt == "json":
+            a, b = json.loads(exported.stdout), json.loads(scanned.stdout)
+            assert [_strip_timing(d) for d in a["results"]] == [_strip_timing(d) for d in b["results"]]
+            assert a["summary"] == b["summary"] and a["run"]["config_key"] == b["run"]["config_key"]
+        elif fmt == "jsonl":
+            assert [_strip_timing(json.loads(x)) for x in exported.stdout.splitlines()] == \
+                   [_strip_timing(json.loads(x)) for x in scanned.stdout.splitlines()]
+        else:
+            assert exported.stdout.splitlines()[:3] == scanned.stdout.splitlines()[:3]
+            assert len(exported.stdout.splitlines()) == len(scanned.stdout.splitlines())
+
+    info = _cli("store", "info", store, "--json")
+    assert info.returncode == 0
+    doc = json.loads(info.stdout)
+    assert doc["results"] == 7 and doc["keys"][0]["statuses"] == {"error": 1, "ok": 6}
+    assert doc["recent_scans"][-1]["analysed"] == 7
+
+    bad = _cli("store", "export", store, "--config-key", "0123456789abcdef")
+    assert bad.returncode == 2 and "not in the store" in bad.stderr
+    assert _cli("store", "info", tmp_path / "missing.sqlite").returncode == 2
+    assert _cli("scan", lib, "--verify-hash").returncode == 2
+    assert _cli("scan", lib, "--scheduler", "tcp://127.0.0.1:1").returncode == 2
+
+
+@pytest.mark.slow
+def test_cli_killed_mid_scan_resumes(tmp_path):
+    n = 30
+    lib = _library(tmp_path / "lib", n, seconds=4.0, sr=44100)
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "musicforensics", "scan", str(lib), "--store", str(store),
+                             "-j", "1", "-q", "-f", "json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stored = 0
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            if store.exists():
+                try:
+                    con = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
+                    stored = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                    con.close()
+                except sqlite3.OperationalError:  # tables not created yet
+                    stored = 0
+            if stored >= 3:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, "the scan finished before it could be interrupted"
+    con = sqlite3.connect(store)
+    kept = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    con.close()
+    assert 3 <= kept < n
+    resumed = _cli("scan", lib, "--store", store, "-j", "1", "-f", "json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{kept} reused, {n - kept} analysed" in resumed.stderr
+    doc = json.loads(resumed.stdout)
+    assert len(doc["results"]) == n and len({r["path"] for r in doc["results"]}) == n
+    assert doc["run"]["store"]["reused"] == kept
