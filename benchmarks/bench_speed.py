@@ -42,7 +42,7 @@ BLOCK = 1 << 18  # frames per synthesis / decode block (the analysis default, DE
 def synth_blocks(seconds: float, sr: int, *, seed: int = 0, noise_dbfs: float = -70.0):
     """Stereo music-like test signal in blocks: four tones, a slow sweep, white noise; peak below -3 dBFS."""
     rng = np.random.default_rng(seed)
-    total = int(round(seconds * sr))
+    total = round(seconds * sr)
     noise = 10 ** (noise_dbfs / 20)
     for start in range(0, total, BLOCK):
         n = min(BLOCK, total - start)
@@ -106,9 +106,9 @@ def per_file_table(tmp: Path, durations: list[float], repeat: int) -> list[list[
     rows = []
     for seconds in durations:
         reps = repeat if seconds <= 600 else 1
-        specs = [("FLAC 44.1 kHz/16", lambda p: write_file(p, seconds, 44100, "PCM_16"), ".flac"),
-                 ("FLAC 96 kHz/24", lambda p: write_file(p, seconds, 96000, "PCM_24"), ".flac"),
-                 ("MP3 CBR 192 (44.1 kHz)", lambda p: make_mp3(p, seconds), ".mp3")]
+        specs = [("FLAC 44.1 kHz/16", lambda p, s=seconds: write_file(p, s, 44100, "PCM_16"), ".flac"),
+                 ("FLAC 96 kHz/24", lambda p, s=seconds: write_file(p, s, 96000, "PCM_24"), ".flac"),
+                 ("MP3 CBR 192 (44.1 kHz)", lambda p, s=seconds: make_mp3(p, s), ".mp3")]
         for name, make, ext in specs:
             path = tmp / f"f_{int(seconds)}{ext}"
             make(path)
@@ -210,10 +210,11 @@ def render(title: str, header: list[str], rows: list[list[str]], *, markdown: bo
 def machine() -> str:
     cpu = "unknown CPU"
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
     except OSError:
         pass
     from musicforensics import __version__
@@ -231,14 +232,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-memory", action="store_true", help="Skip the long-file memory test.")
     ap.add_argument("--only", choices=("files", "folder", "memory", "startup"), action="append",
                     help="Run only these parts (repeatable).")
+    ap.add_argument("--durations", type=float, nargs="+", help="File lengths to measure, seconds (overrides --long).")
     ap.add_argument("--markdown", type=Path, help="Also write the tables as markdown to this file.")
     args = ap.parse_args(argv)
     parts = set(args.only or ("files", "folder", "memory", "startup"))
     if args.skip_memory:
         parts.discard("memory")
-    durations = [10.0, 60.0, 600.0] + ([3600.0] if args.long else [])
+    durations = args.durations or ([10.0, 60.0, 600.0] + ([3600.0] if args.long else []))
     tables = []
-    print(machine(), file=sys.stderr)
+    header = f"Machine: {machine()}\n"
+    print(header, file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="mf_bench_") as tmpdir:
         tmp = Path(tmpdir)
         if "startup" in parts:
@@ -255,7 +258,6 @@ def main(argv: list[str] | None = None) -> int:
             tables.append(("Peak resident memory of a child process (ru_maxrss)",
                            ["run", "after warm-up MB", "peak MB", "analysis s", "status"],
                            memory_table(tmp, args.memory_hours)))
-    header = f"Machine: {machine()}\n"
     print(header)
     for t in tables:
         print(render(*t, markdown=False))

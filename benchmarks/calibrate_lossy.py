@@ -1,9 +1,10 @@
 """Refit the constants of the lossy / upsampled detectors from a corpus manifest, and measure them.
 
-    python -m benchmarks.calibrate_lossy --manifest /tmp/corpus_full/manifest.csv [--jobs 2] [--features F.json]
+    python -m benchmarks.calibrate_lossy --manifest /tmp/corpus_full/manifest.csv [MORE.csv ...] [--jobs 2]
 
-1. analyses every row (``lossy`` and ``hires`` detectors) and stores the measured evidence in a JSON file
-   (``--features``; reused when present, so refits are instant);
+1. analyses every row (``lossy`` and ``hires`` detectors) and stores the measured evidence in
+   ``lossy_features.json`` next to each manifest (reused when present, so refits are instant; delete it after
+   changing a measurement);
 2. on ``split=dev`` rows only: fits the logistic model of musicforensics.detectors.lossy (L2-regularised,
    Newton steps) on x = (drop/10, floor/10, log10 hole rate + 4), the codec-family centroids on dev
    transcodes, and prints the constants to paste into the module;
@@ -175,14 +176,14 @@ def evaluate(data: dict, split: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--manifest", type=Path, required=True)
-    ap.add_argument("--features", type=Path, default=None, help="evidence cache (default: next to the manifest)")
+    ap.add_argument("--manifest", type=Path, required=True, nargs="+", help="one or more manifest.csv")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--split", default="eval", help="split to report on (default eval)")
     ap.add_argument("--no-fit", action="store_true")
     a = ap.parse_args(argv)
-    feats = a.features or a.manifest.with_name("lossy_features.json")
-    data = measure(a.manifest, feats, a.jobs)
+    data = {}
+    for m in a.manifest:  # evidence cached next to each manifest as lossy_features.json
+        data.update({f"{m.parent}/{k}": v for k, v in measure(m, m.with_name("lossy_features.json"), a.jobs).items()})
     if not a.no_fit:
         refit(data)
     evaluate(data, a.split)

@@ -22,7 +22,7 @@ import logging
 import os
 import time
 import uuid
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .config import AnalysisConfig
 from .errors import EngineError, ParameterError
@@ -95,7 +95,7 @@ class DaskEngine:
     def _window(client) -> int:
         try:
             threads = sum(client.nthreads().values())
-        except Exception:  # the scheduler is busy or reconnecting: keep a modest window
+        except Exception:  # noqa: BLE001 - scheduler busy or reconnecting: keep a modest window
             threads = 0
         return max(MIN_WINDOW, WINDOW_PER_THREAD * threads)
 

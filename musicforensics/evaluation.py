@@ -27,9 +27,9 @@ import math
 import os
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -61,7 +61,8 @@ GROUP_COLUMNS = {
 }
 #: Columns that group positives of a kind found in files of another class (e.g. AI output sent through MP3).
 CROSS_GROUP_COLUMNS = ("class", "family", "postprocess")
-#: Evidence keys (in order of preference) where the lossy detector names the codec it recognised.
+#: Evidence keys (in order of preference) where the lossy detector names the codec it recognised (a string, or
+#: a mapping whose ``estimate`` names it).
 CODEC_EVIDENCE_KEYS = ("codec_family", "codec")
 #: Spellings of codec names normalised to the manifest's codec column values.
 CODEC_ALIASES = {
@@ -136,7 +137,7 @@ def load_manifest(path: str | os.PathLike, *, split: str = "eval") -> Manifest:
         raise ParameterError(f"split={split!r}: choose from {list(SPLITS)!r}")
     p = Path(path)
     try:
-        fh = open(p, newline="", encoding="utf-8")
+        fh = open(p, newline="", encoding="utf-8")  # noqa: SIM115  (closed by the with below)
     except OSError as exc:
         raise ParameterError(f"manifest {str(p)!r}: cannot open: {exc.strerror or exc}") from None
     rows: list[ManifestRow] = []
@@ -200,7 +201,7 @@ def load_results(path: str | os.PathLike) -> dict[str, TrackReport]:
     p = Path(path)
     out: dict[str, TrackReport] = {}
     try:
-        fh = open(p, encoding="utf-8")
+        fh = open(p, encoding="utf-8")  # noqa: SIM115  (closed by the with below)
     except OSError as exc:
         raise ParameterError(f"results {str(p)!r}: cannot open: {exc.strerror or exc}") from None
     with fh:
@@ -263,7 +264,7 @@ def _tally(pairs: Iterable[tuple[ManifestRow, tuple]]) -> dict:
             c["detected"] += 1
     decided = c["decided"]
     return {"files": c["files"], "decided": decided, "detected": c["detected"], "inconclusive": c["inconclusive"],
-            "errors": c["error"], "not_scored": c["not_scored"], **{"rate": _rate(c["detected"], decided)}}
+            "errors": c["error"], "not_scored": c["not_scored"], "rate": _rate(c["detected"], decided)}
 
 
 def _grouped(pairs: list, columns: Sequence[str]) -> list[dict]:
@@ -290,9 +291,16 @@ def normalise_codec(name) -> str | None:
 
 
 def _codec_guess(finding) -> str | None:
+    """The codec a finding names: evidence ``codec_family``/``codec``, either a string or a mapping with an
+    ``estimate`` (or ``name``/``family``) entry, as ``detectors/lossy.py`` writes it."""
+    if finding is None:
+        return None
     for key in CODEC_EVIDENCE_KEYS:
-        if finding is not None and finding.evidence.get(key):
-            return normalise_codec(finding.evidence[key])
+        value = finding.evidence.get(key)
+        if isinstance(value, dict):
+            value = next((value[k] for k in ("estimate", "name", "family", "codec") if value.get(k)), None)
+        if value:
+            return normalise_codec(value)
     return None
 
 
@@ -485,25 +493,25 @@ def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     out.append(("Files", ["total", "ok", "inconclusive", "error", "splits", "analysis time (s)"],
                 [[str(f["total"]), str(f["ok"]), str(f["inconclusive"]), str(f["error"]),
                   ", ".join(f"{k}: {v}" for k, v in f["by_split"].items()) or "-", f"{f['analysis_seconds']:.1f}"]]))
-    summary = []
+    summary, ops = [], []
     for kind, sec in doc["kinds"].items():
         roc = sec["roc"]
-        op = sec["operating_point"]
-        if op is None:
-            op_text = "-"
-        else:
-            thr = "none" if op["threshold"] is None else f"{op['threshold']:.4g}"
-            op_text = f"p >= {thr} (fit on {op['fit_on']}: FPR {100 * op['fit_fpr']:.1f}%, TPR {100 * op['fit_tpr']:.1f}%)"
-            if op["applied_to"]:
-                op_text += f"; on eval: FPR {_pct(op['fpr'])}, TPR {_pct(op['tpr'])}"
         summary.append([kind, "yes" if sec["scored"] else "no", _pct(sec["positives"]["rate"]),
                         _pct(sec["negatives"]["rate"]), str(roc["n_pos"]), str(roc["n_neg"]), str(roc["inconclusive"]),
                         str(sec["positives"]["errors"] + sec["negatives"]["errors"]),
-                        _num(roc["auc"]), _num(roc["brier"]), _num(roc["ece"]), op_text])
-    target = next((s["operating_point"]["target_fpr"] for s in doc["kinds"].values() if s["operating_point"]), None)
-    out.append(("Per kind (rates over decided files, Wilson 95% interval)",
+                        _num(roc["auc"]), _num(roc["brier"]), _num(roc["ece"])])
+        op = sec["operating_point"]
+        if op is not None:
+            ops.append([kind, "none (nothing flagged)" if op["threshold"] is None else f"{op['threshold']:.4g}",
+                        op["fit_on"], f"{100 * op['fit_fpr']:.1f}%", f"{100 * op['fit_tpr']:.1f}%",
+                        _pct(op["fpr"]) if op["applied_to"] else "-", _pct(op["tpr"]) if op["applied_to"] else "-"])
+    out.append(("Per kind (rates over decided files at the detectors' own verdicts, Wilson 95% interval)",
                 ["kind", "scored", "detection rate", "false-positive rate", "pos", "neg", "inconclusive", "errors",
-                 "ROC AUC", "Brier", "ECE", f"threshold for FPR <= {_num(target, '{:g}')}"], summary))
+                 "ROC AUC", "Brier", "ECE"], summary))
+    if ops:
+        target = next(s["operating_point"]["target_fpr"] for s in doc["kinds"].values() if s["operating_point"])
+        out.append((f"Probability threshold for a false-positive rate <= {target:g} (call positive when p >= threshold)",
+                    ["kind", "threshold", "chosen on", "FPR there", "TPR there", "FPR on eval", "TPR on eval"], ops))
     for kind, sec in doc["kinds"].items():
         if not sec["scored"]:
             continue

@@ -31,8 +31,15 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = [
-    "RocCurve", "roc_curve", "roc_auc", "OperatingPoint", "threshold_for_fpr", "ReliabilityBins",
-    "reliability_bins", "brier_score", "wilson_interval",
+    "OperatingPoint",
+    "ReliabilityBins",
+    "RocCurve",
+    "brier_score",
+    "reliability_bins",
+    "roc_auc",
+    "roc_curve",
+    "threshold_for_fpr",
+    "wilson_interval",
 ]
 
 

@@ -65,6 +65,8 @@ COMB_ZOOM_HZ = 1200.0
 
 #: Folder ``explain --plot`` writes into when no --plot-dir is given (relative to the working directory).
 DEFAULT_PLOT_DIR = "musicforensics-plots"
+#: Verdict lines printed at the top of the summary figure.
+HEADER_MAX_LINES = 7
 #: Default PNG resolution, dots per inch.
 DEFAULT_DPI = 100
 #: Figure names written by :func:`write_track_plots`.
@@ -148,8 +150,9 @@ class _SpectrogramAccumulator:
         spec = np.fft.rfft(frames * self.window[None, :, None], axis=1)
         power = (spec.real ** 2 + spec.imag ** 2).mean(axis=2) * self.scale  # (n, bins)
         cols = np.minimum((self.frame_index + np.arange(n)) * self.n_cols // self.expected, self.n_cols - 1)
-        np.add.at(self.sums.T, cols, power)
-        np.add.at(self.counts, cols, 1)
+        starts = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])  # cols is non-decreasing
+        self.sums[:, cols[starts]] += np.add.reduceat(power, starts, axis=0).T
+        self.counts[cols[starts]] += np.diff(np.r_[starts, n])
         self.frame_index += n
 
     def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -285,14 +288,50 @@ def expected_wall_band(codec: str | None, bitrate_class: str | None) -> tuple[fl
     return EXPECTED_WALLS_HZ.get(key) or EXPECTED_WALLS_HZ.get((fam, ""))
 
 
+def _segments_list(value) -> list[dict]:
+    """Segments as [{start_s, end_s, lossy}] from either a list of such dicts or the lossy detector's
+    {"segment_seconds": s, "flags": [True/False/None, ...]} record (None: undecidable)."""
+    out: list[dict] = []
+    if isinstance(value, list):
+        for s in value:
+            if isinstance(s, dict) and _num(s.get("start_s")) is not None and _num(s.get("end_s")) is not None:
+                out.append({"start_s": _num(s["start_s"]), "end_s": _num(s["end_s"]), "lossy": s.get("lossy")})
+    elif isinstance(value, dict) and isinstance(value.get("flags"), list):
+        step = _num(value.get("segment_seconds"))
+        if step and step > 0:
+            for i, flag in enumerate(value["flags"]):
+                out.append({"start_s": i * step, "end_s": (i + 1) * step, "lossy": flag})
+    return out
+
+
+def _bitrate_band(codec: str | None, bitrate_class: str | None) -> tuple[float, float] | None:
+    """Wall band of a bitrate class as the lossy detector defines it (its BITRATE_CLASSES table)."""
+    if not codec or not bitrate_class:
+        return None
+    try:
+        from .detectors.lossy import BITRATE_CLASSES
+    except ImportError:
+        return None
+    lower = None
+    for bound, label in BITRATE_CLASSES.get(str(codec).lower(), ()):
+        if label == bitrate_class:
+            if bound >= 1e8:  # open-ended top class: no upper edge; the measured table says more
+                return None
+            return (bound - 1500.0 if lower is None else lower, bound)
+        lower = bound
+    return None
+
+
 def read_evidence(report: Any) -> Evidence:
     """Collect what the figures mark from a :class:`~musicforensics.results.TrackReport` (or None).
 
-    Key names read (first found wins): lossy/upsampled findings and the ``lossy``/``hires`` detector
-    records: ``wall_hz`` (or ``cutoff_hz``), ``floor_db``, ``steepness_db_per_khz``, ``codec`` /
-    ``codec_family``, ``bitrate_class`` (or ``bitrate``/``setting``), ``expected_wall_hz`` (a [lo, hi] pair),
-    ``segments`` (list of {start_s, end_s, lossy}); ai finding and ``deconv`` record: ``delta_hz``,
-    ``teeth_hz``, ``architecture``, ``expected_delta_hz``; facts: ``bandwidth_hz``.
+    Key names read (first found wins), from the lossy/upsampled findings and the ``lossy``/``hires``
+    detector records: ``wall`` ({freq_hz, floor_db, steepness_db_per_khz}) or flat ``wall_hz``/``floor_db``/
+    ``steepness_db_per_khz``; ``codec_family`` ({estimate} or a name) or ``codec``; ``bitrate_class``;
+    ``expected_wall_hz`` ([lo, hi]); ``segments`` ({segment_seconds, flags} or [{start_s, end_s, lossy}]).
+    From the ai finding and the ``deconv`` record: ``delta_hz``; ``teeth`` ([{freq_hz}]) or ``teeth_hz``;
+    ``architecture`` or ``family`` or the first decoder of ``matches``; ``expected_delta_hz`` or
+    rate_hz / stride_product of the first match. Facts: ``bandwidth_hz``.
     """
     ev = Evidence()
     if report is None:
@@ -305,32 +344,51 @@ def read_evidence(report: Any) -> Evidence:
         out += [records[d] for d in detectors if d in records]
         return [e for e in out if isinstance(e, dict)]
 
-    lossy = evidences(("lossy", "upsampled"), ("lossy", "hires"))
-    ev.wall_hz = _num(_first(lossy, "wall_hz", "cutoff_hz"))
-    ev.floor_db = _num(_first(lossy, "floor_db", "floor_above_db"))
-    ev.steepness_db_per_khz = _num(_first(lossy, "steepness_db_per_khz"))
-    codec = _first(lossy, "codec", "codec_family", "matched_codec")
+    # a positive finding's evidence comes first, so an upsampled file's wall wins over a clean lossy test
+    lossy_kinds = sorted(("lossy", "upsampled"), key=lambda k: not (k in verdicts and verdicts[k].detected))
+    lossy = evidences(lossy_kinds, ("lossy", "hires"))
+    # a wall is drawn only when it counts: the lossy detector says so (``wall_counts``), or the upsampled
+    # finding is positive (the hires detector reports candidate walls of clean files too)
+    upsampled = verdicts.get("upsampled")
+    upsampled_hit = bool(upsampled is not None and upsampled.detected and not upsampled.inconclusive)
+    counted = []
+    for kind, src in [(k, verdicts[k].evidence) for k in lossy_kinds if k in verdicts] + \
+            [({"lossy": "lossy", "hires": "upsampled"}[d], records[d]) for d in ("lossy", "hires") if d in records]:
+        if not isinstance(src, dict):
+            continue
+        if (kind == "lossy" and src.get("wall_counts", True) is not False) or (kind == "upsampled" and upsampled_hit):
+            wall = src.get("wall")
+            counted += ([wall] if isinstance(wall, dict) else []) + [src]
+    ev.wall_hz = _num(_first(counted, "freq_hz", "wall_hz", "cutoff_hz"))
+    ev.floor_db = _num(_first(counted, "floor_db", "floor_above_db"))
+    ev.steepness_db_per_khz = _num(_first(counted, "steepness_db_per_khz"))
+    codec = _first(lossy, "codec_family", "codec", "matched_codec")
+    if isinstance(codec, dict):
+        codec = codec.get("estimate")
     ev.codec = None if codec is None else str(codec)
     rate = _first(lossy, "bitrate_class", "bitrate", "setting")
     ev.bitrate_class = None if rate is None else str(rate)
-    ev.expected_wall_hz = _pair(_first(lossy, "expected_wall_hz", "expected_edges_hz", "expected_band_hz"))
-    if ev.expected_wall_hz is None:
-        ev.expected_wall_hz = expected_wall_band(ev.codec, ev.bitrate_class)
-    segs = _first(lossy, "segments")
-    if isinstance(segs, list):
-        for s in segs:
-            if isinstance(s, dict) and _num(s.get("start_s")) is not None and _num(s.get("end_s")) is not None:
-                ev.segments.append(s)
+    ev.expected_wall_hz = (_pair(_first(lossy, "expected_wall_hz", "expected_edges_hz", "expected_band_hz"))
+                           or _bitrate_band(ev.codec, ev.bitrate_class)
+                           or expected_wall_band(ev.codec, ev.bitrate_class))
+    ev.segments = _segments_list(_first(lossy, "segments"))
     ev.bandwidth_hz = _num((getattr(report, "facts", {}) or {}).get("bandwidth_hz"))
 
     ai = evidences(("ai",), ("deconv", "ai"))
     ev.delta_hz = _num(_first(ai, "delta_hz"))
-    teeth = _first(ai, "teeth_hz")
+    teeth = _first(ai, "teeth_hz", "teeth")
     if isinstance(teeth, list):
-        ev.teeth_hz = [t for t in (_num(v) for v in teeth) if t is not None]
-    arch = _first(ai, "architecture")
+        vals = [t.get("freq_hz") if isinstance(t, dict) else t for t in teeth]
+        ev.teeth_hz = [t for t in (_num(v) for v in vals) if t is not None]
+    matches = _first(ai, "matches")
+    match = matches[0] if isinstance(matches, list) and matches and isinstance(matches[0], dict) else {}
+    arch = _first(ai, "architecture", "family")
+    if arch is None and match.get("decoders"):
+        arch = match["decoders"][0]
     ev.architecture = None if arch is None else str(arch)
     ev.expected_delta_hz = _num(_first(ai, "expected_delta_hz"))
+    if ev.expected_delta_hz is None and _num(match.get("rate_hz")) and _num(match.get("stride_product")):
+        ev.expected_delta_hz = _num(match["rate_hz"]) / _num(match["stride_product"])
 
     for kind in sorted(verdicts):
         f = verdicts[kind]
@@ -389,6 +447,20 @@ def _khz(ax, axis: str = "x") -> None:
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
 
+def _segment_runs(segments: Sequence[dict]) -> list[tuple[float, float, bool | None]]:
+    """Adjacent segments with the same verdict merged into (start_s, end_s, lossy) runs (fewer artists)."""
+    runs: list[list] = []
+    for seg in sorted(segments, key=lambda s: float(s["start_s"])):
+        state = seg.get("lossy")
+        state = None if state is None else bool(state)
+        a, b = float(seg["start_s"]), float(seg["end_s"])
+        if runs and runs[-1][2] is state and abs(runs[-1][1] - a) < 1e-6:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b, state])
+    return [tuple(r) for r in runs]
+
+
 def draw_spectrogram(ax, data: PlotData, ev: Evidence, *, freq_scale: str = "linear", colorbar: bool = True) -> None:
     """Spectrogram on ``ax`` with the wall and the lossy-looking segments."""
     if freq_scale not in ("linear", "log"):
@@ -427,19 +499,24 @@ def draw_spectrogram(ax, data: PlotData, ev: Evidence, *, freq_scale: str = "lin
     ax.set_xlim(data.spec_times[0], data.spec_times[-1])
     ax.set_xlabel("time (s)")
     handles = []
-    shaded = False
-    for seg in ev.segments:
-        if seg.get("lossy"):
-            ax.axvspan(float(seg["start_s"]), float(seg["end_s"]), ymin=0.97, ymax=1.0,
-                       color=OKABE_ITO["vermillion"], lw=0)
-            ax.axvspan(float(seg["start_s"]), float(seg["end_s"]), color=OKABE_ITO["vermillion"], alpha=0.18, lw=0,
-                       hatch="//", fill=False)
-            shaded = True
-    if shaded:
-        from matplotlib.patches import Patch
+    from matplotlib.patches import Patch
 
-        handles.append(Patch(facecolor="none", edgecolor=OKABE_ITO["vermillion"], hatch="//",
-                             label="segment looks lossy"))
+    states = {True: (OKABE_ITO["vermillion"], "segment test: lossy"),
+              False: (OKABE_ITO["bluish_green"], "segment test: clean"),
+              None: ("#9a9a9a", "segment test: undecided")}
+    seen = set()
+    for a, b, state in _segment_runs(ev.segments):
+        b = min(b, t1)
+        colour = states[state][0]
+        # a strip along the top edge says what each segment looked like; lossy ones are also hatched
+        ax.axvspan(a, b, ymin=0.965, ymax=1.0, color=colour, lw=0)
+        if state:
+            ax.axvspan(a, b, ymax=0.965, facecolor="none", edgecolor=colour, hatch="//", lw=0, alpha=0.35)
+        seen.add(state)
+    for state in (True, False, None):
+        if state in seen:
+            handles.append(Patch(facecolor=states[state][0], edgecolor=states[state][0],
+                                 hatch="//" if state else None, label=states[state][1]))
     if ev.wall_hz:
         handles.append(ax.axhline(ypos(ev.wall_hz), color=OKABE_ITO["sky_blue"], lw=1.6, ls="--",
                                   label=f"wall {ev.wall_hz / 1000:.2f} kHz"))
@@ -562,7 +639,7 @@ def summary_figure(data: PlotData, report: Any = None):
     """One page: verdicts, spectrogram, long-term spectrum and comb view; returns a Figure."""
     ev = read_evidence(report)
     fig = _new_figure(12, 10, left=0.065, right=0.98, top=0.95, bottom=0.06)
-    grid = fig.add_gridspec(3, 2, height_ratios=[0.24, 1.4, 1.1], hspace=0.32, wspace=0.2)
+    grid = fig.add_gridspec(3, 2, height_ratios=[0.3, 1.4, 1.1], hspace=0.32, wspace=0.2)
     head = fig.add_subplot(grid[0, :])
     head.axis("off")
     lines = []
@@ -576,10 +653,10 @@ def summary_figure(data: PlotData, report: Any = None):
         lines.append(((("\u25b2 " if state == "DETECTED" else "\u2022 ") + text), colour))
     if not lines:
         lines.append(("no verdicts (no report given)", OKABE_ITO["black"]))
-    step = min(0.2, 0.95 / max(len(lines), 1))
-    for i, (text, colour) in enumerate(lines[:7]):
-        head.text(0.0, 0.95 - i * step, _short(text, 150), color=colour, fontsize=9.5, va="top",
-                  transform=head.transAxes, parse_math=False)
+    for i, (text, colour) in enumerate(lines[:HEADER_MAX_LINES]):
+        head.annotate(_short(text, 150), xy=(0, 1), xycoords="axes fraction", xytext=(0, -14 * i),
+                      textcoords="offset points", color=colour, fontsize=9.5, va="top", annotation_clip=False,
+                      parse_math=False)
     ax = fig.add_subplot(grid[1, :])
     draw_spectrogram(ax, data, ev)
     ax.set_title("spectrogram", fontsize=9.5)
@@ -599,12 +676,23 @@ FIGURES = {
 # -- output ---------------------------------------------------------------------------------------------------------
 
 def figure_to_png(fig, *, dpi: int = DEFAULT_DPI) -> bytes:
-    """PNG bytes of ``fig`` (Agg canvas); the figure is not kept anywhere."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """PNG bytes of ``fig`` (Agg canvas), as a 256-colour palette image.
 
-    FigureCanvasAgg(fig)
+    Figures use a 256-entry colour map plus a few line colours, so a palette loses nothing visible and
+    makes the file 2-3 times smaller than RGBA (spectrogram noise compresses badly), which matters for
+    reports that embed many figures.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    img = Image.fromarray(np.ascontiguousarray(rgb)).quantize(colors=256, method=Image.Quantize.FASTOCTREE,
+                                                               dither=Image.Dither.NONE)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    img.save(buf, format="png", compress_level=6)
     return buf.getvalue()
 
 
@@ -694,4 +782,57 @@ __all__ = [
     "OKABE_ITO", "PlotData", "Evidence", "compute_plot_data", "read_evidence", "comb_residual",
     "expected_wall_band", "spectrogram_figure", "ltas_figure", "comb_figure", "summary_figure", "figure_to_png",
     "save_png", "write_unique_png", "write_track_plots", "summary_png", "safe_stem", "PLOT_KINDS",
+    "FlaggedPlotWriter", "DEFAULT_PLOT_DIR",
 ]
+
+
+class FlaggedPlotWriter:
+    """``on_report`` hook for scans: writes the summary figure of every flagged track into ``out_dir``.
+
+    Each figure is recomputed from the file (scan workers do not send spectra back). A file that cannot be
+    plotted is counted in ``failed`` and reported through ``on_error``; it never stops the scan.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        Folder for the PNGs (created if needed); names are ``<stem>.summary.png`` made unique.
+    config : AnalysisConfig, optional
+        The scan's configuration (``max_seconds`` limits the plotted span too).
+    on_written, on_error : callable, optional
+        Called with the written path, or with a message naming the file and the problem.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, *, config: AnalysisConfig | None = None,
+                 on_written=None, on_error=None, dpi: int = DEFAULT_DPI):
+        self.out_dir = Path(out_dir)
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise ParameterError(f"plot folder {str(self.out_dir)!r} exists and is not a folder")
+        self.config = config
+        self.on_written = on_written
+        self.on_error = on_error
+        self.dpi = dpi
+        self.written: list[Path] = []
+        self.failed = 0
+
+    def __call__(self, report: Any) -> None:
+        if not getattr(report, "findings", None):
+            return
+        from .errors import MusicForensicsError
+
+        try:
+            paths = write_track_plots(report.path, report, out_dir=self.out_dir, kinds=("summary",),
+                                      config=self.config, dpi=self.dpi)
+        except (MusicForensicsError, OSError) as exc:
+            self.failed += 1
+            if self.on_error:
+                self.on_error(f"no plot for {report.path!r}: {exc}")
+            return
+        except Exception as exc:  # a plotting bug must not sink the scan
+            self.failed += 1
+            if self.on_error:
+                self.on_error(f"no plot for {report.path!r}: {type(exc).__name__}: {exc}")
+            return
+        self.written += paths
+        if self.on_written:
+            for p in paths:
+                self.on_written(p)

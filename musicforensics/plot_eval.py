@@ -58,7 +58,7 @@ def evaluation_figure(doc: dict):
     ax_rel.set_ylabel("observed fraction of positives")
     ax_rel.set_title("Reliability (10 equal-width bins)")
     for ax in (ax_roc, ax_rel):
-        ax.legend(loc="lower right", fontsize=7, frameon=True)
+        ax.legend(loc="lower right" if ax is ax_roc else "upper left", fontsize=7, frameon=True)
     meta = doc.get("meta") or {}
     fig.suptitle(f"musicforensics {meta.get('version', '')} on {meta.get('manifest', '')} "
                  f"(split {meta.get('split', '')})", fontsize=9)

@@ -32,9 +32,9 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from ._version import __version__
 from .config import AnalysisConfig
@@ -87,7 +87,7 @@ CREATE TABLE IF NOT EXISTS scans (
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def content_hash(path: str | os.PathLike, *, size: int | None = None, edge_bytes: int = HASH_EDGE_BYTES) -> str:
@@ -136,7 +136,7 @@ class FileStat:
     mtime_ns: int
 
     @classmethod
-    def of(cls, path: str | os.PathLike) -> "FileStat":
+    def of(cls, path: str | os.PathLike) -> FileStat:
         st = os.stat(path)
         return cls(os.path.realpath(path), st.st_size, st.st_mtime_ns)
 
@@ -247,7 +247,7 @@ class ResultStore:
                 pass
             self._close_quietly()
 
-    def __enter__(self) -> "ResultStore":
+    def __enter__(self) -> ResultStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -478,5 +478,14 @@ class StoreEngine:
         self.store.end_scan(self.scan_id, stats)
 
 
-__all__ = ["ResultStore", "StoreEngine", "StoreStats", "FileStat", "content_hash", "analyzer_key",
-           "STORE_FORMAT", "STORE_SCHEMA", "HASH_EDGE_BYTES"]
+__all__ = [
+    "HASH_EDGE_BYTES",
+    "STORE_FORMAT",
+    "STORE_SCHEMA",
+    "FileStat",
+    "ResultStore",
+    "StoreEngine",
+    "StoreStats",
+    "analyzer_key",
+    "content_hash",
+]

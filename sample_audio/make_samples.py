@@ -21,7 +21,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.corpus import build, codecs, render  # noqa: E402
+from benchmarks.corpus import build, codecs, render
 
 PIECE = "bach/bwv66.6"
 ARRANGEMENT = "piano"  # bright piano + soft shaker: real content up to ~20 kHz
@@ -39,8 +39,13 @@ def log(message: str) -> None:
 
 def render_genuine() -> np.ndarray:
     """The chorale excerpt: float32 ``(frames, 2)`` at 44.1 kHz, peak -1 dBFS."""
-    return render.render_piece(PIECE, arrangement=render.ARRANGEMENTS[ARRANGEMENT], sample_rate=SAMPLE_RATE,
-                               duration_s=DURATION_S, seed=SEED)
+    return render.render_piece(
+        PIECE,
+        arrangement=render.ARRANGEMENTS[ARRANGEMENT],
+        sample_rate=SAMPLE_RATE,
+        duration_s=DURATION_S,
+        seed=SEED,
+    )
 
 
 def write_genuine(out: Path, audio: np.ndarray, rng: np.random.Generator) -> Path:
@@ -51,7 +56,7 @@ def write_genuine(out: Path, audio: np.ndarray, rng: np.random.Generator) -> Pat
 
 
 def write_rolloff(out: Path, audio: np.ndarray, rng: np.random.Generator) -> Path:
-    """``genuine_rolloff_analogue.flac``: 3rd-order Butterworth at 15 kHz plus a -84 dBFS noise floor, mono."""
+    """``genuine_rolloff_analogue.flac``: mono, 3rd-order Butterworth at 15 kHz, -84 dBFS noise floor."""
     mono = audio.mean(axis=1, keepdims=True)
     y = build.analogue_rolloff(mono, SAMPLE_RATE, order=3, cutoff_hz=15000, rng=rng)
     path = out / "genuine_rolloff_analogue.flac"
@@ -62,8 +67,11 @@ def write_rolloff(out: Path, audio: np.ndarray, rng: np.random.Generator) -> Pat
 def write_lossy(out: Path, genuine: Path) -> list[Path]:
     """Decoded transcodes (16-bit FLAC, 44.1 kHz) and one real MP3 container."""
     made = []
-    for name, label in (("lossy_mp3_128.flac", "mp3_128"), ("lossy_aac_128.flac", "aac_128"),
-                        ("lossy_opus_96.flac", "opus_96")):
+    for name, label in (
+        ("lossy_mp3_128.flac", "mp3_128"),
+        ("lossy_aac_128.flac", "aac_128"),
+        ("lossy_opus_96.flac", "opus_96"),
+    ):
         setting = next(s for s in codecs.LOSSY_SETTINGS if s.label == label)
         codecs.transcode(genuine, out / name, (setting,), sample_rate=SAMPLE_RATE)
         made.append(out / name)
@@ -105,9 +113,14 @@ def write_ai(out: Path, audio: np.ndarray, rng: np.random.Generator) -> Path | N
         log(f"skipped ai_{AI_ARCHITECTURE}_random.flac: neural decoders unavailable ({reason})")
         return None
     with tempfile.TemporaryDirectory(prefix="mf_samples_cache_") as cache:
-        y, rate = neural.autoencode(audio[: int(SHORT_S * SAMPLE_RATE)], SAMPLE_RATE,
-                                    architecture=AI_ARCHITECTURE, weights="random", seed=SEED,
-                                    cache_dir=Path(cache))
+        y, rate = neural.autoencode(
+            audio[: int(SHORT_S * SAMPLE_RATE)],
+            SAMPLE_RATE,
+            architecture=AI_ARCHITECTURE,
+            weights="random",
+            seed=SEED,
+            cache_dir=Path(cache),
+        )
     path = out / f"ai_{AI_ARCHITECTURE}_random.flac"
     build.write_pcm(path, render.normalise(y, peak_dbfs=-1.0), rate, bits=16, rng=rng)
     return path
@@ -123,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(SEED)
     audio = render_genuine()
     genuine = write_genuine(args.out, audio, rng)
-    made = [genuine, write_rolloff(args.out, audio, rng), *write_lossy(args.out, genuine),
-            *write_fake_hires(args.out, genuine)]
+    made = [
+        genuine,
+        write_rolloff(args.out, audio, rng),
+        *write_lossy(args.out, genuine),
+        *write_fake_hires(args.out, genuine),
+    ]
     if not args.no_neural:
         ai = write_ai(args.out, audio, rng)
         if ai is not None:

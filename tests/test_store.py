@@ -19,7 +19,13 @@ from musicforensics.errors import StoreError
 from musicforensics.results import STATUS_ERROR, TrackReport
 from musicforensics.scan import SerialEngine, analyse_item, discover, scan
 from musicforensics.store import (
-    HASH_EDGE_BYTES, FileStat, ResultStore, StoreEngine, StoreStats, analyzer_key, content_hash,
+    HASH_EDGE_BYTES,
+    FileStat,
+    ResultStore,
+    StoreEngine,
+    StoreStats,
+    analyzer_key,
+    content_hash,
 )
 from tests.conftest import tone_mix, write_wav
 
@@ -218,7 +224,7 @@ def test_discovery_errors_pass_through_and_are_not_stored(tmp_path):
     (lib / "broken.flac").write_bytes(b"not flac at all" * 10)
     items = discover([str(lib), str(tmp_path / "missing.flac")])
     with ResultStore(tmp_path / "s.sqlite") as st:
-        reports, tally = scan(items, config=CFG, engine=StoreEngine(SerialEngine(), st))
+        _, tally = scan(items, config=CFG, engine=StoreEngine(SerialEngine(), st))
         assert tally.statuses[STATUS_ERROR] == 2
         stored = {os.path.basename(p) for (p,) in st._db.execute("SELECT path FROM results")}
     assert stored == {"broken.flac", "t000.flac"}  # the decode failure is stored (and retried); the missing path is not
@@ -265,57 +271,80 @@ def test_store_is_wal_and_leaves_only_its_own_file(tmp_path):
 
 def _cli(*args, cwd=None, timeout=120):
     done = subprocess.run([sys.executable, "-m", "musicforensics", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
+                          text=True, cwd=cwd, timeout=timeout, check=False)
     done.stderr = " ".join(done.stderr.split())  # rich may wrap long lines
     return done
 
 
-@pytest.mark.slow
+def _run(*args):
+    """The CLI in this process (fast); stderr normalised because rich may wrap long lines."""
+    from typer.testing import CliRunner
+
+    from musicforensics.cli.app import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result.exit_code, result.stdout, " ".join(result.stderr.split())
+
+
 def test_cli_store_rescan_and_export_in_every_format(tmp_path):
+    from musicforensics.report import FORMATS, render
+    from musicforensics.scan import Tally
+
     lib = _library(tmp_path / "lib", 6)
     (lib / "broken.flac").write_bytes(b"junk" * 50)
     before = sorted(p.name for p in lib.iterdir())
     store = tmp_path / "out" / "s.sqlite"
     store.parent.mkdir()
-    first = _cli("scan", lib, "--store", store, "-f", "jsonl", "-j", "1", "-o", tmp_path / "first.jsonl")
-    assert first.returncode == 3, first.stderr  # the broken file
-    assert "0 reused, 7 analysed" in first.stderr
-    second = _cli("scan", lib, "--store", store, "-f", "jsonl", "-j", "1")
-    assert second.returncode == 3
-    assert "6 reused, 1 analysed" in second.stderr  # the error is retried, the rest comes from the store
+    code, _, err = _run("scan", lib, "--store", store, "-f", "jsonl", "-j", "1", "-o", tmp_path / "first.jsonl")
+    assert code == 3, err  # the broken file
+    assert "0 reused, 7 analysed" in err
+    code, out, err = _run("scan", lib, "--store", store, "-f", "json", "-j", "1")
+    assert code == 3
+    assert "6 reused, 1 analysed" in err  # the error is retried, the rest comes from the store
     firsts = [json.loads(x) for x in (tmp_path / "first.jsonl").read_text().splitlines()]
-    seconds = [json.loads(x) for x in second.stdout.splitlines()]
-    assert [_strip_timing(d) for d in seconds] == [_strip_timing(d) for d in firsts]
+    doc = json.loads(out)
+    assert [_strip_timing(d) for d in doc["results"]] == [_strip_timing(d) for d in firsts]
+    assert doc["run"]["store"]["reused"] == 6
     assert sorted(p.name for p in lib.iterdir()) == before  # nothing written into the scanned folder
 
-    from musicforensics.report import FORMATS
-
-    for fmt in FORMATS:
-        exported = _cli("store", "export", store, "-f", fmt)
-        assert exported.returncode == 3, exported.stderr
-        scanned = _cli("scan", lib, "--store", store, "-f", fmt)
+    reports = [TrackReport.from_dict(d) for d in doc["results"]]
+    tally = Tally()
+    for r in reports:
+        tally.add(r)
+    for fmt in FORMATS:  # the export renders exactly what the scan reported
+        code, out, err = _run("store", "export", store, "-f", fmt)
+        assert code == 3, err
         if fmt == "json":
-            a, b = json.loads(exported.stdout), json.loads(scanned.stdout)
-            assert [_strip_timing(d) for d in a["results"]] == [_strip_timing(d) for d in b["results"]]
-            assert a["summary"] == b["summary"] and a["run"]["config_key"] == b["run"]["config_key"]
-        elif fmt == "jsonl":
-            assert [_strip_timing(json.loads(x)) for x in exported.stdout.splitlines()] == \
-                   [_strip_timing(json.loads(x)) for x in scanned.stdout.splitlines()]
+            exported = json.loads(out)
+            assert [_strip_timing(d) for d in exported["results"]] == [_strip_timing(d) for d in doc["results"]]
+            assert exported["summary"] == doc["summary"]
+            assert exported["run"]["config"] == doc["run"]["config"]
         else:
-            assert exported.stdout.splitlines()[:3] == scanned.stdout.splitlines()[:3]
-            assert len(exported.stdout.splitlines()) == len(scanned.stdout.splitlines())
+            expected = render(fmt, reports, summary=tally.to_dict(), meta=doc["run"])
+            if fmt == "jsonl":
+                assert [_strip_timing(json.loads(x)) for x in out.splitlines()] == \
+                       [_strip_timing(json.loads(x)) for x in expected.splitlines()]
+            else:
+                assert out.splitlines()[0] == expected.splitlines()[0]
+                assert len(out.splitlines()) == len(expected.splitlines())
+    code, _, err = _run("store", "export", store, "-f", "csv", "-o", tmp_path / "first.jsonl")
+    assert code == 2 and "already exists" in err
 
-    info = _cli("store", "info", store, "--json")
-    assert info.returncode == 0
-    doc = json.loads(info.stdout)
-    assert doc["results"] == 7 and doc["keys"][0]["statuses"] == {"error": 1, "ok": 6}
-    assert doc["recent_scans"][-1]["analysed"] == 7
+    code, out, _ = _run("store", "info", store, "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["results"] == 7 and info["keys"][0]["statuses"] == {"error": 1, "ok": 6}
+    assert [s["analysed"] for s in info["recent_scans"]] == [1, 7]
+    code, out, _ = _run("store", "info", store)
+    assert code == 0 and "recent scans" in out
 
-    bad = _cli("store", "export", store, "--config-key", "0123456789abcdef")
-    assert bad.returncode == 2 and "not in the store" in bad.stderr
-    assert _cli("store", "info", tmp_path / "missing.sqlite").returncode == 2
-    assert _cli("scan", lib, "--verify-hash").returncode == 2
-    assert _cli("scan", lib, "--scheduler", "tcp://127.0.0.1:1").returncode == 2
+    code, _, err = _run("store", "export", store, "--config-key", "0123456789abcdef")
+    assert code == 2 and "not in the store" in err
+    assert _run("store", "info", tmp_path / "missing.sqlite")[0] == 2
+    assert not (tmp_path / "missing.sqlite").exists()
+    assert _run("scan", lib, "--verify-hash")[0] == 2
+    assert _run("scan", lib, "--scheduler", "tcp://127.0.0.1:1")[0] == 2
+    assert _run("scan", lib, "--engine", "spark")[0] == 2
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -40,13 +40,38 @@ import soundfile as sf
 from . import codecs, render
 
 MANIFEST_COLUMNS = (
-    "path", "split", "class", "family", "codec", "setting", "architecture", "weights", "expected_delta_hz",
-    "postprocess", "source_piece", "sample_rate", "bit_depth", "channels", "duration_s",
-    "label_lossy", "label_upsampled", "label_bitpadded", "label_ai",
+    "path",
+    "split",
+    "class",
+    "family",
+    "codec",
+    "setting",
+    "architecture",
+    "weights",
+    "expected_delta_hz",
+    "postprocess",
+    "source_piece",
+    "sample_rate",
+    "bit_depth",
+    "channels",
+    "duration_s",
+    "label_lossy",
+    "label_upsampled",
+    "label_bitpadded",
+    "label_ai",
 )
 SPLITS = ("dev", "eval")
-ARRANGEMENT_ORDER = ("band_drums", "synth", "strings", "piano", "synth_drums", "organ", "guitar", "brass",
-                     "harpsichord")
+ARRANGEMENT_ORDER = (
+    "band_drums",
+    "synth",
+    "strings",
+    "piano",
+    "synth_drums",
+    "organ",
+    "guitar",
+    "brass",
+    "harpsichord",
+)
 """Arrangements cycle over pieces in this order, so even 5 pieces cover plain, synth and drums."""
 
 ROLLOFF_FLOOR_DBFS = -84.0  # RMS of the white noise floor under the analogue-style roll-off
@@ -102,8 +127,18 @@ class SizeConfig:
 
 
 SIZES: dict[str, SizeConfig] = {
-    "tiny": SizeConfig(1, 4.0, 1, 1, 1, 1, 3.0, lossy_settings=("mp3_128", "aac_128", "opus_96"),
-                       variants=("rolloff", "upsample_sox", "pad24"), doubles=False),
+    "tiny": SizeConfig(
+        1,
+        4.0,
+        1,
+        1,
+        1,
+        1,
+        3.0,
+        lossy_settings=("mp3_128", "aac_128", "opus_96"),
+        variants=("rolloff", "upsample_sox", "pad24"),
+        doubles=False,
+    ),
     "small": SizeConfig(6, 9.0, 2, 2, 2, 1, 4.0, ai_train_seconds=30.0),
     "full": SizeConfig(36, 25.0, 18, 8, 2, 1, 6.0, ai_train_seconds=60.0),
 }
@@ -164,6 +199,7 @@ class Item:
 # planning (pure functions: deterministic given the seed)
 # --------------------------------------------------------------------------------------------------------
 
+
 def _hash_key(seed: int, text: str) -> str:
     return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
 
@@ -187,8 +223,10 @@ def assign_splits(pieces: list[str], *, seed: int) -> dict[str, str]:
 
 def interleave_by_split(splits: dict[str, str], *, seed: int) -> list[str]:
     """Order pieces dev, eval, dev, eval, ... so consecutive positions alternate splits."""
-    by = {s: sorted((p for p, sp in splits.items() if sp == s), key=lambda p: _hash_key(seed, "order:" + p))
-          for s in SPLITS}
+    by = {
+        s: sorted((p for p, sp in splits.items() if sp == s), key=lambda p: _hash_key(seed, "order:" + p))
+        for s in SPLITS
+    }
     out = []
     for i in range(max(len(v) for v in by.values())):
         out += [by[s][i] for s in SPLITS if i < len(by[s])]
@@ -209,10 +247,15 @@ def plan_pieces(n: int, *, seed: int) -> list[Piece]:
     splits = assign_splits(names, seed=seed)
     ordered = interleave_by_split(splits, seed=seed)
     return [
-        Piece(piece=p, slug=slugify(p), split=splits[p], position=i,
-              arrangement=ARRANGEMENT_ORDER[i % len(ARRANGEMENT_ORDER)],
-              sample_rate=48000 if (i // 2) % 2 else 44100,
-              seed=int(_hash_key(seed, "render:" + p)[:8], 16))
+        Piece(
+            piece=p,
+            slug=slugify(p),
+            split=splits[p],
+            position=i,
+            arrangement=ARRANGEMENT_ORDER[i % len(ARRANGEMENT_ORDER)],
+            sample_rate=48000 if (i // 2) % 2 else 44100,
+            seed=int(_hash_key(seed, "render:" + p)[:8], 16),
+        )
         for i, p in enumerate(ordered)
     ]
 
@@ -234,12 +277,32 @@ def labels(*, lossy: int = 0, upsampled: int = 0, bitpadded: int = 0, ai: int = 
     return {"label_lossy": lossy, "label_upsampled": upsampled, "label_bitpadded": bitpadded, "label_ai": ai}
 
 
-def _meta(piece: Piece, cls: str, family: str, *, codec: str = "none", setting: str = "", architecture: str = "",
-          weights: str = "", expected_delta_hz=None, postprocess: str = "none", **label_kw) -> dict:
-    return {"split": piece.split, "class": cls, "family": family, "codec": codec, "setting": setting,
-            "architecture": architecture, "weights": weights,
-            "expected_delta_hz": "" if expected_delta_hz is None else f"{expected_delta_hz:.4f}",
-            "postprocess": postprocess, "source_piece": piece.piece, **labels(**label_kw)}
+def _meta(
+    piece: Piece,
+    cls: str,
+    family: str,
+    *,
+    codec: str = "none",
+    setting: str = "",
+    architecture: str = "",
+    weights: str = "",
+    expected_delta_hz=None,
+    postprocess: str = "none",
+    **label_kw,
+) -> dict:
+    return {
+        "split": piece.split,
+        "class": cls,
+        "family": family,
+        "codec": codec,
+        "setting": setting,
+        "architecture": architecture,
+        "weights": weights,
+        "expected_delta_hz": "" if expected_delta_hz is None else f"{expected_delta_hz:.4f}",
+        "postprocess": postprocess,
+        "source_piece": piece.piece,
+        **labels(**label_kw),
+    }
 
 
 def base_path(piece: Piece) -> str:
@@ -254,36 +317,90 @@ def _khz(rate: int) -> str:
 
 def plan_genuine(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
     """Phase 1: base renders and genuine hard negatives (plus 96 kHz 16-in-24 padding of hi-res renders)."""
-    items = [Item(base_path(p), "base", p, 1, {},
-                  _meta(p, "genuine", render.ARRANGEMENTS[p.arrangement].family, setting=p.arrangement))
-             for p in pieces]
+    items = [
+        Item(
+            base_path(p),
+            "base",
+            p,
+            1,
+            {},
+            _meta(p, "genuine", render.ARRANGEMENTS[p.arrangement].family, setting=p.arrangement),
+        )
+        for p in pieces
+    ]
     variants = [v for v in GENUINE_VARIANTS if cfg.variants is None or v in cfg.variants]
     for j, variant in enumerate(variants):
         for k, p in enumerate(rotate(pieces, j, cfg.variant_coverage)):
             stem = f"genuine/{variant}/{p.slug}"
             if variant == "24bit":
-                items.append(Item(f"{stem}__24bit_{_khz(p.sample_rate)}.flac", "24bit", p, 1, {},
-                                  _meta(p, "genuine", "24bit", setting="float_to_24bit")))
+                items.append(
+                    Item(
+                        f"{stem}__24bit_{_khz(p.sample_rate)}.flac",
+                        "24bit",
+                        p,
+                        1,
+                        {},
+                        _meta(p, "genuine", "24bit", setting="float_to_24bit"),
+                    )
+                )
             elif variant == "mono":
-                items.append(Item(f"{stem}__mono_{_khz(p.sample_rate)}.flac", "mono", p, 1, {},
-                                  _meta(p, "genuine", "mono", setting="downmix")))
+                items.append(
+                    Item(
+                        f"{stem}__mono_{_khz(p.sample_rate)}.flac",
+                        "mono",
+                        p,
+                        1,
+                        {},
+                        _meta(p, "genuine", "mono", setting="downmix"),
+                    )
+                )
             elif variant == "rolloff":
                 order = 2 + (p.position + k) % 3
                 cutoff = 11000 + 1000 * ((p.position * 3 + k) % 6)
-                items.append(Item(f"{stem}__butter{order}_{cutoff // 1000}k.flac", "rolloff", p, 1,
-                                  {"order": order, "cutoff_hz": cutoff},
-                                  _meta(p, "genuine", "rolloff", setting=f"butter{order}_{cutoff}hz")))
+                items.append(
+                    Item(
+                        f"{stem}__butter{order}_{cutoff // 1000}k.flac",
+                        "rolloff",
+                        p,
+                        1,
+                        {"order": order, "cutoff_hz": cutoff},
+                        _meta(p, "genuine", "rolloff", setting=f"butter{order}_{cutoff}hz"),
+                    )
+                )
             elif variant == "quiet":
                 program = render.SOLO_PROGRAMS[(p.position + k) % len(render.SOLO_PROGRAMS)]
-                items.append(Item(f"{stem}__solo{program}_m30dbfs.flac", "quiet", p, 1, {"program": program},
-                                  _meta(p, "genuine", "quiet", setting=f"solo_gm{program}_peak-30dbfs")))
+                items.append(
+                    Item(
+                        f"{stem}__solo{program}_m30dbfs.flac",
+                        "quiet",
+                        p,
+                        1,
+                        {"program": program},
+                        _meta(p, "genuine", "quiet", setting=f"solo_gm{program}_peak-30dbfs"),
+                    )
+                )
             elif variant == "hires":
                 rate = 96000 if k % 2 == 0 else 88200
-                items.append(Item(f"{stem}__hires_{_khz(rate)}.flac", "hires", p, 1, {"rate": rate},
-                                  _meta(p, "genuine", "hires", setting=f"native{rate}_24bit")))
-                items.append(Item(f"bitpadded/pad24/{p.slug}__hires16in24_{_khz(rate)}.flac", "pad24_hires", p,
-                                  1, {"rate": rate}, _meta(p, "bitpadded", "pad24", setting=f"16in24_{rate}",
-                                                           bitpadded=1)))
+                items.append(
+                    Item(
+                        f"{stem}__hires_{_khz(rate)}.flac",
+                        "hires",
+                        p,
+                        1,
+                        {"rate": rate},
+                        _meta(p, "genuine", "hires", setting=f"native{rate}_24bit"),
+                    )
+                )
+                items.append(
+                    Item(
+                        f"bitpadded/pad24/{p.slug}__hires16in24_{_khz(rate)}.flac",
+                        "pad24_hires",
+                        p,
+                        1,
+                        {"rate": rate},
+                        _meta(p, "bitpadded", "pad24", setting=f"16in24_{rate}", bitpadded=1),
+                    )
+                )
     return items
 
 
@@ -296,36 +413,71 @@ def plan_derived(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
     items = []
     for j, s in enumerate(_lossy_selected(cfg)):
         for p in rotate(pieces, j, cfg.lossy_coverage):
-            items.append(Item(f"lossy/{s.family}/{p.slug}__{s.codec}_{s.setting}.flac", "lossy", p, 2,
-                              {"chain": [s.label]}, _meta(p, "lossy", s.family, codec=s.codec, setting=s.setting,
-                                                          lossy=1)))
+            items.append(
+                Item(
+                    f"lossy/{s.family}/{p.slug}__{s.codec}_{s.setting}.flac",
+                    "lossy",
+                    p,
+                    2,
+                    {"chain": [s.label]},
+                    _meta(p, "lossy", s.family, codec=s.codec, setting=s.setting, lossy=1),
+                )
+            )
     if cfg.doubles:
         offset = len(codecs.LOSSY_SETTINGS)
         for j, chain in enumerate(codecs.DOUBLE_CHAINS):
             setting = "+".join(s.label for s in chain)
             for p in rotate(pieces, offset + j, cfg.lossy_coverage):
-                items.append(Item(f"lossy/double/{p.slug}__{setting}.flac", "lossy", p, 2,
-                                  {"chain": [s.label for s in chain]},
-                                  _meta(p, "lossy", "double", codec=chain[-1].codec, setting=setting, lossy=1)))
+                items.append(
+                    Item(
+                        f"lossy/double/{p.slug}__{setting}.flac",
+                        "lossy",
+                        p,
+                        2,
+                        {"chain": [s.label for s in chain]},
+                        _meta(p, "lossy", "double", codec=chain[-1].codec, setting=setting, lossy=1),
+                    )
+                )
     variants = [v for v in FAKE_VARIANTS if cfg.variants is None or v in cfg.variants]
     for j, variant in enumerate(variants, start=len(GENUINE_VARIANTS)):
         if variant == "resampled_soxr":
             for p in (p for p in pieces if p.sample_rate == 48000):
-                items.append(Item(f"genuine/resampled_soxr/{p.slug}__48k_to_44.1k.flac", "resample_soxr", p, 2,
-                                  {"rate": 44100}, _meta(p, "genuine", "resampled_soxr", setting="soxr_v_44100")))
+                items.append(
+                    Item(
+                        f"genuine/resampled_soxr/{p.slug}__48k_to_44.1k.flac",
+                        "resample_soxr",
+                        p,
+                        2,
+                        {"rate": 44100},
+                        _meta(p, "genuine", "resampled_soxr", setting="soxr_v_44100"),
+                    )
+                )
             continue
         for k, p in enumerate(rotate(pieces, j, cfg.variant_coverage)):
             if variant in ("upsample_sox", "upsample_ffmpeg"):
                 tool = variant.removeprefix("upsample_")
                 rate = 96000 if (p.sample_rate == 48000 or tool == "ffmpeg" or k % 2) else 88200
-                items.append(Item(f"upsampled/{tool}/{p.slug}__{_khz(p.sample_rate)}_to_{_khz(rate)}.flac",
-                                  "upsample", p, 2, {"tool": tool, "rate": rate},
-                                  _meta(p, "upsampled", tool, setting=f"{p.sample_rate}_to_{rate}_24bit",
-                                        upsampled=1)))
+                items.append(
+                    Item(
+                        f"upsampled/{tool}/{p.slug}__{_khz(p.sample_rate)}_to_{_khz(rate)}.flac",
+                        "upsample",
+                        p,
+                        2,
+                        {"tool": tool, "rate": rate},
+                        _meta(p, "upsampled", tool, setting=f"{p.sample_rate}_to_{rate}_24bit", upsampled=1),
+                    )
+                )
             elif variant == "pad24":
-                items.append(Item(f"bitpadded/pad24/{p.slug}__16in24_{_khz(p.sample_rate)}.flac", "pad24", p, 2,
-                                  {}, _meta(p, "bitpadded", "pad24", setting=f"16in24_{p.sample_rate}",
-                                            bitpadded=1)))
+                items.append(
+                    Item(
+                        f"bitpadded/pad24/{p.slug}__16in24_{_khz(p.sample_rate)}.flac",
+                        "pad24",
+                        p,
+                        2,
+                        {},
+                        _meta(p, "bitpadded", "pad24", setting=f"16in24_{p.sample_rate}", bitpadded=1),
+                    )
+                )
     return items
 
 
@@ -347,19 +499,43 @@ def plan_ai(pieces: list[Piece], cfg: SizeConfig, architectures: dict[str, dict]
                 bits = 24 if (p.position + w) % 4 == 3 else 16
                 stem = f"ai/{family}/{p.slug}__{arch}_{weights}"
                 base = f"{stem}.flac"
-                common = dict(architecture=arch, weights=weights, expected_delta_hz=delta)
-                items.append(Item(base, "ai", p, 3, {"architecture": arch, "weights": weights, "bits": bits},
-                                  _meta(p, "ai", family, setting=f"{_khz(rate)}_{bits}bit", ai=1, **common)))
+                common = {"architecture": arch, "weights": weights, "expected_delta_hz": delta}
+                items.append(
+                    Item(
+                        base,
+                        "ai",
+                        p,
+                        3,
+                        {"architecture": arch, "weights": weights, "bits": bits},
+                        _meta(p, "ai", family, setting=f"{_khz(rate)}_{bits}bit", ai=1, **common),
+                    )
+                )
                 if k not in post_ks:
                     continue
                 for post in ("mp3_320", "resample48k", "gain_-6db", "gain_+3db"):
                     if post == "resample48k" and rate == 48000:
                         continue  # would be a no-op
                     lossy = post == "mp3_320"
-                    items.append(Item(f"{stem}__{post}.flac", "ai_post", p, 4, {"source": base, "post": post},
-                                      _meta(p, "ai", family, codec="mp3" if lossy else "none",
-                                            setting="cbr320" if lossy else "", postprocess=post, ai=1,
-                                            lossy=int(lossy), **common)))
+                    items.append(
+                        Item(
+                            f"{stem}__{post}.flac",
+                            "ai_post",
+                            p,
+                            4,
+                            {"source": base, "post": post},
+                            _meta(
+                                p,
+                                "ai",
+                                family,
+                                codec="mp3" if lossy else "none",
+                                setting="cbr320" if lossy else "",
+                                postprocess=post,
+                                ai=1,
+                                lossy=int(lossy),
+                                **common,
+                            ),
+                        )
+                    )
     return items
 
 
@@ -380,6 +556,7 @@ def plan_corpus(cfg: SizeConfig, *, seed: int, architectures: dict[str, dict] | 
 # signal helpers
 # --------------------------------------------------------------------------------------------------------
 
+
 def quantise(audio: np.ndarray, *, bits: int, rng: np.random.Generator, dither: bool = True) -> np.ndarray:
     """Round float audio in [-1, 1) to ``bits``-bit integers (TPDF dither of +-1 LSB when ``dither``).
 
@@ -394,8 +571,15 @@ def quantise(audio: np.ndarray, *, bits: int, rng: np.random.Generator, dither: 
     return (q << (32 - bits)).astype(np.int32)
 
 
-def write_pcm(path: Path, audio: np.ndarray, sample_rate: int, *, bits: int, rng: np.random.Generator,
-              dither: bool = True) -> None:
+def write_pcm(
+    path: Path,
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    bits: int,
+    rng: np.random.Generator,
+    dither: bool = True,
+) -> None:
     """Write float audio to FLAC/WAV at ``bits`` (16 or 24) with TPDF dither."""
     data = quantise(audio, bits=bits, rng=rng, dither=dither)
     sf.write(str(path), data, sample_rate, subtype=f"PCM_{bits}")
@@ -406,8 +590,9 @@ def noise(shape: tuple[int, ...], *, rms_dbfs: float, rng: np.random.Generator) 
     return rng.standard_normal(shape) * 10 ** (rms_dbfs / 20)
 
 
-def analogue_rolloff(audio: np.ndarray, sample_rate: int, *, order: int, cutoff_hz: float,
-                     rng: np.random.Generator) -> np.ndarray:
+def analogue_rolloff(
+    audio: np.ndarray, sample_rate: int, *, order: int, cutoff_hz: float, rng: np.random.Generator
+) -> np.ndarray:
     """Causal low-order Butterworth low-pass plus a white noise floor (tape/vinyl-like), re-normalised."""
     from scipy.signal import butter, sosfilt
 
@@ -433,7 +618,9 @@ def add_hires_content(audio: np.ndarray, sample_rate: int, *, rng: np.random.Gen
         start = int(t * sample_rate)
         length = min(n - start, int(rng.uniform(0.3, 1.0) * sample_rate))
         env = np.exp(-np.arange(length) / (rng.uniform(0.08, 0.3) * sample_rate))
-        bursts[start:start + length] += rng.standard_normal((length, ch)) * env[:, None] * rng.uniform(0.3, 1.0)
+        bursts[start : start + length] += (
+            rng.standard_normal((length, ch)) * env[:, None] * rng.uniform(0.3, 1.0)
+        )
         t += float(rng.uniform(0.4, 1.2))
     hp = butter(2, 6000, btype="high", fs=sample_rate, output="sos")
     tilt = butter(1, 12000, btype="low", fs=sample_rate, output="sos")  # ~6 dB/octave fall, like real cymbals
@@ -453,6 +640,7 @@ def gain(audio: np.ndarray, db: float) -> np.ndarray:
 # makers (run in worker processes; each writes exactly the item's file)
 # --------------------------------------------------------------------------------------------------------
 
+
 def _part_path(path: Path) -> Path:
     return path.with_name(f".part.{path.name}")
 
@@ -463,9 +651,14 @@ def _rng(item: Item, seed: int) -> np.random.Generator:
 
 def _render(item: Item, cfg: SizeConfig, *, sample_rate: int | None = None, solo: int | None = None):
     p = item.piece
-    return render.render_piece(p.piece, arrangement=render.ARRANGEMENTS[p.arrangement],
-                               sample_rate=sample_rate or p.sample_rate, duration_s=cfg.duration_s,
-                               seed=p.seed, solo_program=solo)
+    return render.render_piece(
+        p.piece,
+        arrangement=render.ARRANGEMENTS[p.arrangement],
+        sample_rate=sample_rate or p.sample_rate,
+        duration_s=cfg.duration_s,
+        seed=p.seed,
+        solo_program=solo,
+    )
 
 
 def make_phase1(item: Item, out: Path, tmp: Path, cfg: SizeConfig, seed: int, cache: dict) -> None:
@@ -485,8 +678,9 @@ def make_phase1(item: Item, out: Path, tmp: Path, cfg: SizeConfig, seed: int, ca
             y = render.normalise(audio.mean(axis=1, keepdims=True), peak_dbfs=render.TARGET_PEAK_DBFS)
             write_pcm(tmp, y, p.sample_rate, bits=16, rng=rng)
         else:
-            y = analogue_rolloff(audio, p.sample_rate, order=item.params["order"],
-                                 cutoff_hz=item.params["cutoff_hz"], rng=rng)
+            y = analogue_rolloff(
+                audio, p.sample_rate, order=item.params["order"], cutoff_hz=item.params["cutoff_hz"], rng=rng
+            )
             write_pcm(tmp, y, p.sample_rate, bits=16, rng=rng)
     elif item.kind == "quiet":
         y = _render(item, cfg, solo=item.params["program"])
@@ -545,8 +739,12 @@ def make_phase4(item: Item, out: Path, tmp: Path, cfg: SizeConfig, seed: int) ->
             if info.samplerate < 32000:  # MPEG-2/2.5 layer III caps at 160 kbps: go to 44.1 kHz first
                 feed = Path(work) / "up.flac"
                 codecs.sox_resample(src, feed, sample_rate=44100, bit_depth=16)
-            codecs.transcode(feed, tmp, (codecs.LossySetting("mp3", "cbr320", "mp3_cbr"),),
-                             sample_rate=sf.info(str(feed)).samplerate)
+            codecs.transcode(
+                feed,
+                tmp,
+                (codecs.LossySetting("mp3", "cbr320", "mp3_cbr"),),
+                sample_rate=sf.info(str(feed)).samplerate,
+            )
     elif post == "resample48k":
         codecs.sox_resample(src, tmp, sample_rate=48000, bit_depth=16)
     elif post in GAIN_POSTPROCESS_DB:
@@ -594,6 +792,7 @@ def _guarded(maker, item: Item, out: Path, cfg: SizeConfig, seed: int, *extra) -
 # orchestration
 # --------------------------------------------------------------------------------------------------------
 
+
 def log(message: str) -> None:
     """Progress/diagnostics to stderr."""
     print(message, file=sys.stderr, flush=True)
@@ -639,13 +838,17 @@ def load_neural(no_neural: bool):
     try:
         from . import neural
     except Exception as exc:  # noqa: BLE001 - any import failure means no AI rows, with the reason
-        log(f"WARNING: benchmarks/corpus/neural.py could not be imported ({type(exc).__name__}: {exc}); "
-            "building WITHOUT AI rows")
+        log(
+            f"WARNING: benchmarks/corpus/neural.py could not be imported ({type(exc).__name__}: {exc}); "
+            "building WITHOUT AI rows"
+        )
         return None, None
     ok, reason = neural.available()
     if not ok:
-        log(f"WARNING: neural decoders unavailable ({reason}); building WITHOUT AI rows "
-            "(see benchmarks/corpus/install_neural.sh)")
+        log(
+            f"WARNING: neural decoders unavailable ({reason}); building WITHOUT AI rows "
+            "(see benchmarks/corpus/install_neural.sh)"
+        )
         return None, None
     return neural, dict(neural.ARCHITECTURES)
 
@@ -663,7 +866,9 @@ def _training_audio(pieces: list[Piece], out: Path, cfg: SizeConfig):
     return clips, rate
 
 
-def run_ai(items: list[Item], out: Path, cfg: SizeConfig, seed: int, neural, failures: dict[str, str]) -> None:
+def run_ai(
+    items: list[Item], out: Path, cfg: SizeConfig, seed: int, neural, failures: dict[str, str]
+) -> None:
     """Phase 3, in this process (torch uses the cores itself): autoencode genuine excerpts."""
     os.environ.setdefault("MUSICFORENSICS_NEURAL_TRAIN_SECONDS", str(cfg.ai_train_seconds))
     pieces = sorted({it.piece for it in items}, key=lambda p: p.position)
@@ -677,12 +882,19 @@ def run_ai(items: list[Item], out: Path, cfg: SizeConfig, seed: int, neural, fai
             continue
         t0 = time.perf_counter()
 
-        def maker(it, out_dir, tmp, cfg_, seed_):
+        def maker(it, out_dir, tmp, cfg_, seed_, key=key):
             audio, rate = sf.read(str(out_dir / base_path(it.piece)), dtype="float32", always_2d=True)
             audio = audio[: int(cfg_.ai_duration_s * rate)]
-            y, native = neural.autoencode(audio, rate, architecture=key[0], weights=key[1], seed=seed_,
-                                          cache_dir=cache_dir, training_audio=training or None,
-                                          training_sr=training_sr)
+            y, native = neural.autoencode(
+                audio,
+                rate,
+                architecture=key[0],
+                weights=key[1],
+                seed=seed_,
+                cache_dir=cache_dir,
+                training_audio=training or None,
+                training_sr=training_sr,
+            )
             y = render.normalise(y, peak_dbfs=AI_PEAK_DBFS)
             write_pcm(tmp, y, native, bits=it.params["bits"], rng=_rng(it, seed_))
 
@@ -699,8 +911,14 @@ def manifest_row(item: Item, out: Path) -> dict:
     """Manifest row for an existing item (rate, depth, channels, duration read from the file)."""
     info = sf.info(str(out / item.path))
     bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_S8": 8, "PCM_U8": 8}.get(info.subtype, 0)
-    return {"path": item.path, **item.meta, "sample_rate": info.samplerate, "bit_depth": bits,
-            "channels": info.channels, "duration_s": f"{info.frames / info.samplerate:.3f}"}
+    return {
+        "path": item.path,
+        **item.meta,
+        "sample_rate": info.samplerate,
+        "bit_depth": bits,
+        "channels": info.channels,
+        "duration_s": f"{info.frames / info.samplerate:.3f}",
+    }
 
 
 def write_manifest(items: list[Item], out: Path) -> list[dict]:
@@ -727,15 +945,31 @@ def _package_versions() -> dict[str, str]:
     return versions
 
 
-def write_info(out: Path, *, size: str, seed: int, rows: list[dict], failures: dict[str, str],
-               neural_note: str, architectures, seconds: float) -> None:
+def write_info(
+    out: Path,
+    *,
+    size: str,
+    seed: int,
+    rows: list[dict],
+    failures: dict[str, str],
+    neural_note: str,
+    architectures,
+    seconds: float,
+) -> None:
     """Write ``corpus_info.json``: tools and versions, settings, counts, failures."""
     info = {
-        "size": size, "seed": seed, "build_seconds": round(seconds, 1),
-        "tools": codecs.tool_versions(), "python_packages": _package_versions(),
-        "soundfont": str(render.DEFAULT_SOUNDFONT), "neural": neural_note,
-        "architectures": {k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()}
-                          for k, v in (architectures or {}).items()},
+        "size": size,
+        "seed": seed,
+        "build_seconds": round(seconds, 1),
+        "tools": codecs.tool_versions(),
+        "debian_packages": codecs.library_versions(),
+        "python_packages": _package_versions(),
+        "soundfont": str(render.DEFAULT_SOUNDFONT),
+        "neural": neural_note,
+        "architectures": {
+            k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()}
+            for k, v in (architectures or {}).items()
+        },
         "size_config": {k: v for k, v in SIZES[size].__dict__.items()},
         "counts": {
             "total": len(rows),
@@ -747,17 +981,21 @@ def write_info(out: Path, *, size: str, seed: int, rows: list[dict], failures: d
         "commands": {
             "render": "fluidsynth -ni -q -g 0.6 -r RATE -O float -T wav -F out.wav FluidR3_GM.sf2 piece.mid",
             "mp3": "lame --quiet --noreplaygain --cbr -b KBPS | -V Q in.wav out.mp3",
-            "aac/vorbis/opus/mp2": "ffmpeg -i in.wav -c:a aac|libvorbis|libopus|libtwolame -b:a Nk | -q:a Q out",
+            "aac/vorbis/opus/mp2": (
+                "ffmpeg -i in.wav -c:a aac|libvorbis|libopus|libtwolame -b:a Nk | -q:a Q out"
+            ),
             "decode": "ffmpeg -i in -af aresample=RATE:resampler=swr -c:a flac -sample_fmt s16 out.flac",
             "soxr": "sox -G in.flac -b BITS out.flac rate -v RATE",
             "ffmpeg_upsample": "ffmpeg -i in.flac -af aresample=RATE:resampler=swr -c:a flac -sample_fmt s32 "
-                               "-bits_per_raw_sample 24 out.flac",
+            "-bits_per_raw_sample 24 out.flac",
         },
     }
     (out / "corpus_info.json").write_text(json.dumps(info, indent=2, sort_keys=True))
 
 
-def build(out: Path, *, size: str, seed: int = 0, jobs: int | None = None, no_neural: bool = False) -> list[dict]:
+def build(
+    out: Path, *, size: str, seed: int = 0, jobs: int | None = None, no_neural: bool = False
+) -> list[dict]:
     """Build (or resume) a corpus in ``out`` and return the manifest rows.
 
     Parameters
@@ -792,19 +1030,40 @@ def build(out: Path, *, size: str, seed: int = 0, jobs: int | None = None, no_ne
     by_piece: dict[str, list[Item]] = {}
     for it in phase1:
         by_piece.setdefault(it.piece.piece, []).append(it)
-    _run_pool("render", [(run_piece_items, v, str(out), cfg, seed) for v in by_piece.values()], jobs, failures)
-    _run_pool("derive", [(run_item, "phase2", it, str(out), cfg, seed) for it in pending if it.phase == 2],
-              jobs, failures)
+    _run_pool(
+        "render", [(run_piece_items, v, str(out), cfg, seed) for v in by_piece.values()], jobs, failures
+    )
+    _run_pool(
+        "derive",
+        [(run_item, "phase2", it, str(out), cfg, seed) for it in pending if it.phase == 2],
+        jobs,
+        failures,
+    )
     if neural is not None:
         run_ai([it for it in _pending(items, out) if it.phase == 3], out, cfg, seed, neural, failures)
-        _run_pool("ai-post", [(run_item, "phase4", it, str(out), cfg, seed)
-                              for it in _pending(items, out) if it.phase == 4], jobs, failures)
+        _run_pool(
+            "ai-post",
+            [(run_item, "phase4", it, str(out), cfg, seed) for it in _pending(items, out) if it.phase == 4],
+            jobs,
+            failures,
+        )
     rows = write_manifest(items, out)
     seconds = time.perf_counter() - t0
-    write_info(out, size=size, seed=seed, rows=rows, failures=failures, neural_note=neural_note,
-               architectures=architectures, seconds=seconds)
+    write_info(
+        out,
+        size=size,
+        seed=seed,
+        rows=rows,
+        failures=failures,
+        neural_note=neural_note,
+        architectures=architectures,
+        seconds=seconds,
+    )
     counts = Counter(r["class"] for r in rows)
-    log(f"[done] {len(rows)} files in {seconds:.0f}s: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    log(
+        f"[done] {len(rows)} files in {seconds:.0f}s: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+    )
     if failures:
         log(f"[done] {len(failures)} files failed; see corpus_info.json")
     return rows
@@ -812,10 +1071,17 @@ def build(out: Path, *, size: str, seed: int = 0, jobs: int | None = None, no_ne
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.corpus.build", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.corpus.build", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory (resumable)")
-    parser.add_argument("--size", choices=sorted(SIZES), default="small", metavar="{small,full}",
-                        help="corpus size (default: small)")
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="small",
+        metavar="{small,full}",
+        help="corpus size (default: small)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--no-neural", action="store_true", help="skip the AI (neural autoencoder) rows")

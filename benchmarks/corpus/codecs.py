@@ -13,8 +13,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-DEBIAN_PACKAGE = {"lame": "lame", "ffmpeg": "ffmpeg", "ffprobe": "ffmpeg", "sox": "sox", "flac": "flac",
-                  "fluidsynth": "fluidsynth"}
+DEBIAN_PACKAGE = {
+    "lame": "lame",
+    "ffmpeg": "ffmpeg",
+    "ffprobe": "ffmpeg",
+    "sox": "sox",
+    "flac": "flac",
+    "fluidsynth": "fluidsynth",
+}
 
 
 class ToolMissingError(RuntimeError):
@@ -22,8 +28,10 @@ class ToolMissingError(RuntimeError):
 
     def __init__(self, tool: str):
         package = DEBIAN_PACKAGE.get(tool, tool)
-        super().__init__(f"{tool!r} not found on PATH: install the Debian package {package!r} "
-                         "(benchmarks/corpus/install.sh does this)")
+        super().__init__(
+            f"{tool!r} not found on PATH: install the Debian package {package!r} "
+            "(benchmarks/corpus/install.sh does this)"
+        )
         self.tool = tool
 
 
@@ -122,8 +130,9 @@ def encode(src: Path, dst: Path, setting: LossySetting) -> None:
     run(encode_command(src, dst, setting))
 
 
-def decode(src: Path, dst: Path, *, sample_rate: int | None = None, bit_depth: int = 16,
-           resampler: str = "swr") -> None:
+def decode(
+    src: Path, dst: Path, *, sample_rate: int | None = None, bit_depth: int = 16, resampler: str = "swr"
+) -> None:
     """Decode any ffmpeg-readable file to WAV or FLAC (by ``dst`` suffix) at ``bit_depth`` bits.
 
     Parameters
@@ -181,7 +190,9 @@ def sox_resample(src: Path, dst: Path, *, sample_rate: int, bit_depth: int) -> N
     run(["sox", "-G", str(src), "-b", str(bit_depth), str(dst), "rate", "-v", str(sample_rate)])
 
 
-def ffmpeg_resample(src: Path, dst: Path, *, sample_rate: int, bit_depth: int, resampler: str = "swr") -> None:
+def ffmpeg_resample(
+    src: Path, dst: Path, *, sample_rate: int, bit_depth: int, resampler: str = "swr"
+) -> None:
     """Resample with ffmpeg's ``aresample`` filter (default ``swr`` engine, or ``soxr``)."""
     decode(src, dst, sample_rate=sample_rate, bit_depth=bit_depth, resampler=resampler)
 
@@ -193,8 +204,13 @@ def flac_test(path: Path) -> None:
 
 def tool_versions() -> dict[str, str]:
     """First version line of each external tool, or ``"missing"``."""
-    probes = {"lame": ["lame", "--version"], "ffmpeg": ["ffmpeg", "-version"], "sox": ["sox", "--version"],
-              "flac": ["flac", "--version"], "fluidsynth": ["fluidsynth", "--version"]}
+    probes = {
+        "lame": ["lame", "--version"],
+        "ffmpeg": ["ffmpeg", "-version"],
+        "sox": ["sox", "--version"],
+        "flac": ["flac", "--version"],
+        "fluidsynth": ["fluidsynth", "--version"],
+    }
     versions = {}
     for tool, cmd in probes.items():
         try:
@@ -204,4 +220,30 @@ def tool_versions() -> dict[str, str]:
             continue
         lines = [line.strip() for line in out.splitlines() if line.strip()]
         versions[tool] = lines[0] if lines else "unknown"
+    return versions
+
+
+ENCODER_LIBRARIES = (
+    "libmp3lame0",
+    "libvorbis0a",
+    "libvorbisenc2",
+    "libopus0",
+    "libtwolame0",
+    "libsoxr0",
+    "libflac12",
+    "fluid-soundfont-gm",
+)
+"""Debian packages whose versions pin the encoders' behaviour (ffmpeg links the codec libraries)."""
+
+
+def library_versions() -> dict[str, str]:
+    """Debian package versions of the codec libraries (``{}`` when ``dpkg-query`` is unavailable)."""
+    if shutil.which("dpkg-query") is None:
+        return {}
+    versions = {}
+    for package in ENCODER_LIBRARIES:
+        proc = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", package], check=False, capture_output=True, text=True
+        )
+        versions[package] = proc.stdout.strip() if proc.returncode == 0 else "missing"
     return versions

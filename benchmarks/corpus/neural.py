@@ -63,6 +63,10 @@ for _meta in ARCHITECTURES.values():
     _meta["expected_delta_hz"] = (
         _meta["sample_rate"] / float(np.prod(_meta["strides"])) if _meta["strides"] else None
     )
+# Measured here (not in the paper): with random weights the Vocos iSTFT head's overlap-add leaves a strong
+# line comb at its frame rate fs / hop = 24000 / 256 = 93.75 Hz.  Kept out of expected_delta_hz (no
+# transposed convolutions), recorded for evaluation.
+ARCHITECTURES["vocos24"]["frame_comb_hz"] = 24000 / 256.0
 
 # Configs of the published checkpoints (DAC: descript-audio-codec conf/final/*.yml; EnCodec:
 # EncodecModel.encodec_model_{24,48}khz; MusicGen 32 kHz: audiocraft/facebook/encodec_32khz; SNAC:
@@ -471,8 +475,8 @@ def _mstft_loss(y, x):
 
 
 def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] | None = None,
-                training_sr: int | None = None, *, max_steps: int = 300, max_seconds: float = 150.0,
-                crop_seconds: float = 0.25, batch: int = 2, lr: float = 3e-4, verbose: bool = False):
+                training_sr: int | None = None, *, max_steps: int = 400, max_seconds: float = 150.0,
+                crop_seconds: float = 0.25, batch: int = 2, lr: float = 5e-4, verbose: bool = False):
     """Briefly train the autoencoder to reconstruct crops.  Returns (model, info dict)."""
     import torch
 
@@ -489,6 +493,8 @@ def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] |
     else:
         clips = _synthetic_training_audio(sr, seed)
     hop = int(np.prod(meta["strides"])) if meta["strides"] else 256
+    if sum(p.numel() for p in model.parameters()) > 40e6:  # DAC, SNAC 32/44, EnCodec 32: ~4x costlier
+        crop_seconds, batch = crop_seconds / 2, 1
     crop = max(hop * 4, int(round(crop_seconds * sr / hop)) * hop)
     clips = [np.pad(c, (0, max(0, crop - len(c)))) for c in clips]
     rng = np.random.default_rng(seed)
@@ -514,7 +520,7 @@ def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] |
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         step += 1
         if verbose and step % 20 == 0:
             print(f"  {architecture} step {step} loss {np.mean(losses[-20:]):.3f} "
@@ -547,8 +553,12 @@ def _trained_model(architecture: str, seed: int, cache_dir: Path, training_audio
         blob = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(blob["state_dict"])
         return model.eval()
+    # Budget: at most MUSICFORENSICS_NEURAL_TRAIN_STEPS steps (default 300) and
+    # MUSICFORENSICS_NEURAL_TRAIN_SECONDS of wall time (default 150); info["steps"] records what ran.
     budget = float(os.environ.get("MUSICFORENSICS_NEURAL_TRAIN_SECONDS", "150"))
-    model, info = train_model(architecture, seed, training_audio, training_sr, max_seconds=budget)
+    steps = int(os.environ.get("MUSICFORENSICS_NEURAL_TRAIN_STEPS", "300"))
+    model, info = train_model(architecture, seed, training_audio, training_sr, max_steps=steps,
+                              max_seconds=budget)
     tmp = path.with_suffix(".pt.tmp")
     torch.save({"state_dict": model.state_dict(), "info": info, "architecture": architecture, "seed": seed,
                 "training_audio": _audio_digest(training_audio)}, tmp)
@@ -612,6 +622,9 @@ def run_model(model, audio: np.ndarray, chunk_seconds: float = 10.0, overlap_sec
         return out
 
 
+_LAST_MODEL: dict[tuple, object] = {}
+
+
 def autoencode(audio: np.ndarray, sr: int, *, architecture: str, weights: str, seed: int, cache_dir: Path,
                training_audio: list[np.ndarray] | None = None,
                training_sr: int | None = None) -> tuple[np.ndarray, int]:
@@ -633,12 +646,17 @@ def autoencode(audio: np.ndarray, sr: int, *, architecture: str, weights: str, s
         audio = audio[:, None]
     native = ARCHITECTURES[architecture]["sample_rate"]
     x = _resample(audio, int(sr), native)
-    if weights == "random":
-        model = build_model(architecture, seed)
-    elif weights == "trained":
-        model = _trained_model(architecture, seed, Path(cache_dir), training_audio, training_sr or sr)
-    else:
+    if weights not in ("random", "trained"):
         raise ValueError(f"weights must be 'random' or 'trained', not {weights!r}")
+    key = (architecture, weights, int(seed), str(Path(cache_dir).resolve()) if weights == "trained" else "")
+    model = _LAST_MODEL.get(key)
+    if model is None:
+        _LAST_MODEL.clear()  # keep one model in memory (DAC 44.1 kHz is ~300 MB)
+        if weights == "random":
+            model = build_model(architecture, seed)
+        else:
+            model = _trained_model(architecture, seed, Path(cache_dir), training_audio, training_sr or sr)
+        _LAST_MODEL[key] = model
     y = run_model(model, x, sr=native)
     y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
     y = y - y.mean(axis=0, keepdims=True)
@@ -744,20 +762,24 @@ def _comb_summary(y: np.ndarray, sr: int, delta: float) -> dict:
             "first_teeth": [round(p, 1) for _, p in first["teeth"]]}
 
 
-def _verify(archs: list[str], out: Path, cache_dir: Path, seconds: float = 10.0) -> None:
+def _verify(archs: list[str], out: Path, cache_dir: Path, seconds: float = 10.0,
+            trained_seconds: float = 4.0) -> None:
+    """Phase 1: random weights on ``seconds`` of stereo (forward time + comb) for every architecture;
+    phase 2: train (cached) and measure on ``trained_seconds`` of stereo."""
     import json
 
     import torch
 
     results = json.loads(out.read_text()) if out.exists() else {}
-    for arch in archs:
-        meta = ARCHITECTURES[arch]
-        sr = meta["sample_rate"]
-        delta = meta["expected_delta_hz"] or sr / 256.0  # vocos: probe its iSTFT hop rate (93.75 Hz)
-        x = _test_music(sr, seconds)
-        row = {"strides": list(meta["strides"]), "expected_delta_hz": meta["expected_delta_hz"],
-               "probed_delta_hz": delta, "threads": torch.get_num_threads()}
-        for weights in ("random", "trained"):
+    for weights in ("random", "trained"):
+        for arch in archs:
+            meta = ARCHITECTURES[arch]
+            sr = meta["sample_rate"]
+            delta = meta["expected_delta_hz"] or sr / 256.0  # vocos: probe its iSTFT hop rate (93.75 Hz)
+            x = _test_music(sr, seconds if weights == "random" else trained_seconds)
+            row = results.setdefault(arch, {})
+            row.update({"strides": list(meta["strides"]), "expected_delta_hz": meta["expected_delta_hz"],
+                        "probed_delta_hz": delta, "threads": torch.get_num_threads()})
             if weights == "trained":
                 t0 = time.perf_counter()
                 _trained_model(arch, 0, cache_dir, None, None)
@@ -767,15 +789,15 @@ def _verify(archs: list[str], out: Path, cache_dir: Path, seconds: float = 10.0)
             load0 = os.getloadavg()[0]
             t0, c0 = time.perf_counter(), time.process_time()
             y, nsr = autoencode(x, sr, architecture=arch, weights=weights, seed=0, cache_dir=cache_dir)
+            row[f"{weights}_seconds_stereo"] = len(x) / sr
             row[f"{weights}_forward_wall_s"] = round(time.perf_counter() - t0, 1)
             row[f"{weights}_forward_cpu_s"] = round(time.process_time() - c0, 1)
             row[f"{weights}_loadavg"] = round(load0, 1)
             row[f"{weights}_comb"] = _comb_summary(y, nsr, delta)
             row[f"{weights}_lsd_db"] = round(_log_spectral_distance(x, y), 2)
             print(arch, weights, json.dumps(row[f"{weights}_comb"]), "lsd", row[f"{weights}_lsd_db"],
-                  "fwd", row[f"{weights}_forward_wall_s"], flush=True)
-        results[arch] = row
-        out.write_text(json.dumps(results, indent=1))
+                  "fwd", row[f"{weights}_forward_wall_s"], "train", row.get("train_info"), flush=True)
+            out.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
@@ -786,5 +808,6 @@ if __name__ == "__main__":
     ap.add_argument("--out", type=Path, default=Path("neural_verify.json"))
     ap.add_argument("--cache-dir", type=Path, default=Path(".cache/neural"))
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--trained-seconds", type=float, default=4.0)
     args = ap.parse_args()
-    _verify(args.archs, args.out, args.cache_dir, args.seconds)
+    _verify(args.archs, args.out, args.cache_dir, args.seconds, args.trained_seconds)

@@ -30,16 +30,50 @@ FADE_OUT_S = 0.05
 
 # music21 bundled-corpus pieces that parse quickly (< ~1.5 s each) and have several parts or a clear tune.
 PIECE_POOL: tuple[str, ...] = (
-    "bach/bwv66.6", "bach/bwv1.6", "bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7", "bach/bwv103.6",
-    "bach/bwv104.6", "bach/bwv108.6", "bach/bwv11.6", "bach/bwv110.7", "bach/bwv111.6", "bach/bwv112.5",
-    "bach/bwv113.8", "bach/bwv114.7", "bach/bwv115.6", "bach/bwv116.6", "bach/bwv117.4", "bach/bwv119.9",
-    "bach/bwv12.7", "bach/bwv121.6", "bach/bwv122.6", "bach/bwv123.6", "bach/bwv124.6", "bach/bwv125.6",
-    "mozart/k155/movement1", "mozart/k155/movement2", "mozart/k156/movement1", "mozart/k80/movement1",
-    "haydn/opus1no1/movement1", "beethoven/opus18no1/movement3", "joplin/maple_leaf_rag",
-    "schubert/Lindenbaum", "handel/rinaldo/Lascia_chio_pianga", "chopin/mazurka06-2",
-    "corelli/opus3no1/1grave", "verdi/laDonnaEMobile", "cpebach/h186", "monteverdi/madrigal.3.1",
-    "monteverdi/madrigal.4.1", "schoenberg/opus19/movement2", "josquin/adieuMesAmours",
-    "ryansMammoth/7thRegimentReel", "trecento/Fava_Dicant_nunc_iudei", "luca/gloria",
+    "bach/bwv66.6",
+    "bach/bwv1.6",
+    "bach/bwv10.7",
+    "bach/bwv101.7",
+    "bach/bwv102.7",
+    "bach/bwv103.6",
+    "bach/bwv104.6",
+    "bach/bwv108.6",
+    "bach/bwv11.6",
+    "bach/bwv110.7",
+    "bach/bwv111.6",
+    "bach/bwv112.5",
+    "bach/bwv113.8",
+    "bach/bwv114.7",
+    "bach/bwv115.6",
+    "bach/bwv116.6",
+    "bach/bwv117.4",
+    "bach/bwv119.9",
+    "bach/bwv12.7",
+    "bach/bwv121.6",
+    "bach/bwv122.6",
+    "bach/bwv123.6",
+    "bach/bwv124.6",
+    "bach/bwv125.6",
+    "mozart/k155/movement1",
+    "mozart/k155/movement2",
+    "mozart/k156/movement1",
+    "mozart/k80/movement1",
+    "haydn/opus1no1/movement1",
+    "beethoven/opus18no1/movement3",
+    "joplin/maple_leaf_rag",
+    "schubert/Lindenbaum",
+    "handel/rinaldo/Lascia_chio_pianga",
+    "chopin/mazurka06-2",
+    "corelli/opus3no1/1grave",
+    "verdi/laDonnaEMobile",
+    "cpebach/h186",
+    "monteverdi/madrigal.3.1",
+    "monteverdi/madrigal.4.1",
+    "schoenberg/opus19/movement2",
+    "josquin/adieuMesAmours",
+    "ryansMammoth/7thRegimentReel",
+    "trecento/Fava_Dicant_nunc_iudei",
+    "luca/gloria",
     "lusitano/allor_che_ignuda",
 )
 
@@ -249,8 +283,8 @@ def write_midi(path: Path, notes: list[Note], program_map: dict[int, int]) -> No
         if channel in program_map:
             events.append((0, bytes([0xC0 | channel, program_map[channel]])))
         for n in (n for n in notes if n.channel == channel):
-            on = int(round(n.start * TICKS_PER_SECOND))
-            off = max(on + 1, int(round((n.start + n.duration) * TICKS_PER_SECOND)))
+            on = round(n.start * TICKS_PER_SECOND)
+            off = max(on + 1, round((n.start + n.duration) * TICKS_PER_SECOND))
             # note-offs sort before note-ons at the same tick thanks to the stable sort on tick only
             events.append((off, bytes([0x80 | channel, n.pitch, 0])))
             events.append((on, bytes([0x90 | channel, n.pitch, n.velocity])))
@@ -263,8 +297,10 @@ def require_fluidsynth() -> str:
     """Return the ``fluidsynth`` executable path or raise naming the missing Debian package."""
     exe = shutil.which("fluidsynth")
     if exe is None:
-        raise RuntimeError("fluidsynth not found on PATH: install the Debian package 'fluidsynth' "
-                           "(see benchmarks/corpus/install.sh)")
+        raise RuntimeError(
+            "fluidsynth not found on PATH: install the Debian package 'fluidsynth' "
+            "(see benchmarks/corpus/install.sh)"
+        )
     return exe
 
 
@@ -285,8 +321,23 @@ def render_midi(midi_path: Path, *, sample_rate: int, soundfont: Path = DEFAULT_
         raise RuntimeError(f"soundfont {str(soundfont)!r} not found: install Debian 'fluid-soundfont-gm'")
     with tempfile.TemporaryDirectory(prefix="mf_render_") as tmp:
         wav = Path(tmp) / "render.wav"
-        cmd = [exe, "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-O", "float", "-T", "wav",
-               "-F", str(wav), str(soundfont), str(midi_path)]
+        cmd = [
+            exe,
+            "-ni",
+            "-q",
+            "-g",
+            "0.6",
+            "-r",
+            str(sample_rate),
+            "-O",
+            "float",
+            "-T",
+            "wav",
+            "-F",
+            str(wav),
+            str(soundfont),
+            str(midi_path),
+        ]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         audio, sr = sf.read(wav, dtype="float32", always_2d=True)
     if sr != sample_rate:
@@ -294,13 +345,14 @@ def render_midi(midi_path: Path, *, sample_rate: int, soundfont: Path = DEFAULT_
     return audio
 
 
-def finish(audio: np.ndarray, *, sample_rate: int, duration_s: float,
-           peak_dbfs: float = TARGET_PEAK_DBFS) -> np.ndarray:
+def finish(
+    audio: np.ndarray, *, sample_rate: int, duration_s: float, peak_dbfs: float = TARGET_PEAK_DBFS
+) -> np.ndarray:
     """Trim to ``duration_s``, skip leading silence, fade out and normalise the peak to ``peak_dbfs``."""
     energy = np.abs(audio).max(axis=1)
     above = np.nonzero(energy > 1e-4)[0]
     start = int(above[0]) if above.size else 0
-    out = audio[start:start + int(round(duration_s * sample_rate))].astype(np.float64)
+    out = audio[start : start + round(duration_s * sample_rate)].astype(np.float64)
     fade = min(len(out), int(FADE_OUT_S * sample_rate))
     if fade:
         out[-fade:] *= np.linspace(1.0, 0.0, fade)[:, None]
@@ -356,8 +408,9 @@ def render_piece(
     drums, light = arrangement.drums, arrangement.light_percussion
     if solo_program is not None:
         parts, programs, drums, light = parts[:1], (solo_program,), False, False
-    notes, program_map = notes_from_parts(parts, programs=programs, tempo_qpm=tempo,
-                                          duration_s=duration_s + 1.0, rng=rng)
+    notes, program_map = notes_from_parts(
+        parts, programs=programs, tempo_qpm=tempo, duration_s=duration_s + 1.0, rng=rng
+    )
     if drums:
         notes += drum_notes(duration_s + 1.0, tempo_qpm=tempo, rng=rng)
     if light:

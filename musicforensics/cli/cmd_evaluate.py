@@ -6,13 +6,23 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from .common import (
-    DetectorOption, ForceOption, JobsOption, MaxSecondsOption, QuietOption, RichProgress, build_config,
-    check_output_path, error_boundary, stderr_console, stdout_console, write_output,
+    DetectorOption,
+    ForceOption,
+    JobsOption,
+    MaxSecondsOption,
+    QuietOption,
+    RichProgress,
+    build_config,
+    check_output_path,
+    error_boundary,
+    stderr_console,
+    stdout_console,
+    write_output,
 )
 
 ORDER = 40
@@ -21,9 +31,9 @@ ManifestArgument = Annotated[Path, typer.Argument(help="Corpus manifest CSV (pat
                                                   show_default=False, dir_okay=False)]
 SplitOption = Annotated[str, typer.Option("--split", help="Rows to evaluate: eval, dev or all.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON on stdout instead of tables.")]
-PlotOption = Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG with ROC and reliability curves.", dir_okay=False)]
-ResultsOutOption = Annotated[Optional[Path], typer.Option("--results-out", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
-FromResultsOption = Annotated[Optional[Path], typer.Option("--from-results", help="Re-score stored JSON Lines results instead of analysing.", dir_okay=False)]
+PlotOption = Annotated[Path | None, typer.Option("--plot", help="Write a PNG with ROC and reliability curves.", dir_okay=False)]
+ResultsOutOption = Annotated[Path | None, typer.Option("--results-out", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
+FromResultsOption = Annotated[Path | None, typer.Option("--from-results", help="Re-score stored JSON Lines results instead of analysing.", dir_okay=False)]
 TargetFprOption = Annotated[float, typer.Option("--target-fpr", min=0.0, max=1.0, help="False-positive rate the reported threshold is chosen for.")]
 
 

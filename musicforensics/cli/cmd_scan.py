@@ -22,6 +22,7 @@ StoreOption = Annotated[Optional[Path], typer.Option("--store", help="SQLite res
 EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool on this machine) or dask (Dask distributed; needs the optional dask extra).")]
 SchedulerOption = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask; default: a local Dask cluster of --jobs workers).")]
 ForceReanalyseOption = Annotated[bool, typer.Option("--force-reanalyse", help="With --store: analyse every file again and replace its stored result.")]
+PlotsOption = Annotated[Optional[Path], typer.Option("--plots", help="Write the summary figure (PNG) of every flagged file into this folder (created if needed; existing files are never overwritten).", file_okay=False)]
 VerifyHashOption = Annotated[bool, typer.Option("--verify-hash", help="With --store: check the content hash of every stored file, not only of those whose size or mtime changed.")]
 
 
@@ -107,6 +108,17 @@ def run_scan(
     return tally.exit_code(kinds_failing)
 
 
+def _plot_writer(plots: Path | None, *, max_seconds, detectors, quiet: bool):
+    """The ``--plots`` hook: a summary PNG for every flagged file (matplotlib loads only when asked)."""
+    if plots is None:
+        return None
+    from ..plot import FlaggedPlotWriter
+
+    console = stderr_console()
+    return FlaggedPlotWriter(plots, config=build_config(max_seconds=max_seconds, detectors=detectors),
+                             on_error=lambda msg: console.print(f"warning: {msg}", markup=False, highlight=False))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("scan")
     def scan_command(
@@ -124,13 +136,19 @@ def register(app: typer.Typer) -> None:
         scheduler: SchedulerOption = None,
         force_reanalyse: ForceReanalyseOption = False,
         verify_hash: VerifyHashOption = False,
+        plots: PlotsOption = None,
     ) -> None:
         """Analyse every audio file under PATHS with every detector.
 
         Exit code: 0 nothing found, 1 findings, 2 usage error, 3 some files could not be analysed.
         """
         with error_boundary():
+            plot_writer = _plot_writer(plots, max_seconds=max_seconds, detectors=detectors, quiet=quiet)
             code = run_scan(paths, command="scan", detectors=detectors, jobs=jobs, fmt=fmt, output=output, force=force,
                             quiet=quiet, fail_on=fail_on, max_seconds=max_seconds, store=store, engine=engine,
-                            scheduler=scheduler, force_reanalyse=force_reanalyse, verify_hash=verify_hash)
+                            scheduler=scheduler, force_reanalyse=force_reanalyse, verify_hash=verify_hash,
+                            on_report=plot_writer)
+        if plot_writer is not None and not quiet:
+            stderr_console().print(f"plots: {len(plot_writer.written)} written to {str(plots)!r}, "
+                                   f"{plot_writer.failed} failed", markup=False, highlight=False)
         raise typer.Exit(code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,11 +15,11 @@ ORDER = 60
 
 StoreArgument = Annotated[Path, typer.Argument(help="The result store (an SQLite file written by scan --store).",
                                                show_default=False, dir_okay=False)]
-ConfigKeyOption = Annotated[Optional[str], typer.Option(
+ConfigKeyOption = Annotated[str | None, typer.Option(
     "--config-key", help="Export results of this configuration key (default: the one of the latest scan; "
                          "'store info' lists them).")]
-AnalyzerOption = Annotated[Optional[str], typer.Option(
-    "--analyzer", help="Export only results of this analyzer key (default: every analyzer key).")]
+AnalyzerOption = Annotated[str | None, typer.Option(
+    "--analyzer", help="Export results of this analyzer key (default: the newest one of the configuration).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the information as JSON.")]
 
 
@@ -37,14 +37,22 @@ def export_store(store: Path, *, fmt: str, output: Path | None, force: bool, con
         raise ParameterError(f"--format {fmt!r}: choose from {list(FORMATS)!r}")
     check_output_path(output, force=force)
     with ResultStore(store, create=False) as rs:
+        keys = rs.keys()  # newest first
+        latest = None
         if config_key is None:
             latest = rs.latest_key()
             if latest is None:
                 raise ParameterError(f"store {str(store)!r} holds no results")
             config_key = latest[0]
-        known = {k["config_key"] for k in rs.keys()}
+        known = {k["config_key"] for k in keys}
         if config_key not in known:
             raise ParameterError(f"--config-key {config_key!r}: not in the store; known: {sorted(known)!r}")
+        analyzers = [k["analyzer"] for k in keys if k["config_key"] == config_key]
+        if analyzer is None:  # the latest scan's (else the newest) analyzer: one record per file
+            analyzer = latest[1] if latest is not None and latest[1] in analyzers else analyzers[0]
+        elif analyzer not in analyzers:
+            raise ParameterError(f"--analyzer {analyzer!r}: no results of it for configuration {config_key!r}; "
+                                 f"known: {analyzers!r}")
         reports = sorted(rs.reports(config_key=config_key, analyzer=analyzer), key=lambda r: r.path)
         config_dict = rs.config_for(config_key)
     tally = Tally()
@@ -97,9 +105,8 @@ def register(app: typer.Typer) -> None:
         """What a result store holds: results per configuration and status, and recent scans."""
         from ..store import ResultStore
 
-        with error_boundary():
-            with ResultStore(store, create=False) as rs:
-                info = rs.info()
+        with error_boundary(), ResultStore(store, create=False) as rs:
+            info = rs.info()
         if as_json:
             sys.stdout.write(json.dumps(info, indent=2) + "\n")
         else:

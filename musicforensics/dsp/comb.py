@@ -50,6 +50,17 @@ COMB_FMIN_HZ = 4000.0
 #: Range of the dense spacing search, Hz.
 DELTA_MIN_HZ = 15.0
 DELTA_MAX_HZ = 400.0
+#: Upper end of the architecture-plausible spacings, Hz. With random or briefly trained weights the coarser
+#: levels of the comb (r / (k_L k_(L-1) ...), e.g. 689 Hz for DAC 44.1 kHz) are often the only teeth that
+#: stand out, so they are candidates too; the reported spacing is then refined down to the finest
+#: significant divisor (see :func:`comb_search`).
+PLAUSIBLE_MAX_HZ = 1500.0
+#: A divisor d/m of the best spacing is preferred when its z score exceeds DIVISOR_Z_FRACTION * z / sqrt(m):
+#: a divisor that only re-reads the coarse teeth scores z / sqrt(m) (m times the teeth, the same hits), so
+#: clearly more than that means teeth of its own between the coarse ones.
+DIVISOR_Z_FRACTION = 1.3
+#: ... and at least this z score (the spacing is reported only when it stands out of the null this far).
+DIVISOR_Z_MIN = 6.0
 #: Grid step of the dense search as a fraction of a bin at the top tooth (0.5: the top tooth moves by half a
 #: bin between neighbouring grid spacings, inside the +-1 bin the tooth read-out tolerates).
 GRID_STEP_BINS = 0.5
@@ -66,6 +77,14 @@ HARMONIC_SCORE_MAX = 0.3
 #: random-weight decoders of benchmarks/corpus/neural.py). Below this roughness (dB) a spacing with a high
 #: harmonic score is a musical tone; above it, strong low-band teeth are the decoder's own.
 SMOOTH_ENVELOPE_DB = 1.2
+#: Transform grids of lossy codecs: a spacing fs / N for these N at the file's rate (or at 44.1/48/32 kHz) is
+#: also what MDCT quantisation leaves (measured: Vorbis q0 at 44.1 kHz, N = 2048, z = 13.7 at 21.53 Hz on the
+#: small corpus). Such spacings need CODEC_GRID_Z_MIN to count. Vorbis/AAC long and short blocks, MP3
+#: granules, Opus/CELT frames.
+CODEC_GRID_N = (2048, 1024, 256, 128, 1152, 576, 1920, 960, 480, 240)
+#: z a spacing on a codec grid must reach (the strongest codec comb measured, 13.7, plus margin). Stable Audio
+#: Open's 21.53 Hz at 44.1 kHz shares the Vorbis/AAC grid: its weak combs are given up (docs: blind spots).
+CODEC_GRID_Z_MIN = 20.0
 #: Known decoders: (name, family, rate Hz, strides) from the architectures' published configs.
 KNOWN_DECODERS = (
     ("DAC 44.1 kHz", "DAC", 44100, (8, 8, 4, 2)),
@@ -101,9 +120,10 @@ def _smooth_numbers(limit: int) -> np.ndarray:
 
 
 _PRODUCTS = _smooth_numbers(MAX_STRIDE_PRODUCT)
+_KNOWN_DELTAS = tuple(sorted({r / float(np.prod(st)) for _n, _f, r, st in KNOWN_DECODERS if st} | {SUNO_DELTA_HZ}))
 
 
-def plausible_deltas(*, dmin: float = DELTA_MIN_HZ, dmax: float = DELTA_MAX_HZ) -> np.ndarray:
+def plausible_deltas(*, dmin: float = DELTA_MIN_HZ, dmax: float = PLAUSIBLE_MAX_HZ) -> np.ndarray:
     """Spacings r / P (Hz) for every generator rate r and 7-smooth stride product P in range, plus Suno's."""
     vals = {round(r / p, 6) for r in GENERATOR_RATES for p in _PRODUCTS if dmin <= r / p <= dmax}
     vals.add(SUNO_DELTA_HZ)
@@ -244,7 +264,8 @@ class CombResult:
     plausible : bool
         Whether the spacing is r/P for a generator rate and 7-smooth stride product (within 0.05 Hz).
     teeth : list of dict
-        Teeth that fired: {"freq_hz", "prominence_db"} (peakiness above 1 dB), up to 64.
+        Teeth that fired (peakiness above 1 dB): {"freq_hz" (parabolic-interpolated), "prominence_db" (over the
+        running median)}, the 64 most prominent, in frequency order.
     harmonic : float
         Harmonic score of the chosen spacing (see :func:`harmonic_score`).
     rejected : list of dict
@@ -262,6 +283,8 @@ class CombResult:
     rejected: list = field(default_factory=list)
     matches: list = field(default_factory=list)
     dense_z: float = 0.0
+    coarse_delta_hz: float | None = None
+    codec_grid: bool = False
 
     @property
     def stride_product(self) -> int | None:
@@ -281,10 +304,12 @@ class CombResult:
             "stride_product": self.stride_product, "family": self.family, "harmonic_score": round(self.harmonic, 3),
             "teeth": self.teeth, "rejected_harmonic_spacings": self.rejected, "matches": self.matches[:4],
             "dense_z": round(self.dense_z, 3),
+            "on_codec_grid": self.codec_grid,
+            "strongest_spacing_hz": None if self.coarse_delta_hz is None else round(self.coarse_delta_hz, 4),
         }
 
 
-def _refine(p: np.ndarray, bin_hz: float, delta: float, fmin: float, fmax: float) -> tuple[float, list]:
+def _refine(p: np.ndarray, prom: np.ndarray, bin_hz: float, delta: float, fmin: float, fmax: float) -> tuple[float, list]:
     """Least-squares spacing from the parabolic-interpolated positions of the teeth that fired."""
     n_all = np.arange(int(np.ceil(fmin / delta)), int(fmax / delta) + 1)
     ns, pos, proms = [], [], []
@@ -302,7 +327,7 @@ def _refine(p: np.ndarray, bin_hz: float, delta: float, fmin: float, fmax: float
         off = 0.5 * (a - cc) / den if den < 0 else 0.0
         ns.append(n)
         pos.append((j + np.clip(off, -0.5, 0.5)) * bin_hz)
-        proms.append(b)
+        proms.append(prom[j])
     if len(ns) >= 3:
         ns_a, pos_a = np.array(ns, float), np.array(pos)
         refined = float(np.dot(ns_a, pos_a) / np.dot(ns_a, ns_a))  # line through the origin: f_n = n * Delta
@@ -314,6 +339,16 @@ def _refine(p: np.ndarray, bin_hz: float, delta: float, fmin: float, fmax: float
     teeth = sorted(({"freq_hz": round(float(pos[i]), 2), "prominence_db": round(float(proms[i]), 2)} for i in order),
                    key=lambda t: t["freq_hz"])
     return refined, teeth
+
+
+def on_codec_grid(delta: float, sample_rate: int, bin_hz: float, fmax: float) -> bool:
+    """Whether ``delta`` is fs / N for a lossy codec's transform size N (see :data:`CODEC_GRID_N`)."""
+    for rate in {int(sample_rate), 44100, 48000, 32000}:
+        for n in CODEC_GRID_N:
+            g = rate / n
+            if abs(g - delta) * fmax / max(delta, 1e-9) < 0.5 * bin_hz:
+                return True
+    return False
 
 
 def _is_multiple(big: float, small: float, bin_hz: float, fmax: float) -> bool:
@@ -374,13 +409,18 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
             rejected.append({"delta_hz": round(d, 4), "z": round(float(zc[i]), 2), "harmonic": None,
                              "divides": True})
             continue
-        h = max(harmonic_score(prom, bin_hz, m * d) for m in range(1, 9) if m == 1 or m * d <= 500.0)
+        hs = [(harmonic_score(prom, bin_hz, m * d), m) for m in range(1, 9) if m == 1 or m * d <= 500.0]
+        h, m_h = max(hs)
         if h > HARMONIC_SCORE_MAX:
-            rough = envelope_roughness(mean_db, bin_hz, d, fmax=float(edges[ec[i]]))
+            rough = envelope_roughness(mean_db, bin_hz, m_h * d, fmax=float(edges[ec[i]]))
             if rough < SMOOTH_ENVELOPE_DB:
                 rejected.append({"delta_hz": round(d, 4), "z": round(float(zc[i]), 2), "harmonic": round(h, 3),
                                  "roughness_db": round(rough, 2)})
                 continue
+        if on_codec_grid(d, sample_rate, bin_hz, float(edges[ec[i]])) and zc[i] < CODEC_GRID_Z_MIN:
+            rejected.append({"delta_hz": round(d, 4), "z": round(float(zc[i]), 2), "harmonic": round(h, 3),
+                             "codec_grid": True})
+            continue
         best = (i, h)
         break
     # dense-search best (unknown spacings, e.g. pitch-shifted output): reported, not used for the verdict
@@ -388,12 +428,33 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
     if best is None:
         return CombResult(0.0, None, (COMB_FMIN_HZ, float(edges[-1])), False, rejected=rejected[:5], dense_z=dense_best)
     i, h = best
-    d = float(cand[i])
-    fmax = float(edges[ec[i]])
-    refined, teeth = _refine(p, bin_hz, d, COMB_FMIN_HZ, fmax)
+    # prefer the finest significant divisor: the comb's true spacing, of which coarser levels are subsets
+    chosen = i
+    for m in range(16, 1, -1):
+        target = cand[i] / m
+        if target < DELTA_MIN_HZ:
+            continue
+        j = int(np.argmin(np.abs(cand - target)))
+        if abs(cand[j] - target) * float(edges[-1]) / cand[i] < 0.5 * bin_hz and \
+                zc[j] >= max(DIVISOR_Z_FRACTION * zc[i] / np.sqrt(m), DIVISOR_Z_MIN):
+            chosen = j
+            break
+    # ... unless a known decoder's spacing is among the significant spacings of the same comb family
+    related = [j for j in np.nonzero(zc >= DIVISOR_Z_MIN)[0]
+               if _is_multiple(cand[i], cand[j], bin_hz, float(edges[-1]))
+               or _is_multiple(cand[j], cand[i], bin_hz, float(edges[-1]))
+               or _is_multiple(cand[chosen], cand[j], bin_hz, float(edges[-1]))
+               or _is_multiple(cand[j], cand[chosen], bin_hz, float(edges[-1])) or j == i]
+    known = [j for j in related if any(abs(cand[j] - k) * float(edges[-1]) / k < 0.5 * bin_hz for k in _KNOWN_DELTAS)]
+    if known:
+        chosen = max(known, key=lambda j: zc[j])
+    d = float(cand[chosen])
+    fmax = float(edges[ec[chosen]])
+    refined, teeth = _refine(p, prom, bin_hz, d, COMB_FMIN_HZ, fmax)
     return CombResult(
         z=float(zc[i]), delta_hz=refined, band_hz=(COMB_FMIN_HZ, fmax), plausible=True, teeth=teeth, harmonic=h,
         rejected=rejected[:5], matches=explain_spacing(refined, sample_rate), dense_z=dense_best,
+        coarse_delta_hz=float(cand[i]), codec_grid=on_codec_grid(d, sample_rate, bin_hz, fmax),
     )
 
 

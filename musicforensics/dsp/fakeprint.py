@@ -125,15 +125,19 @@ def mean_db_spectrum(y: np.ndarray, *, n_fft: int = FAKEPRINT_N_FFT, hop: int = 
         raise ParameterError(f"bin range lo={lo!r}, hi={hi!r}: need 0 <= lo < hi <= {n_fft // 2 + 1}")
     if y.shape[0] < n_fft:
         y = np.concatenate([y, np.zeros((n_fft - y.shape[0], y.shape[1]))])
-    y = np.where(np.isfinite(y), y, 0.0)
+    if not np.isfinite(y).all():
+        y = np.where(np.isfinite(y), y, 0.0)
     window = np.hanning(n_fft + 1)[:-1]
     n_frames = 1 + (y.shape[0] - n_fft) // hop
     out = np.zeros(hi - lo)
+    buf = np.empty((min(FRAME_BATCH, n_frames), n_fft))
     for ch in range(y.shape[1]):
         x = np.ascontiguousarray(y[:, ch])
         frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:n_frames]
         for s in range(0, n_frames, FRAME_BATCH):
-            spec = scipy.fft.rfft(frames[s:s + FRAME_BATCH] * window, axis=-1, workers=-1)
+            block = frames[s:s + FRAME_BATCH]
+            windowed = np.multiply(block, window, out=buf[: block.shape[0]])
+            spec = scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
             _k.accumulate_log_power(spec, lo, hi, eps, out)
     return out / (n_frames * y.shape[1])
 

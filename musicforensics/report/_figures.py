@@ -138,12 +138,12 @@ def collect_figures(reports: Sequence[TrackReport], *, config=None, search_dirs:
     for r in flagged(reports):
         if r.path in out:
             continue
-        if made >= max_figures:
-            out[r.path] = FigureRecord(note=f"figure left out: more than {max_figures} flagged tracks (raise --max-figures)")
-            continue
         path = resolve_audio(r.path, search_dirs)
         if path is None:
             out[r.path] = FigureRecord(note="figure not available: the audio file is not reachable from here")
+            continue
+        if made >= max_figures:
+            out[r.path] = FigureRecord(note=f"figure left out: more than {max_figures} flagged tracks (raise --max-figures)")
             continue
         from .. import plot
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,8 +12,18 @@ import soundfile as sf
 from benchmarks.corpus import build, codecs
 
 FAKE_ARCHITECTURES = {
-    "dac44": {"strides": (8, 8, 4, 2), "sample_rate": 44100, "expected_delta_hz": 86.1328125, "family": "dac"},
-    "encodec48": {"strides": (8, 5, 4, 2), "sample_rate": 48000, "expected_delta_hz": 150.0, "family": "encodec"},
+    "dac44": {
+        "strides": (8, 8, 4, 2),
+        "sample_rate": 44100,
+        "expected_delta_hz": 86.1328125,
+        "family": "dac",
+    },
+    "encodec48": {
+        "strides": (8, 5, 4, 2),
+        "sample_rate": 48000,
+        "expected_delta_hz": 150.0,
+        "family": "encodec",
+    },
     "vocos24": {"strides": (), "sample_rate": 24000, "expected_delta_hz": None, "family": "vocos"},
 }
 
@@ -22,6 +31,7 @@ FAKE_ARCHITECTURES = {
 # ---------------------------------------------------------------------------------------------------------
 # planning: pure, no tools needed
 # ---------------------------------------------------------------------------------------------------------
+
 
 def test_split_is_deterministic_and_independent_of_order():
     pieces = build.select_pieces(20, seed=3)
@@ -61,18 +71,32 @@ def test_plan_is_deterministic():
 def test_small_plan_covers_every_class_family_and_codec():
     items = build.plan_corpus(build.SIZES["small"], seed=0, architectures=FAKE_ARCHITECTURES)
     families = {(i.meta["class"], i.meta["family"]) for i in items}
-    expected = {("genuine", f) for f in ("plain", "synth", "drums", "rolloff", "resampled_soxr", "quiet", "mono",
-                                         "24bit", "hires")}
+    expected = {
+        ("genuine", f)
+        for f in ("plain", "synth", "drums", "rolloff", "resampled_soxr", "quiet", "mono", "24bit", "hires")
+    }
     expected |= {("lossy", f) for f in ("mp3_cbr", "mp3_vbr", "aac", "vorbis", "opus", "mp2", "double")}
     expected |= {("upsampled", "sox"), ("upsampled", "ffmpeg"), ("bitpadded", "pad24")}
     expected |= {("ai", "dac"), ("ai", "encodec"), ("ai", "vocos")}
     assert expected <= families
     assert {i.meta["codec"] for i in items} == {"none", "mp3", "aac", "vorbis", "opus", "mp2"}
-    assert {i.meta["postprocess"] for i in items} == {"none", "mp3_320", "resample48k", "gain_-6db", "gain_+3db"}
+    assert {i.meta["postprocess"] for i in items} == {
+        "none",
+        "mp3_320",
+        "resample48k",
+        "gain_-6db",
+        "gain_+3db",
+    }
     # every lossy setting is represented in both splits
     for s in codecs.LOSSY_SETTINGS:
-        splits = {i.meta["split"] for i in items if i.meta["codec"] == s.codec and i.meta["setting"] == s.setting
-                  and i.meta["family"] != "double" and i.meta["postprocess"] == "none"}
+        splits = {
+            i.meta["split"]
+            for i in items
+            if i.meta["codec"] == s.codec
+            and i.meta["setting"] == s.setting
+            and i.meta["family"] != "double"
+            and i.meta["postprocess"] == "none"
+        }
         assert splits == {"dev", "eval"}, s
 
 
@@ -95,7 +119,9 @@ def test_labels_describe_truth():
 
 def test_no_resample48k_for_native_48k_architecture():
     items = build.plan_corpus(build.SIZES["small"], seed=0, architectures=FAKE_ARCHITECTURES)
-    assert not [i for i in items if i.meta["architecture"] == "encodec48" and i.meta["postprocess"] == "resample48k"]
+    assert not [
+        i for i in items if i.meta["architecture"] == "encodec48" and i.meta["postprocess"] == "resample48k"
+    ]
 
 
 def test_quantise_pads_16_bit_into_24_with_zero_low_bits(rng):
@@ -107,9 +133,12 @@ def test_quantise_pads_16_bit_into_24_with_zero_low_bits(rng):
 
 
 def test_manifest_columns_are_exact():
-    assert build.MANIFEST_COLUMNS == tuple(
-        "path,split,class,family,codec,setting,architecture,weights,expected_delta_hz,postprocess,source_piece,"
-        "sample_rate,bit_depth,channels,duration_s,label_lossy,label_upsampled,label_bitpadded,label_ai".split(","))
+    expected = (
+        "path,split,class,family,codec,setting,architecture,weights,expected_delta_hz,postprocess,"
+        "source_piece,sample_rate,bit_depth,channels,duration_s,"
+        "label_lossy,label_upsampled,label_bitpadded,label_ai"
+    )
+    assert ",".join(build.MANIFEST_COLUMNS) == expected
 
 
 def test_missing_tool_error_names_tool_and_package(monkeypatch):
@@ -121,6 +150,7 @@ def test_missing_tool_error_names_tool_and_package(monkeypatch):
 # ---------------------------------------------------------------------------------------------------------
 # integration: a tiny real corpus (fluidsynth, lame, ffmpeg, sox)
 # ---------------------------------------------------------------------------------------------------------
+
 
 def _band_power(audio: np.ndarray, sr: int, lo: float, hi: float) -> float:
     """Mean power spectral density (linear) of the channel mean between ``lo`` and ``hi`` Hz."""
@@ -137,7 +167,9 @@ def test_tiny_build(tmp_path, corpus_tools):
     assert (out / "manifest.csv").exists() and (out / "corpus_info.json").exists()
     with open(out / "manifest.csv", newline="") as fh:
         manifest = list(csv.DictReader(fh))
-    assert len(manifest) == len(rows) == len(build.plan_corpus(build.SIZES["tiny"], seed=0, architectures=None))
+    assert (
+        len(manifest) == len(rows) == len(build.plan_corpus(build.SIZES["tiny"], seed=0, architectures=None))
+    )
     assert set(manifest[0]) == set(build.MANIFEST_COLUMNS)
     by_family = {(r["class"], r["family"], r["setting"]): r for r in manifest}
 

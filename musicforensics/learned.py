@@ -1,0 +1,334 @@
+"""The learned side of AI-music detection: an L2-regularised logistic model on fakeprints, and the small
+logistic "combiner" that merges it with the training-free comb score into one calibrated probability.
+
+NumPy/SciPy only (no scikit-learn at run time). A model is a small JSON file:
+
+``{"format": "musicforensics-ai-model", "format_version": 1, "fakeprint": {...}, "combiner": {...},
+"threshold": p, "provenance": {...}}``
+
+* ``fakeprint``: standardisation (``mean``, ``scale``), ``weights`` and ``bias`` of the logistic regression
+  on the 4087-value fakeprint (Afchar et al., ISMIR 2025, Sec. 5: logistic regression on that vector);
+* ``combiner``: logistic regression on ``[min(comb_z, Z_CAP), fakeprint_logit]`` whose output is the
+  reported probability; fitted on the training set's comb scores and *cross-validated* fakeprint logits, so
+  it is calibrated on data the fakeprint model did not see;
+* ``threshold``: the probability at or above which ``ai`` is detected (chosen on the training split so that
+  its false-positive rate stays under the target given at training time);
+* ``provenance``: manifest, split, counts, date, package version, training options.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import minimize
+
+from .errors import MusicForensicsError, ParameterError
+
+MODEL_FORMAT = "musicforensics-ai-model"
+MODEL_FORMAT_VERSION = 1
+#: Comb z scores are capped here before the combiner (beyond it the comb is certain; the cap keeps one
+#: extreme training file from setting the slope).
+Z_CAP = 30.0
+#: Default L2 strength on the standardised fakeprint (4087 features, ~10^2 training files: strong shrinkage;
+#: chosen by 5-fold cross-validation on the dev split among 1, 10, 100, 1000).
+DEFAULT_L2 = 100.0
+#: Default false-positive target used to place the threshold on the training split.
+DEFAULT_FP_TARGET = 0.005
+#: Cross-validation folds for the combiner's fakeprint logits.
+CV_FOLDS = 5
+
+
+class ModelError(MusicForensicsError):
+    """A model file is missing, unreadable, or not a musicforensics AI model."""
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=np.float64)))
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float = DEFAULT_L2, sample_weight=None) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression by L-BFGS.
+
+    Minimises ``sum_i w_i log(1 + exp(-s_i (X_i . b + c))) + l2/2 |b|^2`` (s = 2y - 1; the bias is not
+    penalised). Classes are re-weighted to equal total weight when ``sample_weight`` is None.
+
+    Parameters
+    ----------
+    X : np.ndarray, shape (n, d)
+    y : np.ndarray, shape (n,), values 0/1
+
+    Returns
+    -------
+    weights : np.ndarray, shape (d,)
+    bias : float
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ParameterError(f"X shape {X.shape!r} and y shape {y.shape!r} do not match")
+    if len(set(y.tolist())) != 2:
+        raise ParameterError("training data needs both classes (label_ai 0 and 1)")
+    if sample_weight is None:
+        pos = y.sum()
+        neg = y.size - pos
+        sample_weight = np.where(y > 0, 0.5 * y.size / pos, 0.5 * y.size / neg)
+    w = np.asarray(sample_weight, dtype=np.float64)
+    s = 2.0 * y - 1.0
+    d = X.shape[1]
+
+    def loss(theta):
+        b, c = theta[:d], theta[d]
+        m = s * (X @ b + c)
+        l = np.logaddexp(0.0, -m)
+        g = -w * s * _sigmoid(-m)
+        grad = np.empty(d + 1)
+        grad[:d] = X.T @ g + l2 * b
+        grad[d] = g.sum()
+        return float((w * l).sum() + 0.5 * l2 * b @ b), grad
+
+    res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    return res.x[:d].copy(), float(res.x[d])
+
+
+@dataclass
+class AIModel:
+    """A loaded model (see the module docstring for the JSON layout)."""
+
+    fp_mean: np.ndarray | None
+    fp_scale: np.ndarray | None
+    fp_weights: np.ndarray | None
+    fp_bias: float
+    comb_coef: float
+    logit_coef: float
+    intercept: float
+    threshold: float
+    provenance: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def has_fakeprint(self) -> bool:
+        return self.fp_weights is not None
+
+    def fakeprint_logit(self, values: np.ndarray) -> float:
+        """Logit of the fakeprint logistic regression for one fakeprint vector (0 without that part)."""
+        if not self.has_fakeprint:
+            return 0.0
+        v = np.asarray(values, dtype=np.float64)
+        if v.shape != self.fp_weights.shape:
+            raise ModelError(f"fakeprint has {v.size} values, the model expects {self.fp_weights.size}")
+        return float(((v - self.fp_mean) / self.fp_scale) @ self.fp_weights + self.fp_bias)
+
+    def probability(self, comb_z: float, fp_logit: float) -> float:
+        """Calibrated P(ai) from the comb z score and the fakeprint logit."""
+        z = min(max(float(comb_z), 0.0), Z_CAP)
+        return float(_sigmoid(self.comb_coef * z + self.logit_coef * fp_logit + self.intercept))
+
+    def to_dict(self) -> dict:
+        fp = None
+        if self.has_fakeprint:
+            fp = {"n_values": int(self.fp_weights.size), "mean": _r(self.fp_mean), "scale": _r(self.fp_scale),
+                  "weights": _r(self.fp_weights), "bias": float(self.fp_bias)}
+        return {
+            "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "fakeprint": fp,
+            "combiner": {"features": ["min(comb_z, %g)" % Z_CAP, "fakeprint_logit"],
+                         "coef": [float(self.comb_coef), float(self.logit_coef)], "intercept": float(self.intercept)},
+            "threshold": float(self.threshold), "provenance": self.provenance,
+        }
+
+    def save(self, path: str | os.PathLike, *, force: bool = False) -> None:
+        """Write the JSON file (refuses to overwrite unless ``force``)."""
+        from .errors import OutputExistsError
+
+        path = Path(path)
+        if path.exists() and not force:
+            raise OutputExistsError(path)
+        tmp = path.with_name(f".{path.name}.part")
+        tmp.write_text(json.dumps(self.to_dict(), separators=(",", ":")) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _r(a: np.ndarray) -> list:
+    return [float(f"{v:.6g}") for v in np.asarray(a, dtype=np.float64).tolist()]
+
+
+def model_from_dict(data: dict, *, source: str = "") -> AIModel:
+    """Validate and build an :class:`AIModel` from its JSON form."""
+    if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{source!r}: not a musicforensics AI model (format {data.get('format') if isinstance(data, dict) else None!r})")
+    if data.get("format_version") != MODEL_FORMAT_VERSION:
+        raise ModelError(f"{source!r}: format_version {data.get('format_version')!r} unsupported (need {MODEL_FORMAT_VERSION})")
+    try:
+        fp = data.get("fakeprint")
+        comb = data["combiner"]
+        coef = [float(c) for c in comb["coef"]]
+        model = AIModel(
+            fp_mean=np.array(fp["mean"], float) if fp else None, fp_scale=np.array(fp["scale"], float) if fp else None,
+            fp_weights=np.array(fp["weights"], float) if fp else None, fp_bias=float(fp["bias"]) if fp else 0.0,
+            comb_coef=coef[0], logit_coef=coef[1], intercept=float(comb["intercept"]),
+            threshold=float(data["threshold"]), provenance=data.get("provenance") or {}, source=source,
+        )
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ModelError(f"{source!r}: malformed model ({type(exc).__name__}: {exc})") from None
+    if model.has_fakeprint and not (model.fp_mean.shape == model.fp_scale.shape == model.fp_weights.shape):
+        raise ModelError(f"{source!r}: fakeprint mean/scale/weights lengths differ")
+    if not 0.0 < model.threshold < 1.0:
+        raise ModelError(f"{source!r}: threshold {model.threshold!r} must lie in (0, 1)")
+    return model
+
+
+def load_model(path: str | os.PathLike | None = None) -> AIModel:
+    """Load a model file; ``None`` loads the shipped default (``musicforensics/models/default_ai.json``)."""
+    if path is None:
+        from importlib import resources
+
+        text = resources.files("musicforensics").joinpath("models/default_ai.json").read_text(encoding="utf-8")
+        source = "musicforensics/models/default_ai.json"
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ModelError(f"{source!r}: cannot read model file: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{source!r}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return model_from_dict(data, source=source)
+
+
+def _kfold(n: int, k: int, seed: int = 0):
+    idx = np.random.default_rng(seed).permutation(n)
+    return [idx[i::k] for i in range(k)]
+
+
+def train(features: np.ndarray, comb_z: np.ndarray, labels: np.ndarray, *, l2: float = DEFAULT_L2,
+          fp_target: float = DEFAULT_FP_TARGET, provenance: dict | None = None, use_fakeprint: bool = True) -> AIModel:
+    """Fit the fakeprint logistic model and the combiner.
+
+    Parameters
+    ----------
+    features : np.ndarray, shape (n, 4087)
+        Fakeprints.
+    comb_z : np.ndarray, shape (n,)
+        Comb z scores (:func:`musicforensics.dsp.comb.comb_search`).
+    labels : np.ndarray, shape (n,)
+        1 = AI, 0 = not.
+    l2 : float
+        L2 strength of the fakeprint model (standardised features).
+    fp_target : float
+        Largest false-positive rate allowed on the training data when placing the threshold.
+    use_fakeprint : bool
+        False fits the combiner on the comb score alone (no fakeprint part).
+    """
+    X = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    z = np.minimum(np.maximum(np.asarray(comb_z, dtype=np.float64), 0.0), Z_CAP)
+    n = y.size
+    if X.shape[0] != n or z.shape != (n,):
+        raise ParameterError(f"features {X.shape!r}, comb_z {z.shape!r} and labels {y.shape!r} disagree")
+    fp_mean = fp_scale = fp_w = None
+    fp_b = 0.0
+    cv_logit = np.zeros(n)
+    if use_fakeprint:
+        fp_mean = X.mean(axis=0)
+        fp_scale = np.maximum(X.std(axis=0), 1e-3)
+        Xs = (X - fp_mean) / fp_scale
+        fp_w, fp_b = fit_logistic(Xs, y, l2=l2)
+        for fold in _kfold(n, min(CV_FOLDS, int(min(y.sum(), n - y.sum())))):
+            train_idx = np.setdiff1d(np.arange(n), fold)
+            if len(set(y[train_idx].tolist())) < 2:
+                continue
+            m, s = X[train_idx].mean(axis=0), np.maximum(X[train_idx].std(axis=0), 1e-3)
+            w, b = fit_logistic((X[train_idx] - m) / s, y[train_idx], l2=l2)
+            cv_logit[fold] = ((X[fold] - m) / s) @ w + b
+        cv_logit = np.clip(cv_logit, -20.0, 20.0)
+    F = np.column_stack([z, cv_logit])
+    coef, intercept = fit_logistic(F, y, l2=1e-3)
+    prob = _sigmoid(F @ coef + intercept)
+    neg = np.sort(prob[y == 0])
+    allowed = int(np.floor(fp_target * neg.size))
+    # smallest threshold that keeps at most `allowed` negatives at or above it (>= 0.5 for a balanced model)
+    thr = 0.5 if neg.size == 0 else max(0.5, float(np.nextafter(neg[neg.size - 1 - allowed], 1.0)) if allowed < neg.size else 0.5)
+    thr = min(thr, 0.999)
+    model = AIModel(fp_mean=fp_mean, fp_scale=fp_scale, fp_weights=fp_w, fp_bias=fp_b, comb_coef=float(coef[0]),
+                    logit_coef=float(coef[1]) if use_fakeprint else 0.0, intercept=float(intercept), threshold=thr,
+                    provenance=dict(provenance or {}))
+    tp = float((prob[y == 1] >= thr).mean()) if y.sum() else None
+    fp = float((prob[y == 0] >= thr).mean()) if (y == 0).sum() else None
+    model.provenance.setdefault("training", {}).update({
+        "n": int(n), "n_ai": int(y.sum()), "l2": l2, "fp_target": fp_target, "cv_folds": CV_FOLDS,
+        "train_detection_rate": tp, "train_false_positive_rate": fp,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    })
+    return model
+
+
+def read_manifest(path: str | os.PathLike, *, split: str | None = "dev") -> list[dict]:
+    """Rows of a corpus manifest (``path``, ``label_ai``, ``split``, ...) with ``path`` made absolute.
+
+    Raises :class:`ParameterError` when the file lacks the ``path`` or ``label_ai`` column.
+    """
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ParameterError(f"manifest {str(path)!r}: cannot read ({exc.strerror or exc})") from None
+    if not rows:
+        raise ParameterError(f"manifest {str(path)!r}: no rows")
+    for col in ("path", "label_ai"):
+        if col not in rows[0]:
+            raise ParameterError(f"manifest {str(path)!r}: missing column {col!r} (have {sorted(rows[0])!r})")
+    out = []
+    for r in rows:
+        if split and r.get("split", split) != split:
+            continue
+        r = dict(r)
+        r["path"] = str((path.parent / r["path"]).resolve())
+        r["label_ai"] = int(float(r["label_ai"] or 0))
+        out.append(r)
+    return out
+
+
+def train_from_manifest(manifest: str | os.PathLike, *, split: str | None = "dev", l2: float = DEFAULT_L2,
+                        fp_target: float = DEFAULT_FP_TARGET, progress: Callable[[int, int, str], None] | None = None,
+                        use_fakeprint: bool = True) -> AIModel:
+    """Measure every row of ``manifest`` (the given split) and :func:`train` on it.
+
+    Features come from the same long-term spectrum the scan computes (:mod:`musicforensics.analysis`), through
+    :func:`musicforensics.detectors.deconv.measure_spectrum`, so training and detection see the same numbers.
+    Unreadable files are skipped and counted in the provenance.
+    """
+    from . import __version__
+    from .analysis import analyze_file
+    from .config import AnalysisConfig
+    from .detectors.deconv import measure_spectrum
+
+    rows = read_manifest(manifest, split=split)
+    cfg = AnalysisConfig(detectors=("bitdepth",))
+    feats, zs, labels, skipped = [], [], [], []
+    for i, r in enumerate(rows):
+        if progress is not None:
+            progress(i, len(rows), r["path"])
+        report = analyze_file(r["path"], config=cfg)
+        spectrum = getattr(report, "spectrum", None)
+        if report.status == "error" or spectrum is None or spectrum.n_active_frames == 0:
+            skipped.append(r["path"])
+            continue
+        m = measure_spectrum(spectrum)
+        feats.append(m.fakeprint)
+        zs.append(m.comb.z)
+        labels.append(r["label_ai"])
+    if not labels:
+        raise ParameterError(f"manifest {str(manifest)!r}: no readable rows in split {split!r}")
+    prov = {"manifest": str(manifest), "split": split, "skipped": len(skipped), "package_version": __version__,
+            "features": "fakeprint from the scan's long-term spectrum (see docs/ai-detection.md)"}
+    return train(np.array(feats), np.array(zs), np.array(labels), l2=l2, fp_target=fp_target, provenance=prov,
+                 use_fakeprint=use_fakeprint)
