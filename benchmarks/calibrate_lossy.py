@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -41,7 +40,8 @@ def _analyse(args):
 
 
 def measure(manifest: Path, features: Path, jobs: int) -> dict:
-    rows = list(csv.DictReader(open(manifest)))
+    with open(manifest, newline="") as fh:
+        rows = list(csv.DictReader(fh))
     cache = json.loads(features.read_text()) if features.exists() else {}
     todo = [r for r in rows if r["path"] not in cache]
     if todo:
@@ -78,25 +78,54 @@ def _codec(row) -> str:
     return c
 
 
-def refit(data: dict) -> None:
-    X, y, fam_rows = [], [], defaultdict(list)
+def grid_report(data: dict) -> None:
+    """Frame-grid z on dev rows: the largest genuine / hard-negative z (GRID_Z_LOSSY is 1.5 x it) and, per
+    codec, how often the grid names the right codec."""
+    gen, per = [], defaultdict(list)
     for path, (row, res) in data.items():
+        if row["split"] != "dev" or res["status"] == "error":
+            continue
+        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
+        g = ev.get("grid") or {}
+        if not g:
+            continue
+        if row["label_lossy"] == "0":
+            gen.append((float(g.get("z") or 0.0), path))
+        elif row["class"] == "lossy":
+            per[_codec(row)].append((float(g.get("z") or 0.0), g.get("best")))
+    gen.sort(reverse=True)
+    print(f"# grid z, dev negatives: max {gen[0][0] if gen else 0:.2f} ({gen[0][1] if gen else '-'}); "
+          f"top 5 {[round(z, 2) for z, _ in gen[:5]]}")
+    for c, v in sorted(per.items()):
+        zs = sorted(z for z, _ in v)
+        right = sum(1 for z, b in v if b == c and z >= 5.0)
+        print(f"#   {c:7s} n={len(v):3d} z min {zs[0]:.1f} median {zs[len(zs) // 2]:.1f}; named right at z>=5: {right}")
+
+
+def refit(data: dict) -> None:
+    from musicforensics.detectors import lossy as L
+
+    X, y, fam_rows = [], [], defaultdict(list)
+    for row, res in data.values():
         if row["split"] != "dev" or row["class"] not in ("genuine", "lossy") or res["status"] == "error":
             continue
         ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
         if "x" not in ev or ev.get("container"):
             continue
-        X.append(ev["x"])
+        X.append(L.model_x(ev))
         y.append(1.0 if row["label_lossy"] == "1" else 0.0)
-        if row["label_lossy"] == "1":
+        if row["label_lossy"] == "1" and float((ev.get("grid") or {}).get("z") or 0.0) < L.GRID_Z_FAMILY:
+            # centroids only for the transcodes the frame grid leaves to them
             fam_rows[_codec(row)].append(ev["family_x"])
     X, y = np.array(X), np.array(y)
+    grid_report(data)
     w = fit_logistic(X, y)
     print(f"# dev rows: {len(y)} ({int(y.sum())} lossy)")
     print(f"LOGIT_INTERCEPT = {w[0]:.4f}")
     print(f"LOGIT_WEIGHTS = ({', '.join(f'{v:.4f}' for v in w[1:])})")
+    fam_rows = {k: v for k, v in fam_rows.items() if len(v) >= 3}  # no centroid from one or two files
     allf = np.array([v for vs in fam_rows.values() for v in vs])
-    scale = np.maximum(allf.std(axis=0), 0.25) if allf.size else np.ones(5)
+    scale = np.maximum(allf.std(axis=0), 0.25) if allf.size else np.ones(6)
     print("FAMILY_CENTROIDS = {")
     for fam, vs in sorted(fam_rows.items()):
         c = np.median(np.array(vs), axis=0)
@@ -121,12 +150,8 @@ def evaluate(data: dict, split: str) -> None:
         ev = v.get("evidence") or {}
         # recompute the decision from stored features with the module's current constants
         if "x" in ev and not ev.get("container"):
-            p = L.lossy_probability(tuple(ev["x"]))
-            if ev.get("partial") or (ev.get("segments", {}).get("flagged", 0) >= L.SEG_MIN_FLAGGED and ev["segments"]["decided"]
-                                     and ev["segments"]["flagged"] / ev["segments"]["decided"] >= L.SEG_MIN_SHARE):
-                p = max(p, 0.5)
-            det = p >= L.DECISION_P
-            fam = L.estimate_family(tuple(ev["family_x"]))[0]
+            d = L.decide(ev)
+            det, fam = d["detected"], d["family"]
         else:
             det = bool(v.get("detected"))
             fam = (ev.get("codec_family") or {}).get("estimate")

@@ -15,7 +15,8 @@ command-line program with the same number of workers, timed by wall clock from l
   no file under the corpus folder was added or modified).
 
 FLAC Detective's verdicts (AUTHENTIC < WARNING < SUSPICIOUS < FAKE_CERTAIN; ERROR, UNKNOWN) map to "lossy" at two
-operating points: ``strict`` = FAKE_CERTAIN, ``lenient`` = FAKE_CERTAIN or SUSPICIOUS. Its 0-150 ``score``
+operating points: ``strict`` = FAKE_CERTAIN, ``lenient`` = FAKE_CERTAIN or SUSPICIOUS, ``any flag`` = also WARNING
+(which FLAC Detective presents as "review"). Its 0-150 ``score``
 gives its ROC AUC. Its ``is_upsampled`` and ``is_fake_high_res`` flags are scored against the upsampled and
 bitpadded labels. ERROR counts as an error, UNKNOWN as inconclusive. Tables use the same code as
 ``musicforensics evaluate`` (rates over decided files, Wilson 95 % intervals).
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from musicforensics import evaluation as ev
@@ -41,6 +43,7 @@ from musicforensics.results import STATUS_ERROR, STATUS_OK, Finding, TrackReport
 
 FD_STRICT = frozenset({"FAKE_CERTAIN"})
 FD_LENIENT = frozenset({"FAKE_CERTAIN", "SUSPICIOUS"})
+FD_ANY = frozenset({"FAKE_CERTAIN", "SUSPICIOUS", "WARNING"})
 FD_SCORE_MAX = 150.0  # scores are clipped here to map them to [0, 1] for the shared tables (AUC uses raw scores)
 
 
@@ -105,7 +108,12 @@ def fd_version() -> str:
     return (out.stdout or out.stderr).strip()
 
 
-def run_fd(paths: list[str], jobs: int, tmp: Path) -> tuple[dict[str, dict], float]:
+def load_fd_report(path: Path) -> dict[str, dict]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {os.path.realpath(r["filepath"]): r for r in data.get("results", [])}
+
+
+def run_fd(paths: list[str], jobs: int, tmp: Path, keep: Path | None = None) -> tuple[dict[str, dict], float]:
     work = tmp / "fd_work"
     work.mkdir()
     report = work / "report.json"
@@ -117,8 +125,9 @@ def run_fd(paths: list[str], jobs: int, tmp: Path) -> tuple[dict[str, dict], flo
     wall = time.perf_counter() - t0
     if not report.exists():
         raise SystemExit(f"flac-detective wrote no report (exit {out.returncode}):\n{out.stderr[-2000:]}")
-    data = json.loads(report.read_text(encoding="utf-8"))
-    return {os.path.realpath(r["filepath"]): r for r in data.get("results", [])}, wall
+    if keep is not None:
+        shutil.copyfile(report, keep)
+    return load_fd_report(report), wall
 
 
 def fd_reports(rows_abs: list[ev.ManifestRow], fd: dict[str, dict], fake: frozenset) -> list[TrackReport]:
@@ -192,7 +201,7 @@ def summary_rows(docs: dict[str, dict], aucs: dict[str, float | None], walls: di
         rows.append([tool, "yes" if lossy["scored"] else "no", _cell(lossy["positives"]), _cell(lossy["negatives"]),
                      "-" if auc is None else f"{auc:.3f}",
                      _cell(doc["kinds"]["upsampled"]["positives"]), _cell(doc["kinds"]["bitpadded"]["positives"]),
-                     f"{walls[tool]:.1f}" if tool in walls else "(same run)",
+                     f"{walls[tool]:.1f}" if tool in walls else "-",
                      f"{walls[tool] / n:.2f}" if tool in walls and n else "-"])
     return rows
 
@@ -215,6 +224,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, help="At most this many files (round-robin over classes).")
     ap.add_argument("--markdown", type=Path, help="Also write the tables as markdown here.")
+    ap.add_argument("--save-fd-report", type=Path, help="Keep FLAC Detective's JSON report here.")
+    ap.add_argument("--fd-report", type=Path,
+                    help="Re-score a saved FLAC Detective report instead of running it (its wall time is then unknown).")
     ap.add_argument("--json", type=Path, help="Also write both evaluation documents and timings as JSON here.")
     args = ap.parse_args(argv)
     if shutil.which("flac-detective") is None:
@@ -231,9 +243,13 @@ def main(argv=None) -> int:
         rows_abs = ev.load_manifest(abs_manifest, split="all").rows
         print(f"{len(rows)} FLAC files; running musicforensics --jobs {args.jobs} ...", file=sys.stderr)
         ours, ours_wall = run_ours(abs_manifest, args.jobs, tmp)
-        print(f"  {ours_wall:.1f} s; running flac-detective --workers {args.jobs} ...", file=sys.stderr)
-        fd, fd_wall = run_fd([r.path for r in rows_abs], args.jobs, tmp)
-        print(f"  {fd_wall:.1f} s", file=sys.stderr)
+        print(f"  {ours_wall:.1f} s" + ("" if args.fd_report else f"; running flac-detective --workers {args.jobs} ..."),
+              file=sys.stderr)
+        if args.fd_report:
+            fd, fd_wall = load_fd_report(args.fd_report), None
+        else:
+            fd, fd_wall = run_fd([r.path for r in rows_abs], args.jobs, tmp, args.save_fd_report)
+            print(f"  {fd_wall:.1f} s", file=sys.stderr)
     after = snapshot(manifest.root)
     changed = sorted(p for p in after if before.get(p) != after[p])
     removed = sorted(set(before) - set(after))
@@ -241,11 +257,18 @@ def main(argv=None) -> int:
     from musicforensics import __version__
 
     docs = {f"musicforensics {__version__}": ours}
-    for name, fake in (("FLAC Detective (strict)", FD_STRICT), ("FLAC Detective (lenient)", FD_LENIENT)):
+    for name, fake in (("FLAC Detective (strict)", FD_STRICT), ("FLAC Detective (lenient)", FD_LENIENT),
+                       ("FLAC Detective (any flag)", FD_ANY)):
         docs[name] = ev.evaluate(rows_abs, fd_reports(rows_abs, fd, fake), kinds=ev.KINDS)
     tools = list(docs)
-    aucs = {tools[0]: ours["kinds"]["lossy"]["roc"]["auc"], tools[1]: fd_auc(rows_abs, fd), tools[2]: fd_auc(rows_abs, fd)}
-    walls = {tools[0]: ours_wall, tools[1]: fd_wall}
+    aucs = {tools[0]: ours["kinds"]["lossy"]["roc"]["auc"], **{t: fd_auc(rows_abs, fd) for t in tools[1:]}}
+    walls = {tools[0]: ours_wall} | ({tools[1]: fd_wall} if fd_wall is not None else {})
+    verdicts: dict[str, Counter] = {}
+    for r in rows_abs:
+        res = fd.get(os.path.realpath(r.path))
+        verdicts.setdefault(f"{r.cls}", Counter())[res.get("verdict") if res else "(no result)"] += 1
+    names = sorted({v for c in verdicts.values() for v in c})
+    verdict_rows = [[cls, *[str(c.get(v, 0)) for v in names]] for cls, c in sorted(verdicts.items())]
     n = len(rows)
     tables = [
         (f"Summary: {n} FLAC files, split {args.split}, --jobs/--workers {args.jobs} ({fd_version_text})",
@@ -257,6 +280,7 @@ def main(argv=None) -> int:
          side_by_side(docs, "lossy", "false_positives_by_family")),
         ("Lossy false positives on other negatives (class / family)", ["group", "files", *tools],
          side_by_side(docs, "lossy", "false_positives_other")),
+        ("FLAC Detective verdicts by manifest class", ["class", *names], verdict_rows),
     ]
     selected = {str(manifest.resolve(r)) for r in rows}
     touched_inputs = sorted(p for p in selected if before.get(p) != after.get(p))
@@ -273,6 +297,7 @@ def main(argv=None) -> int:
                                  encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps({"tools": docs, "wall_seconds": walls, "lossy_auc": aucs, "files": n,
+                                         "flac_detective_verdicts": {k: dict(v) for k, v in verdicts.items()},
                                          "flac_detective_version": fd_version_text, "corpus_untouched": untouched, "changed_inputs": touched_inputs, "other_changes": other},
                                         indent=1, allow_nan=False), encoding="utf-8")
     return 0 if not touched_inputs else 1

@@ -590,6 +590,10 @@ def run_evaluation(manifest_path: str | os.PathLike, *, split: str = "eval", con
     meta = {"tool": "musicforensics", "version": __version__, "manifest": str(manifest_path), "split": split,
             "from_results": None if from_results is None else str(from_results),
             "unmatched_stored_results": unmatched, "wall_seconds": round(elapsed, 3), "target_fpr": target_fpr}
-    if config is not None:
+    if config is not None and from_results is None:
         meta["config_key"] = config.cache_key()
+    # provenance of the results actually scored (stored results may come from another version or config)
+    meta["result_config_keys"] = sorted({r.config_key for r in reports if r.config_key})
+    meta["result_analyzer_versions"] = sorted({r.analyzer_version for r in reports if r.analyzer_version
+                                               and r.status != STATUS_ERROR})
     return evaluate(manifest.rows, reports, target_fpr=target_fpr, meta=meta), reports

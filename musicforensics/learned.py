@@ -36,6 +36,10 @@ MODEL_FORMAT_VERSION = 1
 #: Comb z scores are capped here before the combiner (beyond it the comb is certain; the cap keeps one
 #: extreme training file from setting the slope).
 Z_CAP = 30.0
+#: Fakeprint logits are clipped to +-LOGIT_CAP before the combiner (training and use alike): with the fitted
+#: coefficients the fakeprint alone then cannot reach the threshold without some comb evidence; a
+#: position-bound classifier trained on little data must not decide alone on unseen music.
+LOGIT_CAP = 6.0
 #: Default L2 strength on the standardised fakeprint (4087 features, ~10^2 training files: strong shrinkage;
 #: chosen by 5-fold cross-validation on the dev split among 1, 10, 100, 1000).
 DEFAULT_L2 = 100.0
@@ -128,7 +132,8 @@ class AIModel:
     def probability(self, comb_z: float, fp_logit: float) -> float:
         """Calibrated P(ai) from the comb z score and the fakeprint logit."""
         z = min(max(float(comb_z), 0.0), Z_CAP)
-        return float(_sigmoid(self.comb_coef * z + self.logit_coef * fp_logit + self.intercept))
+        lg = min(max(float(fp_logit), -LOGIT_CAP), LOGIT_CAP)
+        return float(_sigmoid(self.comb_coef * z + self.logit_coef * lg + self.intercept))
 
     def to_dict(self) -> dict:
         fp = None
@@ -137,7 +142,7 @@ class AIModel:
                   "weights": _r(self.fp_weights), "bias": float(self.fp_bias)}
         return {
             "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "fakeprint": fp,
-            "combiner": {"features": ["min(comb_z, %g)" % Z_CAP, "fakeprint_logit"],
+            "combiner": {"features": ["clip(comb_z, 0, %g)" % Z_CAP, "clip(fakeprint_logit, -%g, %g)" % (LOGIT_CAP, LOGIT_CAP)],
                          "coef": [float(self.comb_coef), float(self.logit_coef)], "intercept": float(self.intercept)},
             "threshold": float(self.threshold), "provenance": self.provenance,
         }
@@ -248,7 +253,7 @@ def train(features: np.ndarray, comb_z: np.ndarray, labels: np.ndarray, *, l2: f
             m, s = X[train_idx].mean(axis=0), np.maximum(X[train_idx].std(axis=0), 1e-3)
             w, b = fit_logistic((X[train_idx] - m) / s, y[train_idx], l2=l2)
             cv_logit[fold] = ((X[fold] - m) / s) @ w + b
-        cv_logit = np.clip(cv_logit, -20.0, 20.0)
+        cv_logit = np.clip(cv_logit, -LOGIT_CAP, LOGIT_CAP)
     F = np.column_stack([z, cv_logit])
     coef, intercept = fit_logistic(F, y, l2=1e-3)
     prob = _sigmoid(F @ coef + intercept)

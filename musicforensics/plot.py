@@ -599,7 +599,7 @@ def _title(fig, data: PlotData, what: str) -> None:
 
 def spectrogram_figure(data: PlotData, report: Any = None, *, freq_scale: str = "linear"):
     """The spectrogram view (``freq_scale``: ``"linear"`` or ``"log"``); returns a Figure."""
-    fig = _new_figure(11, 5.5, right=0.98)
+    fig = _new_figure(11, 5.5, right=0.94)  # room for the colour bar's ticks and label
     draw_spectrogram(fig.add_subplot(), data, read_evidence(report), freq_scale=freq_scale)
     _title(fig, data, "spectrogram")
     return fig
@@ -638,7 +638,7 @@ def comb_figure(data: PlotData, report: Any = None):
 def summary_figure(data: PlotData, report: Any = None):
     """One page: verdicts, spectrogram, long-term spectrum and comb view; returns a Figure."""
     ev = read_evidence(report)
-    fig = _new_figure(12, 10, left=0.065, right=0.98, top=0.95, bottom=0.06)
+    fig = _new_figure(12, 10, left=0.065, right=0.945, top=0.95, bottom=0.06)
     grid = fig.add_gridspec(3, 2, height_ratios=[0.3, 1.4, 1.1], hspace=0.32, wspace=0.2)
     head = fig.add_subplot(grid[0, :])
     head.axis("off")

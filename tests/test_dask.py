@@ -19,6 +19,9 @@ from musicforensics.scan import SerialEngine, discover, make_engine, scan
 from tests.conftest import require_module, tone_mix, write_wav
 
 CFG = AnalysisConfig()
+#: The resume and separate-process tests run one cheap detector: faster, and they
+#: test the engine, not the detectors; the LocalCluster and worker-kill tests run every detector.
+CFG_FAST = AnalysisConfig(detectors=("bitdepth",))
 N_FILES = 24
 
 
@@ -43,6 +46,11 @@ def library(tmp_path_factory):
 def reference(library):
     reports, tally = scan(discover([str(library)]), config=CFG, engine=SerialEngine())
     return reports, tally
+
+
+@pytest.fixture(scope="module")
+def reference_fast(library):
+    return scan(discover([str(library)]), config=CFG_FAST, engine=SerialEngine())
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +110,7 @@ def test_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(cluster, 
         pids = spy.run(os.getpid)  # {worker address: pid of the worker process}
         assert len(pids) == 2
         results = []
+        # every detector: files take long enough that both workers hold tasks when one is killed
         for n, (i, report) in enumerate(DaskEngine(scheduler=cluster.scheduler_address).run(items, CFG)):
             results.append((i, report))
             if n == 2:  # three files done, the window still holds tasks on both workers
@@ -118,20 +127,20 @@ def test_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(cluster, 
 
 
 @pytest.mark.slow
-def test_interrupted_dask_scan_resumes_through_the_store(cluster, library, reference, tmp_path):
+def test_interrupted_dask_scan_resumes_through_the_store(cluster, library, reference_fast, tmp_path):
     from musicforensics.dask_engine import DaskEngine
     from musicforensics.store import ResultStore, StoreEngine
 
     items = discover([str(library)])
     with ResultStore(tmp_path / "s.sqlite") as st:
-        gen = StoreEngine(DaskEngine(scheduler=cluster.scheduler_address), st).run(items, CFG)
+        gen = StoreEngine(DaskEngine(scheduler=cluster.scheduler_address), st).run(items, CFG_FAST)
         first = [next(gen) for _ in range(5)]
         gen.close()  # the scan stops here (Ctrl-C, lost client...)
         engine = StoreEngine(DaskEngine(workers=2), st)  # resumed on a LocalCluster the engine starts itself
-        reports, _ = scan(items, config=CFG, engine=engine)
+        reports, _ = scan(items, config=CFG_FAST, engine=engine)
     assert engine.stats.reused >= 5 and engine.stats.reused + engine.stats.analysed == len(items)
     assert len(first) == 5
-    assert [_strip_timing(r.to_dict()) for r in reports] == [_strip_timing(r.to_dict()) for r in reference[0]]
+    assert [_strip_timing(r.to_dict()) for r in reports] == [_strip_timing(r.to_dict()) for r in reference_fast[0]]
 
 
 def test_unreachable_scheduler_is_an_engine_error():
@@ -161,7 +170,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-def test_separate_scheduler_and_worker_processes_over_tcp(library, reference, tmp_path):
+def test_separate_scheduler_and_worker_processes_over_tcp(library, reference_fast, tmp_path):
     require_module("distributed")
     dask_cli = [sys.executable, "-m", "dask"]  # the `dask` command of the same environment
     sched_file = tmp_path / "scheduler.json"
@@ -185,9 +194,9 @@ def test_separate_scheduler_and_worker_processes_over_tcp(library, reference, tm
             stdout=log, stderr=log, start_new_session=True))
 
         remote = subprocess.run([sys.executable, "-m", "musicforensics", "scan", str(library), "-f", "json", "-q",
-                                 "--engine", "dask", "--scheduler", address],
+                                 "--detectors", "bitdepth", "--engine", "dask", "--scheduler", address],
                                 capture_output=True, text=True, timeout=240, check=False)
-        ref_reports, ref_tally = reference  # what the local engine reports for the same folder
+        ref_reports, ref_tally = reference_fast  # what the local engine reports for the same folder
         assert remote.returncode == ref_tally.exit_code() == 3, remote.stderr[-2000:]
         doc = json.loads(remote.stdout)
         assert [_strip_timing(d) for d in doc["results"]] == [_strip_timing(r.to_dict()) for r in ref_reports]

@@ -71,3 +71,24 @@ def test_lossy_command_writes_json(tmp_path, rng):
     assert "upsampled" in rec["findings"]
     names = {d["name"] for d in rec["detectors"]}
     assert names == {"lossy", "hires", "bitdepth"}
+
+
+def test_gradual_rolloff_reaching_the_floor_below_a_nyquist_is_not_an_upsample():
+    """A genuine 96 kHz render whose content fades into a near-silent floor before 44.1 kHz (the dev-split
+    false positive) has no edge at 44.1 kHz; a true upsample from 88.2 kHz has one."""
+    from musicforensics.detectors.hires import UPS_MIN_EDGE_DB, upsampling_evidence
+    from musicforensics.dsp.wall import quantisation_floor_db
+
+    sr, n_fft = 96000, 16384
+    f = np.fft.rfftfreq(n_fft, 1 / sr)
+    q16 = quantisation_floor_db(16, n_fft)
+    floor = q16 + 7.0
+    fade = np.clip(-60.0 - 10.0 * (f - 34000.0) / 1000.0, floor, -60.0)  # -10 dB/kHz from 34 kHz
+    ev = upsampling_evidence(f, fade, sr, n_fft)
+    c882 = next(c for c in ev["candidates"] if c["rate"] == 88200)
+    assert c882["above_re_16bit_db"] < 8.0  # the old rule's silence test alone would pass
+    assert c882["edge_db"] < UPS_MIN_EDGE_DB
+    assert not any(c["silent_above"] for c in ev["candidates"])
+    sharp = np.where(f < 44100 - 200, -80.0, q16 - 4.5)
+    ev = upsampling_evidence(f, sharp, sr, n_fft)
+    assert next(c for c in ev["candidates"] if c["rate"] == 88200)["silent_above"]

@@ -163,3 +163,134 @@ def test_family_and_bitrate_helpers():
     fam, probs = L.estimate_family(L.FAMILY_CENTROIDS["opus"])
     assert fam == "opus"
     assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+# -- codec frame grid --------------------------------------------------------------------------------------
+
+
+def _mdct_matrix(n: int) -> np.ndarray:
+    k = np.arange(n)[:, None]
+    t = np.arange(2 * n)[None, :]
+    return np.sqrt(2.0 / n) * np.cos(np.pi / n * (t + 0.5 + n / 2) * (k + 0.5))
+
+
+def test_mdct_matches_direct_formula(rng):
+    for codec in ("aac", "vorbis", "mp3"):
+        win = feat.GRID_SPECS[codec]["window"]
+        n = win.size // 2
+        x = rng.standard_normal((3, 2 * n))
+        direct = (x * win) @ _mdct_matrix(n).T
+        np.testing.assert_allclose(feat.mdct(x, win), direct, atol=1e-9)
+        # Princen-Bradley: the windows give perfect reconstruction (w[t]^2 + w[t + n]^2 = 1)
+        np.testing.assert_allclose(win[:n] ** 2 + win[n:] ** 2, 1.0, atol=1e-12)
+
+
+def _synthetic_codec(rng, codec: str, offset: int, frames: int = 120) -> np.ndarray:
+    """Overlap-added inverse MDCT of sparse coefficients (dense below ~6 kHz, 85 % zeros up to ~19 kHz,
+    none above), first frame starting at ``offset`` - 2n, rounded to 16 bits: what a decoder outputs."""
+    win = feat.GRID_SPECS[codec]["window"]
+    n = win.size // 2
+    m = _mdct_matrix(n)
+    X = rng.standard_normal((frames, n)) * 0.02 / np.sqrt(1 + np.arange(n) / 40.0)
+    hi = np.arange(n) >= int(n * 6000 / 22050)
+    X[:, hi] *= rng.random((frames, int(hi.sum()))) < 0.15
+    X[:, int(n * 19000 / 22050):] = 0.0
+    y = np.zeros((frames + 1) * n)
+    blocks = (X @ m) * win
+    for i in range(frames):
+        y[i * n:i * n + 2 * n] += blocks[i]
+    y = y[n:-n]  # drop the half-reconstructed ends: sample 0 is a frame start of the grid
+    y = np.concatenate([np.zeros(offset), y])
+    return _q16(y)
+
+
+@pytest.mark.parametrize("codec,offset", [("aac", 0), ("aac", 300), ("vorbis", 704)])
+def test_frame_grid_finds_codec_and_offset(rng, codec, offset):
+    y = _synthetic_codec(rng, codec, offset)
+    g = feat.frame_grid(y, SR)
+    assert g["best"] == codec
+    assert g["z"] >= L.GRID_Z_LOSSY
+    assert g[codec]["offset"] == offset % 1024
+    assert g[codec]["share"] > g[codec]["null"] + 0.2
+
+
+def test_frame_grid_has_no_preferred_offset_in_genuine_audio(rng):
+    for y in (_q16(_music_like(rng, 8.0)), _q16(_brickwall(_music_like(rng, 8.0), 16000.0)),
+              _q16(_music_like(rng, 8.0, channels=1)[:, 0] * 0.01)):
+        g = feat.frame_grid(y, SR)
+        assert g["z"] < L.GRID_Z_LOSSY, g
+
+
+def test_frame_grid_silence_and_short_input():
+    assert feat.frame_grid(np.zeros((SR * 4, 2)), SR)["z"] == 0.0
+    assert feat.frame_grid(np.zeros(3000), SR)["z"] == 0.0
+
+
+def test_decide_uses_grid_without_wall():
+    ev = {"x": [0.0, 4.0, 0.0], "family_x": [22.05, 8.0, 0.0, 0.0, 0.0, 0.0], "segments": {},
+          "grid": {"z": 2 * L.GRID_Z_LOSSY, "best": "aac"}}
+    d = L.decide(ev)
+    assert d["detected"] and d["via"] == "grid" and d["family"] == "aac"
+    ev["grid"] = {"z": 0.5 * L.GRID_Z_LOSSY, "best": "aac"}
+    d = L.decide(ev)
+    assert not d["detected"]
+
+
+# -- real encoders -------------------------------------------------------------------------------------------
+
+
+def _run(*cmd):
+    import subprocess
+
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def _wav(path, y, sr=SR):
+    import soundfile as sf
+
+    sf.write(path, y, sr, subtype="PCM_16")
+
+
+@pytest.mark.slow
+def test_real_aac_256k_without_wall_is_detected_as_aac(tmp_path, rng):
+    from musicforensics.analysis import analyze_file
+    from tests.conftest import require_tool
+
+    require_tool("ffmpeg")
+    src = tmp_path / "src.wav"
+    _wav(src, _q16(_music_like(rng, 10.0)))
+    ff = ("ffmpeg", "-nostdin", "-loglevel", "error", "-y")
+    _run(*ff, "-i", str(src), "-c:a", "aac", "-b:a", "256k", str(tmp_path / "a.m4a"))
+    _run(*ff, "-i", str(tmp_path / "a.m4a"), "-c:a", "flac", "-sample_fmt", "s16", str(tmp_path / "a.flac"))
+    cfg = AnalysisConfig(detectors=("lossy",))
+    v = analyze_file(tmp_path / "a.flac", config=cfg).verdicts["lossy"]
+    assert v.detected
+    assert v.evidence["grid"]["best"] == "aac" and v.evidence["grid"]["z"] >= L.GRID_Z_LOSSY
+    assert v.evidence["codec_family"]["estimate"] == "aac"
+    g = analyze_file(src, config=cfg).verdicts["lossy"]
+    assert not g.detected
+    assert g.evidence["grid"]["z"] < L.GRID_Z_LOSSY
+
+
+@pytest.mark.slow
+def test_lame_container_rule_flags_only_an_earlier_generation(tmp_path, rng):
+    from musicforensics.analysis import analyze_file
+    from tests.conftest import require_tool
+
+    require_tool("lame")
+    src = tmp_path / "src.wav"
+    _wav(src, _q16(_music_like(rng, 12.0)))
+    lame = ("lame", "--quiet", "--noreplaygain")
+    _run(*lame, "--cbr", "-b", "128", str(src), str(tmp_path / "g1.mp3"))
+    _run(*lame, "--decode", str(tmp_path / "g1.mp3"), str(tmp_path / "g1.wav"))
+    _run(*lame, "--cbr", "-b", "320", str(tmp_path / "g1.wav"), str(tmp_path / "g2.mp3"))
+    _run(*lame, "--cbr", "-b", "320", str(src), str(tmp_path / "direct.mp3"))
+    cfg = AnalysisConfig(detectors=("lossy",))
+    re = analyze_file(tmp_path / "g2.mp3", config=cfg).verdicts["lossy"]
+    assert re.evidence["container"]["codec"] == "mp3"
+    assert re.detected, re.reason
+    assert "earlier_generation" in re.evidence
+    assert re.evidence["earlier_generation"]["wall_hz"] < 18000
+    direct = analyze_file(tmp_path / "direct.mp3", config=cfg).verdicts["lossy"]
+    assert direct.evidence["container"]["codec"] == "mp3"
+    assert not direct.detected, direct.reason

@@ -296,12 +296,19 @@ def test_cli_explain_plot_and_scan_plots(tmp_path):
     made = sorted(p.name for p in (work / "musicforensics-plots").iterdir())
     assert made == sorted(f"padded.{k}.png" for k in ("spectrogram", "ltas", "comb", "summary"))
     assert "wrote" in r.stderr and "wrote" not in r.stdout
-    r = _run("explain", lib / "padded.flac", "--plot-dir", tmp_path / "pd", "--log-freq", "--json", cwd=work)
-    assert r.returncode == 1 and r.stdout.lstrip().startswith("{")
+    # the rest in this process (Typer's runner): cheaper than a fresh interpreter per call
+    from typer.testing import CliRunner
+
+    from musicforensics.cli.app import app
+
+    r = CliRunner().invoke(app, ["explain", str(lib / "padded.flac"), "--plot-dir", str(tmp_path / "pd"),
+                                 "--log-freq", "--json"], catch_exceptions=False)
+    assert r.exit_code == 1 and r.stdout.lstrip().startswith("{")
     assert len(list((tmp_path / "pd").iterdir())) == 4
 
-    r = _run("scan", lib, "--plots", tmp_path / "sp", "-q", "-j", "1", "-f", "json", cwd=work)
-    assert r.returncode == 1, r.stderr
+    r = CliRunner().invoke(app, ["scan", str(lib), "--plots", str(tmp_path / "sp"), "-q", "-j", "1", "-f", "json"],
+                           catch_exceptions=False)
+    assert r.exit_code == 1, r.stderr
     assert sorted(p.name for p in (tmp_path / "sp").iterdir()) == ["padded.summary.png"]
     assert sorted(p.name for p in lib.iterdir()) == ["good.flac", "padded.flac"]  # nothing written beside the music
 

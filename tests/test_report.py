@@ -7,8 +7,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -149,7 +147,7 @@ def test_markdown_escapes_and_keeps_tables_intact():
     text = markdown.render(hostile_reports(), meta={"version": "1", "config": {"n_fft": 16384}},
                            figure_links={XSS_NAME: "r_figures/script.summary.png"})
     assert "<script>" not in text and "<img" not in text and "<b>" not in text and "<i>" not in text
-    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;\\.flac" in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.flac" in text
     track_rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ("wav" in ln or "flac" in ln)]
     n_cols = {ln.replace("\\|", "").count("|") for ln in track_rows if "seconds" not in ln}
     assert len(n_cols) == 1  # an escaped '|' in a name does not add a column
@@ -163,14 +161,31 @@ def test_markdown_escape_function():
     assert escape("a|b") == "a\\|b"
     assert escape("<x>") == "&lt;x&gt;"
     assert escape("line1\nline2") == "line1 line2"
-    assert escape("[link](javascript:alert(1))") == "\\[link\\]\\(javascript:alert\\(1\\)\\)"
+    assert escape("[link](javascript:alert(1))") == "\\[link\\](javascript:alert(1))"
+    assert escape("![img](x) *a* _b_ `c` ~~d~~") == "!\\[img\\](x) \\*a\\* \\_b\\_ \\`c\\` \\~\\~d\\~\\~"
 
 
 # -- CLI -------------------------------------------------------------------------------------------------------------
 
+class _Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "musicforensics", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
+    """The CLI in this process (Typer's runner; much cheaper than a fresh interpreter per call)."""
+    from typer.testing import CliRunner
+
+    from musicforensics.cli.app import app
+
+    old = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        res = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return _Result(res.exit_code, res.stdout, res.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +231,7 @@ def test_cli_report_from_folder_and_from_results(library, tmp_path):
     r = _run("report", jsonl, "--format", "md", "-o", tmp_path / "r.md", "--no-figures", "-q")
     assert r.returncode == 1, r.stderr
     md = (tmp_path / "r.md").read_text()
-    assert "# musicforensics report" in md and "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md
+    assert "# musicforensics report" in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     assert not (tmp_path / "r_figures").exists()
 
 
@@ -236,5 +251,9 @@ def test_cli_report_bad_inputs(tmp_path):
     assert r.returncode == 2 and "not JSON" in r.stderr
     r = _run("report", tmp_path / "nope", "-q")
     assert r.returncode == 2 and "does not exist" in r.stderr
+    other = tmp_path / "other.json"
+    other.write_text('{"name": "not results"}')
+    r = _run("report", other, "-q")
+    assert r.returncode == 2 and "without a 'results' list" in r.stderr
     r = _run("report", bad, "--format", "pdf", "-q")
     assert r.returncode == 2 and "--format" in r.stderr

@@ -31,7 +31,6 @@ import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
-import math
 import os
 import sys
 import time
@@ -41,22 +40,37 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ARCHITECTURES", "available", "autoencode", "build_model", "comb_prominence", "ltas_db"]
+__all__ = ["ARCHITECTURES", "autoencode", "available", "build_model", "comb_prominence", "ltas_db"]
 
 _DBFS_TARGET = 10 ** (-1.0 / 20.0)  # -1 dBFS peak
 
 # name -> metadata.  "strides" are the decoder's upsampling strides in order (input side first); for
 # Vocos there are none (iSTFT head) so expected_delta_hz is None.
 ARCHITECTURES: dict[str, dict] = {
-    "dac44": {"strides": (8, 8, 4, 2), "sample_rate": 44100, "family": "dac", "package": "descript-audio-codec"},
-    "dac24": {"strides": (8, 5, 4, 2), "sample_rate": 24000, "family": "dac", "package": "descript-audio-codec"},
+    "dac44": {
+        "strides": (8, 8, 4, 2),
+        "sample_rate": 44100,
+        "family": "dac",
+        "package": "descript-audio-codec",
+    },
+    "dac24": {
+        "strides": (8, 5, 4, 2),
+        "sample_rate": 24000,
+        "family": "dac",
+        "package": "descript-audio-codec",
+    },
     "encodec24": {"strides": (8, 5, 4, 2), "sample_rate": 24000, "family": "encodec", "package": "encodec"},
     "encodec48": {"strides": (8, 5, 4, 2), "sample_rate": 48000, "family": "encodec", "package": "encodec"},
     "encodec32": {"strides": (8, 5, 4, 4), "sample_rate": 32000, "family": "encodec", "package": "encodec"},
     "snac24": {"strides": (8, 8, 4, 2), "sample_rate": 24000, "family": "snac", "package": "snac"},
     "snac32": {"strides": (8, 8, 3, 2), "sample_rate": 32000, "family": "snac", "package": "snac"},
     "snac44": {"strides": (8, 8, 3, 2), "sample_rate": 44100, "family": "snac", "package": "snac"},
-    "hifigan22": {"strides": (8, 8, 2, 2), "sample_rate": 22050, "family": "hifigan", "package": "(in-module)"},
+    "hifigan22": {
+        "strides": (8, 8, 2, 2),
+        "sample_rate": 22050,
+        "family": "hifigan",
+        "package": "(in-module)",
+    },
     "vocos24": {"strides": (), "sample_rate": 24000, "family": "vocos", "package": "vocos"},
 }
 for _meta in ARCHITECTURES.values():
@@ -72,21 +86,67 @@ ARCHITECTURES["vocos24"]["frame_comb_hz"] = 24000 / 256.0
 # EncodecModel.encodec_model_{24,48}khz; MusicGen 32 kHz: audiocraft/facebook/encodec_32khz; SNAC:
 # hubertsiuzdak/snac_{24,32,44}khz config.json; Vocos: charactr/vocos-mel-24khz config.yaml).
 _DAC_CFG = {
-    "dac44": dict(encoder_dim=64, encoder_rates=[2, 4, 8, 8], decoder_dim=1536, decoder_rates=[8, 8, 4, 2],
-                  n_codebooks=9, codebook_size=1024, codebook_dim=8, sample_rate=44100),
-    "dac24": dict(encoder_dim=64, encoder_rates=[2, 4, 5, 8], decoder_dim=1536, decoder_rates=[8, 5, 4, 2],
-                  n_codebooks=32, codebook_size=1024, codebook_dim=8, sample_rate=24000),
+    "dac44": {
+        "encoder_dim": 64,
+        "encoder_rates": [2, 4, 8, 8],
+        "decoder_dim": 1536,
+        "decoder_rates": [8, 8, 4, 2],
+        "n_codebooks": 9,
+        "codebook_size": 1024,
+        "codebook_dim": 8,
+        "sample_rate": 44100,
+    },
+    "dac24": {
+        "encoder_dim": 64,
+        "encoder_rates": [2, 4, 5, 8],
+        "decoder_dim": 1536,
+        "decoder_rates": [8, 5, 4, 2],
+        "n_codebooks": 32,
+        "codebook_size": 1024,
+        "codebook_dim": 8,
+        "sample_rate": 24000,
+    },
 }
 _SNAC_CFG = {
-    "snac24": dict(sampling_rate=24000, encoder_dim=48, encoder_rates=[2, 4, 8, 8], decoder_dim=1024,
-                   decoder_rates=[8, 8, 4, 2], attn_window_size=None, codebook_size=4096, codebook_dim=8,
-                   vq_strides=[4, 2, 1], noise=True, depthwise=True),
-    "snac32": dict(sampling_rate=32000, encoder_dim=64, encoder_rates=[2, 3, 8, 8], decoder_dim=1536,
-                   decoder_rates=[8, 8, 3, 2], attn_window_size=32, codebook_size=4096, codebook_dim=8,
-                   vq_strides=[8, 4, 2, 1], noise=True, depthwise=True),
-    "snac44": dict(sampling_rate=44100, encoder_dim=64, encoder_rates=[2, 3, 8, 8], decoder_dim=1536,
-                   decoder_rates=[8, 8, 3, 2], attn_window_size=32, codebook_size=4096, codebook_dim=8,
-                   vq_strides=[8, 4, 2, 1], noise=True, depthwise=True),
+    "snac24": {
+        "sampling_rate": 24000,
+        "encoder_dim": 48,
+        "encoder_rates": [2, 4, 8, 8],
+        "decoder_dim": 1024,
+        "decoder_rates": [8, 8, 4, 2],
+        "attn_window_size": None,
+        "codebook_size": 4096,
+        "codebook_dim": 8,
+        "vq_strides": [4, 2, 1],
+        "noise": True,
+        "depthwise": True,
+    },
+    "snac32": {
+        "sampling_rate": 32000,
+        "encoder_dim": 64,
+        "encoder_rates": [2, 3, 8, 8],
+        "decoder_dim": 1536,
+        "decoder_rates": [8, 8, 3, 2],
+        "attn_window_size": 32,
+        "codebook_size": 4096,
+        "codebook_dim": 8,
+        "vq_strides": [8, 4, 2, 1],
+        "noise": True,
+        "depthwise": True,
+    },
+    "snac44": {
+        "sampling_rate": 44100,
+        "encoder_dim": 64,
+        "encoder_rates": [2, 3, 8, 8],
+        "decoder_dim": 1536,
+        "decoder_rates": [8, 8, 3, 2],
+        "attn_window_size": 32,
+        "codebook_size": 4096,
+        "codebook_dim": 8,
+        "vq_strides": [8, 4, 2, 1],
+        "noise": True,
+        "depthwise": True,
+    },
 }
 
 _INSTALL_HINT = "run benchmarks/corpus/install_neural.sh"
@@ -95,6 +155,7 @@ _INSTALL_HINT = "run benchmarks/corpus/install_neural.sh"
 # --------------------------------------------------------------------------------------------------
 # availability and import shims
 # --------------------------------------------------------------------------------------------------
+
 
 def available() -> tuple[bool, str]:
     """(True, "") if torch and the model packages import, else (False, reason)."""
@@ -131,11 +192,13 @@ def _shim_getattr_factory(modname: str):
 
             obj = type("BaseModel", (torch.nn.Module,), {"INTERN": [], "EXTERN": []})
         elif name == "bind":
+
             def obj(*args, **kwargs):  # argbind.bind: used as a (parametrised) decorator
                 if len(args) == 1 and callable(args[0]) and not kwargs:
                     return args[0]
                 return lambda f: f
         elif name[:1].isupper():
+
             def _init(self, *a, **k):
                 raise RuntimeError(f"{modname}.{name} is an import placeholder (package not installed)")
 
@@ -208,8 +271,15 @@ def _import_models() -> dict[str, object]:
         from snac import SNAC
         from vocos.heads import ISTFTHead
         from vocos.models import VocosBackbone
-    _MODELS.update(DAC=DAC, EncodecModel=EncodecModel, SEANetEncoder=SEANetEncoder,
-                   SEANetDecoder=SEANetDecoder, SNAC=SNAC, ISTFTHead=ISTFTHead, VocosBackbone=VocosBackbone)
+    _MODELS.update(
+        DAC=DAC,
+        EncodecModel=EncodecModel,
+        SEANetEncoder=SEANetEncoder,
+        SEANetDecoder=SEANetDecoder,
+        SNAC=SNAC,
+        ISTFTHead=ISTFTHead,
+        VocosBackbone=VocosBackbone,
+    )
     return _MODELS
 
 
@@ -224,6 +294,7 @@ def _set_threads() -> None:
 # --------------------------------------------------------------------------------------------------
 # model wrappers: forward(wav (B, C, T)) -> (B, C, T), same length
 # --------------------------------------------------------------------------------------------------
+
 
 def _torch_modules():
     import torch
@@ -246,19 +317,44 @@ def _torch_modules():
             super().__init__()
             M = _import_models()
             if arch == "encodec24":  # EncodecModel.encodec_model_24khz(pretrained=False)
-                m = M["EncodecModel"]._get_model([1.5, 3.0, 6, 12.0, 24.0], 24000, 1, causal=True,
-                                                 model_norm="weight_norm", audio_normalize=False)
+                m = M["EncodecModel"]._get_model(
+                    [1.5, 3.0, 6, 12.0, 24.0],
+                    24000,
+                    1,
+                    causal=True,
+                    model_norm="weight_norm",
+                    audio_normalize=False,
+                )
                 enc, dec, self.normalize, self.in_channels = m.encoder, m.decoder, False, 1
             elif arch == "encodec48":  # EncodecModel.encodec_model_48khz(pretrained=False): stereo
-                m = M["EncodecModel"]._get_model([3.0, 6.0, 12.0, 24.0], 48000, 2, causal=False,
-                                                 model_norm="time_group_norm", audio_normalize=True,
-                                                 segment=1.0)
+                m = M["EncodecModel"]._get_model(
+                    [3.0, 6.0, 12.0, 24.0],
+                    48000,
+                    2,
+                    causal=False,
+                    model_norm="time_group_norm",
+                    audio_normalize=True,
+                    segment=1.0,
+                )
                 enc, dec, self.normalize, self.in_channels = m.encoder, m.decoder, True, 2
             elif arch == "encodec32":  # audiocraft MusicGen compression model (facebook/encodec_32khz)
-                kw = dict(channels=1, dimension=128, n_filters=64, n_residual_layers=1, ratios=[8, 5, 4, 4],
-                          norm="weight_norm", kernel_size=7, last_kernel_size=7, residual_kernel_size=3,
-                          dilation_base=2, causal=False, pad_mode="constant", true_skip=True, compress=2,
-                          lstm=2)
+                kw = {
+                    "channels": 1,
+                    "dimension": 128,
+                    "n_filters": 64,
+                    "n_residual_layers": 1,
+                    "ratios": [8, 5, 4, 4],
+                    "norm": "weight_norm",
+                    "kernel_size": 7,
+                    "last_kernel_size": 7,
+                    "residual_kernel_size": 3,
+                    "dilation_base": 2,
+                    "causal": False,
+                    "pad_mode": "constant",
+                    "true_skip": True,
+                    "compress": 2,
+                    "lstm": 2,
+                }
                 enc, dec = M["SEANetEncoder"](**kw), M["SEANetDecoder"](**kw)
                 self.normalize, self.in_channels = False, 1
             else:
@@ -297,8 +393,8 @@ def _torch_modules():
             super().__init__()
             self.n_fft, self.hop = n_fft, hop
             fmax = fmax or sr / 2.0
-            mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-            imel = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)  # noqa: E731
+            mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)
+            imel = lambda m: 700.0 * (10 ** (m / 2595.0) - 1.0)
             pts = imel(np.linspace(mel(fmin), mel(fmax), n_mels + 2))
             freqs = np.linspace(0, sr / 2.0, n_fft // 2 + 1)
             lo, ce, hi = pts[:-2, None], pts[1:-1, None], pts[2:, None]
@@ -307,8 +403,15 @@ def _torch_modules():
             self.register_buffer("win", torch.hann_window(n_fft), persistent=False)
 
         def forward(self, wav):  # (B, T) -> (B, n_mels, frames)
-            spec = torch.stft(wav, self.n_fft, self.hop, window=self.win, center=True, pad_mode="reflect",
-                              return_complex=True).abs()
+            spec = torch.stft(
+                wav,
+                self.n_fft,
+                self.hop,
+                window=self.win,
+                center=True,
+                pad_mode="reflect",
+                return_complex=True,
+            ).abs()
             return torch.log(torch.clamp(self.fb @ spec, min=1e-5))
 
     class VocosAutoencoder(nn.Module):
@@ -318,7 +421,9 @@ def _torch_modules():
             super().__init__()
             M = _import_models()
             self.mel = LogMel(24000, 1024, 256, 100)
-            self.backbone = M["VocosBackbone"](input_channels=100, dim=512, intermediate_dim=1536, num_layers=8)
+            self.backbone = M["VocosBackbone"](
+                input_channels=100, dim=512, intermediate_dim=1536, num_layers=8
+            )
             self.head = M["ISTFTHead"](dim=512, n_fft=1024, hop_length=256, padding="same")
             self.in_channels = 1
 
@@ -337,9 +442,11 @@ def _torch_modules():
         def __init__(self, ch, k, dil):
             super().__init__()
             self.convs1 = nn.ModuleList(
-                [weight_norm(nn.Conv1d(ch, ch, k, 1, dilation=d, padding=(k * d - d) // 2)) for d in dil])
+                [weight_norm(nn.Conv1d(ch, ch, k, 1, dilation=d, padding=(k * d - d) // 2)) for d in dil]
+            )
             self.convs2 = nn.ModuleList(
-                [weight_norm(nn.Conv1d(ch, ch, k, 1, dilation=1, padding=(k - 1) // 2)) for _ in dil])
+                [weight_norm(nn.Conv1d(ch, ch, k, 1, dilation=1, padding=(k - 1) // 2)) for _ in dil]
+            )
 
         def forward(self, x):
             for c1, c2 in zip(self.convs1, self.convs2):
@@ -350,14 +457,21 @@ def _torch_modules():
     class HiFiGANV1(nn.Module):
         """HiFi-GAN V1 generator (Kong et al. 2020, config_v1.json): 80 mels @ 22.05 kHz, hop 256."""
 
-        def __init__(self, n_mels=80, rates=(8, 8, 2, 2), kernels=(16, 16, 4, 4), ch=512,
-                     rb_kernels=(3, 7, 11), rb_dil=((1, 3, 5),) * 3):
+        def __init__(
+            self,
+            n_mels=80,
+            rates=(8, 8, 2, 2),
+            kernels=(16, 16, 4, 4),
+            ch=512,
+            rb_kernels=(3, 7, 11),
+            rb_dil=((1, 3, 5),) * 3,
+        ):
             super().__init__()
             self.conv_pre = weight_norm(nn.Conv1d(n_mels, ch, 7, 1, padding=3))
             self.ups = nn.ModuleList()
             self.resblocks = nn.ModuleList()
             for i, (u, k) in enumerate(zip(rates, kernels)):
-                cin, cout = ch // 2 ** i, ch // 2 ** (i + 1)
+                cin, cout = ch // 2**i, ch // 2 ** (i + 1)
                 self.ups.append(weight_norm(nn.ConvTranspose1d(cin, cout, k, u, padding=(k - u) // 2)))
                 for kk, dd in zip(rb_kernels, rb_dil):
                     self.resblocks.append(_ResBlock1(cout, kk, dd))
@@ -369,8 +483,9 @@ def _torch_modules():
                     with torch.no_grad():
                         v = torch.randn_like(w.original1) * 0.01
                         w.original1.copy_(v)
-                        w.original0.copy_(torch.linalg.vector_norm(v, dim=tuple(range(1, v.dim())),
-                                                                   keepdim=True))
+                        w.original0.copy_(
+                            torch.linalg.vector_norm(v, dim=tuple(range(1, v.dim())), keepdim=True)
+                        )
 
         def forward(self, x):
             x = self.conv_pre(x)
@@ -394,8 +509,13 @@ def _torch_modules():
                 y = torch.nn.functional.pad(y, (0, n - y.shape[-1]))
             return y.reshape(b, c, n)
 
-    return dict(DAC=DACAutoencoder, Encodec=EncodecAutoencoder, SNAC=SNACAutoencoder, Vocos=VocosAutoencoder,
-                HiFiGAN=HiFiGANAutoencoder)
+    return {
+        "DAC": DACAutoencoder,
+        "Encodec": EncodecAutoencoder,
+        "SNAC": SNACAutoencoder,
+        "Vocos": VocosAutoencoder,
+        "HiFiGAN": HiFiGANAutoencoder,
+    }
 
 
 def build_model(architecture: str, seed: int):
@@ -428,6 +548,7 @@ def build_model(architecture: str, seed: int):
 # brief training
 # --------------------------------------------------------------------------------------------------
 
+
 def _synthetic_training_audio(sr: int, seed: int, n_clips: int = 8, seconds: float = 2.0) -> list[np.ndarray]:
     """Seeded tones/chords/noise clips (mono float32) for training when no audio is given."""
     rng = np.random.default_rng(seed + 7919)
@@ -446,7 +567,11 @@ def _synthetic_training_audio(sr: int, seed: int, n_clips: int = 8, seconds: flo
                 for h in range(1, 12):
                     if f0 * h > sr / 2 * 0.9:
                         break
-                    y += env * np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 2 * np.pi)) / h ** rng.uniform(0.8, 2)
+                    y += (
+                        env
+                        * np.sin(2 * np.pi * f0 * h * t + rng.uniform(0, 2 * np.pi))
+                        / h ** rng.uniform(0.8, 2)
+                    )
         elif kind == 2:  # percussive noise bursts
             for start in np.arange(0, seconds, rng.choice([0.25, 0.5])):
                 env = np.where(t >= start, np.exp(-(t - start) * rng.uniform(10, 40)), 0.0)
@@ -474,9 +599,19 @@ def _mstft_loss(y, x):
     return loss
 
 
-def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] | None = None,
-                training_sr: int | None = None, *, max_steps: int = 400, max_seconds: float = 150.0,
-                crop_seconds: float = 0.25, batch: int = 2, lr: float = 5e-4, verbose: bool = False):
+def train_model(
+    architecture: str,
+    seed: int,
+    training_audio: list[np.ndarray] | None = None,
+    training_sr: int | None = None,
+    *,
+    max_steps: int = 400,
+    max_seconds: float = 150.0,
+    crop_seconds: float = 0.25,
+    batch: int = 2,
+    lr: float = 5e-4,
+    verbose: bool = False,
+):
     """Briefly train the autoencoder to reconstruct crops.  Returns (model, info dict)."""
     import torch
 
@@ -495,7 +630,7 @@ def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] |
     hop = int(np.prod(meta["strides"])) if meta["strides"] else 256
     if sum(p.numel() for p in model.parameters()) > 40e6:  # DAC, SNAC 32/44, EnCodec 32: ~4x costlier
         crop_seconds, batch = crop_seconds / 2, 1
-    crop = max(hop * 4, int(round(crop_seconds * sr / hop)) * hop)
+    crop = max(hop * 4, round(crop_seconds * sr / hop) * hop)
     clips = [np.pad(c, (0, max(0, crop - len(c)))) for c in clips]
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.8, 0.99))
@@ -507,7 +642,7 @@ def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] |
         for _ in range(batch):
             c = clips[rng.integers(len(clips))]
             s = rng.integers(0, len(c) - crop + 1)
-            seg = c[s:s + crop]
+            seg = c[s : s + crop]
             pk = np.abs(seg).max()
             seg = seg / pk * rng.uniform(0.3, 0.9) if pk > 1e-4 else seg
             xs.append(seg)
@@ -523,11 +658,19 @@ def train_model(architecture: str, seed: int, training_audio: list[np.ndarray] |
         losses.append(float(loss.detach()))
         step += 1
         if verbose and step % 20 == 0:
-            print(f"  {architecture} step {step} loss {np.mean(losses[-20:]):.3f} "
-                  f"{time.perf_counter() - t0:.0f}s", flush=True)
-    info = {"steps": step, "seconds": time.perf_counter() - t0, "crop": crop, "batch": batch,
-            "loss_first": float(np.mean(losses[:10])) if losses else None,
-            "loss_last": float(np.mean(losses[-10:])) if losses else None}
+            print(
+                f"  {architecture} step {step} loss {np.mean(losses[-20:]):.3f} "
+                f"{time.perf_counter() - t0:.0f}s",
+                flush=True,
+            )
+    info = {
+        "steps": step,
+        "seconds": time.perf_counter() - t0,
+        "crop": crop,
+        "batch": batch,
+        "loss_first": float(np.mean(losses[:10])) if losses else None,
+        "loss_last": float(np.mean(losses[-10:])) if losses else None,
+    }
     return model.eval(), info
 
 
@@ -557,11 +700,20 @@ def _trained_model(architecture: str, seed: int, cache_dir: Path, training_audio
     # MUSICFORENSICS_NEURAL_TRAIN_SECONDS of wall time (default 150); info["steps"] records what ran.
     budget = float(os.environ.get("MUSICFORENSICS_NEURAL_TRAIN_SECONDS", "150"))
     steps = int(os.environ.get("MUSICFORENSICS_NEURAL_TRAIN_STEPS", "300"))
-    model, info = train_model(architecture, seed, training_audio, training_sr, max_steps=steps,
-                              max_seconds=budget)
+    model, info = train_model(
+        architecture, seed, training_audio, training_sr, max_steps=steps, max_seconds=budget
+    )
     tmp = path.with_suffix(".pt.tmp")
-    torch.save({"state_dict": model.state_dict(), "info": info, "architecture": architecture, "seed": seed,
-                "training_audio": _audio_digest(training_audio)}, tmp)
+    torch.save(
+        {
+            "state_dict": model.state_dict(),
+            "info": info,
+            "architecture": architecture,
+            "seed": seed,
+            "training_audio": _audio_digest(training_audio),
+        },
+        tmp,
+    )
     os.replace(tmp, path)
     return model
 
@@ -569,6 +721,7 @@ def _trained_model(architecture: str, seed: int, cache_dir: Path, training_audio
 # --------------------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------------------
+
 
 def _resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     if sr_in == sr_out:
@@ -579,8 +732,9 @@ def _resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
     return resample_poly(audio, sr_out // g, sr_in // g, axis=0).astype(np.float32)
 
 
-def run_model(model, audio: np.ndarray, chunk_seconds: float = 10.0, overlap_seconds: float = 0.25,
-              sr: int = 44100) -> np.ndarray:
+def run_model(
+    model, audio: np.ndarray, chunk_seconds: float = 10.0, overlap_seconds: float = 0.25, sr: int = 44100
+) -> np.ndarray:
     """Run ``model`` on (frames, channels) float32 at its native rate; long input in crossfaded chunks."""
     import torch
 
@@ -600,7 +754,7 @@ def run_model(model, audio: np.ndarray, chunk_seconds: float = 10.0, overlap_sec
         y = y.T.contiguous().numpy().astype(np.float32)
         if y.shape[0] < seg.shape[0]:  # e.g. DAC 24 kHz returns a few samples short
             y = np.pad(y, ((0, seg.shape[0] - y.shape[0]), (0, 0)))
-        return y[:seg.shape[0]]
+        return y[: seg.shape[0]]
 
     with torch.inference_mode():
         if frames <= chunk + ov:
@@ -625,9 +779,17 @@ def run_model(model, audio: np.ndarray, chunk_seconds: float = 10.0, overlap_sec
 _LAST_MODEL: dict[tuple, object] = {}
 
 
-def autoencode(audio: np.ndarray, sr: int, *, architecture: str, weights: str, seed: int, cache_dir: Path,
-               training_audio: list[np.ndarray] | None = None,
-               training_sr: int | None = None) -> tuple[np.ndarray, int]:
+def autoencode(
+    audio: np.ndarray,
+    sr: int,
+    *,
+    architecture: str,
+    weights: str,
+    seed: int,
+    cache_dir: Path,
+    training_audio: list[np.ndarray] | None = None,
+    training_sr: int | None = None,
+) -> tuple[np.ndarray, int]:
     """Encode+decode ``audio`` (float32 (frames, channels) at ``sr``) with a neural decoder architecture.
 
     Returns (float32 (frames', channels) peak-normalised to -1 dBFS, native sample rate).
@@ -657,6 +819,9 @@ def autoencode(audio: np.ndarray, sr: int, *, architecture: str, weights: str, s
         else:
             model = _trained_model(architecture, seed, Path(cache_dir), training_audio, training_sr or sr)
         _LAST_MODEL[key] = model
+    import torch
+
+    torch.manual_seed(int(seed) + 1)  # SNAC's decoder injects noise at inference: make it reproducible
     y = run_model(model, x, sr=native)
     y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
     y = y - y.mean(axis=0, keepdims=True)
@@ -670,6 +835,7 @@ def autoencode(audio: np.ndarray, sr: int, *, architecture: str, weights: str, s
 # measurement helpers (used by the tests and the verification script)
 # --------------------------------------------------------------------------------------------------
 
+
 def ltas_db(y: np.ndarray, n_fft: int = 16384, hop: int | None = None) -> np.ndarray:
     """Long-term average spectrum: mean over channels and frames of the Hann power spectrum in dB."""
     y = np.asarray(y, dtype=np.float64)
@@ -682,13 +848,21 @@ def ltas_db(y: np.ndarray, n_fft: int = 16384, hop: int | None = None) -> np.nda
     acc = np.zeros(n_fft // 2 + 1)
     for c in range(y.shape[1]):
         for i in range(n_frames):
-            seg = y[i * hop:i * hop + n_fft, c] * win
+            seg = y[i * hop : i * hop + n_fft, c] * win
             acc += 10 * np.log10(np.abs(np.fft.rfft(seg)) ** 2 + 1e-20)
     return acc / (n_frames * y.shape[1])
 
 
-def comb_prominence(y: np.ndarray, sr: int, delta_hz: float, *, n_fft: int = 16384, fmin: float = 0.0,
-                    fmax: float | None = None, teeth: list[int] | None = None) -> dict:
+def comb_prominence(
+    y: np.ndarray,
+    sr: int,
+    delta_hz: float,
+    *,
+    n_fft: int = 16384,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+    teeth: list[int] | None = None,
+) -> dict:
     """Prominence (dB) of LTAS peaks at multiples of ``delta_hz`` over neighbouring bins.
 
     For each tooth k: peak = max LTAS within +-1 bin of k*delta; floor = median LTAS over bins 3..10 away
@@ -704,14 +878,18 @@ def comb_prominence(y: np.ndarray, sr: int, delta_hz: float, *, n_fft: int = 163
 
     def prom(f):
         b = f / binhz
-        c = int(round(b))
+        c = round(b)
         if c - span < 0 or c + span >= len(spec):
             return None
-        peak = spec[max(0, c - 1):c + 2].max()
-        neigh = np.r_[spec[c - span:c - 2], spec[c + 3:c + span + 1]]
+        peak = spec[max(0, c - 1) : c + 2].max()
+        neigh = np.r_[spec[c - span : c - 2], spec[c + 3 : c + span + 1]]
         return float(peak - np.median(neigh))
 
-    ks = teeth if teeth is not None else [k for k in range(1, int(fmax / delta_hz) + 1) if k * delta_hz >= fmin]
+    ks = (
+        teeth
+        if teeth is not None
+        else [k for k in range(1, int(fmax / delta_hz) + 1) if k * delta_hz >= fmin]
+    )
     tooth = [(k * delta_hz, prom(k * delta_hz)) for k in ks]
     tooth = [(f, p) for f, p in tooth if p is not None]
     null = [prom((k + 0.5) * delta_hz) for k in ks]
@@ -721,13 +899,21 @@ def comb_prominence(y: np.ndarray, sr: int, delta_hz: float, *, n_fft: int = 163
     median = float(np.median([p for _, p in tooth])) if tooth else nan
     null_mean = float(np.mean(null)) if null else nan
     null_median = float(np.median(null)) if null else nan
-    return {"teeth": tooth, "mean": mean, "null_mean": null_mean, "contrast": mean - null_mean,
-            "median": median, "null_median": null_median, "median_contrast": median - null_median}
+    return {
+        "teeth": tooth,
+        "mean": mean,
+        "null_mean": null_mean,
+        "contrast": mean - null_mean,
+        "median": median,
+        "null_median": null_median,
+        "median_contrast": median - null_median,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
 # verification / benchmark:  python -m benchmarks.corpus.neural --out results.json [arch ...]
 # --------------------------------------------------------------------------------------------------
+
 
 def _test_music(sr: int, seconds: float, seed: int = 123) -> np.ndarray:
     """Stereo music-like signal (notes with harmonics, percussion noise), float32 (frames, 2)."""
@@ -755,15 +941,24 @@ def _comb_summary(y: np.ndarray, sr: int, delta: float) -> dict:
     band = comb_prominence(y, sr, delta, n_fft=32768, fmin=5000, fmax=16000)
     first = comb_prominence(y, sr, delta, n_fft=32768, teeth=[1, 2, 3, 4, 5, 6, 7, 8])
     wrong = comb_prominence(y, sr, delta * 1.37, n_fft=32768, fmin=5000, fmax=16000)
-    return {"band_median": round(band["median"], 2), "band_null_median": round(band["null_median"], 2),
-            "band_median_contrast": round(band["median_contrast"], 2),
-            "band_mean_contrast": round(band["contrast"], 2),
-            "wrong_spacing_median_contrast": round(wrong["median_contrast"], 2),
-            "first_teeth": [round(p, 1) for _, p in first["teeth"]]}
+    return {
+        "band_median": round(band["median"], 2),
+        "band_null_median": round(band["null_median"], 2),
+        "band_median_contrast": round(band["median_contrast"], 2),
+        "band_mean_contrast": round(band["contrast"], 2),
+        "wrong_spacing_median_contrast": round(wrong["median_contrast"], 2),
+        "first_teeth": [round(p, 1) for _, p in first["teeth"]],
+    }
 
 
-def _verify(archs: list[str], out: Path, cache_dir: Path, seconds: float = 10.0,
-            trained_seconds: float = 4.0) -> None:
+def _verify(
+    archs: list[str],
+    out: Path,
+    cache_dir: Path,
+    seconds: float = 10.0,
+    trained_seconds: float = 4.0,
+    phases: tuple[str, ...] = ("random", "trained"),
+) -> None:
     """Phase 1: random weights on ``seconds`` of stereo (forward time + comb) for every architecture;
     phase 2: train (cached) and measure on ``trained_seconds`` of stereo."""
     import json
@@ -771,19 +966,27 @@ def _verify(archs: list[str], out: Path, cache_dir: Path, seconds: float = 10.0,
     import torch
 
     results = json.loads(out.read_text()) if out.exists() else {}
-    for weights in ("random", "trained"):
+    for weights in phases:
         for arch in archs:
             meta = ARCHITECTURES[arch]
             sr = meta["sample_rate"]
             delta = meta["expected_delta_hz"] or sr / 256.0  # vocos: probe its iSTFT hop rate (93.75 Hz)
             x = _test_music(sr, seconds if weights == "random" else trained_seconds)
             row = results.setdefault(arch, {})
-            row.update({"strides": list(meta["strides"]), "expected_delta_hz": meta["expected_delta_hz"],
-                        "probed_delta_hz": delta, "threads": torch.get_num_threads()})
+            row.update(
+                {
+                    "strides": list(meta["strides"]),
+                    "expected_delta_hz": meta["expected_delta_hz"],
+                    "probed_delta_hz": delta,
+                    "threads": torch.get_num_threads(),
+                }
+            )
             if weights == "trained":
                 t0 = time.perf_counter()
                 _trained_model(arch, 0, cache_dir, None, None)
-                blob = torch.load(cache_dir / f"{arch}_trained_seed0.pt", map_location="cpu", weights_only=False)
+                blob = torch.load(
+                    cache_dir / f"{arch}_trained_seed0.pt", map_location="cpu", weights_only=False
+                )
                 row["train_wall_s"] = round(time.perf_counter() - t0, 1)
                 row["train_info"] = blob["info"]
             load0 = os.getloadavg()[0]
@@ -795,8 +998,18 @@ def _verify(archs: list[str], out: Path, cache_dir: Path, seconds: float = 10.0,
             row[f"{weights}_loadavg"] = round(load0, 1)
             row[f"{weights}_comb"] = _comb_summary(y, nsr, delta)
             row[f"{weights}_lsd_db"] = round(_log_spectral_distance(x, y), 2)
-            print(arch, weights, json.dumps(row[f"{weights}_comb"]), "lsd", row[f"{weights}_lsd_db"],
-                  "fwd", row[f"{weights}_forward_wall_s"], "train", row.get("train_info"), flush=True)
+            print(
+                arch,
+                weights,
+                json.dumps(row[f"{weights}_comb"]),
+                "lsd",
+                row[f"{weights}_lsd_db"],
+                "fwd",
+                row[f"{weights}_forward_wall_s"],
+                "train",
+                row.get("train_info"),
+                flush=True,
+            )
             out.write_text(json.dumps(results, indent=1))
 
 
@@ -809,5 +1022,13 @@ if __name__ == "__main__":
     ap.add_argument("--cache-dir", type=Path, default=Path(".cache/neural"))
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--trained-seconds", type=float, default=4.0)
+    ap.add_argument("--phases", default="random,trained")
     args = ap.parse_args()
-    _verify(args.archs, args.out, args.cache_dir, args.seconds, args.trained_seconds)
+    _verify(
+        args.archs,
+        args.out,
+        args.cache_dir,
+        args.seconds,
+        args.trained_seconds,
+        tuple(args.phases.split(",")),
+    )

@@ -38,6 +38,9 @@ def load_results(path: Path):
         records, meta = doc["results"], dict(doc.get("run") or {})
     elif isinstance(doc, dict) and "path" in doc:
         records = [doc]
+    elif isinstance(doc, dict):
+        raise ParameterError(f"INPUT {str(path)!r}: a JSON document without a 'results' list: not musicforensics "
+                             "results (write them with 'musicforensics scan -f json')")
     else:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():

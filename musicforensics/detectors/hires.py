@@ -5,7 +5,9 @@ For every standard rate r below the file's rate (44.1, 48, 88.2, 96, 176.4 kHz) 
 (spine mean dB) is split at r/2: ``above`` is the median level over [r/2 + ABOVE_GUARD_HZ, min(fs/2, r/2 +
 ABOVE_SPAN_HZ)], ``content`` the 95th percentile of the 100 Hz-smoothed level over [1 kHz, r/2 - 1 kHz].
 The file is upsampled from r when ``above`` is digital silence (within UPS_SILENT_MARGIN_DB of 16-bit
-rounding noise in one bin) and ``content - above >= UPS_MIN_GAP_DB``. The smallest such r whose Nyquist is
+rounding noise in one bin), ``content - above >= UPS_MIN_GAP_DB``, and there is an edge at r/2: the mean level
+over [r/2 - EDGE_SPAN_HZ, r/2 - ABOVE_GUARD_HZ] stands UPS_MIN_EDGE_DB over ``above`` (a resampler cuts at
+r/2; a genuine hi-res roll-off that has faded into the floor before r/2 has no edge there). The smallest such r whose Nyquist is
 not below the measured wall is reported as the source rate. Genuine hi-res content with any noise floor
 above r/2 fails the silence test.
 """
@@ -30,6 +32,14 @@ ABOVE_SPAN_HZ = 12000.0
 UPS_SILENT_MARGIN_DB = 8.0
 #: Minimum distance between the content and the silence above, dB.
 UPS_MIN_GAP_DB = 40.0
+#: Minimum edge at the candidate Nyquist, dB: mean level over [r/2 - EDGE_SPAN_HZ, r/2 - ABOVE_GUARD_HZ]
+#: minus the level above. A resampler's anti-imaging filter cuts within a few hundred Hz of r/2, so the
+#: content just below r/2 stands over the silence; a genuine hi-res render whose natural roll-off has
+#: already reached the floor before r/2 is no upsample. Dev split: genuine hi-res renders 3.1-8.5 dB at
+#: 44.1 kHz (the 96 kHz render that was flagged: 6.0 dB), true upsamples 14.2-28.3 dB at their source
+#: Nyquist; the threshold sits between (docs/lossy.md).
+UPS_MIN_EDGE_DB = 11.0
+EDGE_SPAN_HZ = 1500.0
 #: Files at or below this rate are not hi-res candidates, Hz.
 MIN_RATE = 44100 * 1.01
 
@@ -45,7 +55,7 @@ def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: in
     nyq = sample_rate / 2
     q16 = quantisation_floor_db(16, n_fft)
     df = freqs[1] - freqs[0]
-    smooth = _smooth(level_db, int(round(100.0 / df)))
+    smooth = _smooth(level_db, round(100.0 / df))
     cands = []
     for r in STANDARD_RATES:
         if r >= sample_rate * 0.99:
@@ -57,9 +67,13 @@ def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: in
             continue
         above = float(np.median(level_db[sel_above]))
         content = float(np.percentile(smooth[sel_below], 95))
-        ok = above - q16 <= UPS_SILENT_MARGIN_DB and content - above >= UPS_MIN_GAP_DB
+        sel_near = (freqs >= r / 2 - EDGE_SPAN_HZ) & (freqs <= r / 2 - ABOVE_GUARD_HZ)
+        near = float(np.mean(level_db[sel_near]))
+        ok = above - q16 <= UPS_SILENT_MARGIN_DB and content - above >= UPS_MIN_GAP_DB \
+            and near - above >= UPS_MIN_EDGE_DB
         cands.append({"rate": r, "above_db": round(above, 2), "above_re_16bit_db": round(above - q16, 2),
-                      "content_db": round(content, 2), "silent_above": bool(ok)})
+                      "content_db": round(content, 2), "edge_db": round(near - above, 2),
+                      "silent_above": bool(ok)})
     wall = find_wall(freqs, level_db, fmin=8000.0, fmax=nyq - 1500.0)
     return {"candidates": cands, "wall": None if wall is None else wall.to_dict(), "q16_floor_db": round(q16, 3)}
 

@@ -8,12 +8,18 @@ Evidence, all reported (docs/lossy.md):
   a noise floor above a gradual one (SCIENCE.md section 1);
 * **holes** (and the MP3 sfb21 flicker above 16 kHz) on a <= 30 s excerpt
   (:mod:`._lossy_features`), which also catches codecs that leave no wall;
+* the codec **frame grid** on the same excerpt (:func:`._lossy_features.frame_grid`): the MDCT of the decoded
+  PCM at the codec's frame offset and with its window gives back the quantised spectrum, full of exact zeros
+  (AAC: KBD window, hop 1024; Vorbis: power-sine window, hop 1024; MP3: approximated by a 576-line sine MDCT);
+  the zero share at the best offset against the file's own other offsets (z) detects codecs that leave no
+  wall (AAC >= 256 kbps, LAME V0/320) and names the codec;
 * **segments**: the wall test repeated on every 2 s row of the spine's segment x band matrix, so a spliced
   lossy stretch or one transcoded track in a compilation shows up where it is.
 
-The features are combined by a logistic model fitted on the dev split (``benchmarks/calibrate_lossy.py``);
-the codec family by a nearest-centroid rule on the same features, and the bitrate class from the wall
-frequency (SCIENCE.md wall table).
+The features are combined by a logistic model fitted on the dev split (``benchmarks/calibrate_lossy.py``),
+and a clear grid (z >= GRID_Z_LOSSY) decides on its own; the codec family comes from the grid when it is clear
+(z >= GRID_Z_FAMILY), else from a nearest-centroid rule (MP2 / MP3 / Opus), and the bitrate class from the
+wall frequency (SCIENCE.md wall table).
 """
 
 from __future__ import annotations
@@ -50,12 +56,15 @@ HOLE_EPS = 1e-4
 #: The 11-16 kHz level (dB re 16-bit rounding) under which a track without evidence is INCONCLUSIVE.
 HF_CONTENT_MIN_DB = 20.0
 
-# -- logistic model: p = 1 / (1 + exp(-(b0 + b . x))), x = (drop/10, floor/10, log10 hole rate + 4) ----------
+# -- logistic model: p = 1 / (1 + exp(-(b0 + b . x))), x = (drop/10, floor/10, log10 hole rate + 4,
+#    min(grid z, 20)/10) (:func:`model_x`) ------------------------------------------------------------------
 #: Fitted by ``python -m benchmarks.calibrate_lossy --manifest /tmp/corpus_small/manifest.csv
 #: /tmp/lc_s1/manifest.csv /tmp/lc_s2/manifest.csv`` (three small corpora, seeds 0/1/2; 120 dev rows, 93 lossy;
 #: L2-regularised logistic regression, lambda 0.1, Newton steps); see docs/lossy.md.
-LOGIT_INTERCEPT = 1.7369
-LOGIT_WEIGHTS = (1.2447, -1.0228, 0.8588)
+LOGIT_INTERCEPT = -1.3716
+LOGIT_WEIGHTS = (1.1789, -1.3043, 1.8099, 4.2799)
+#: Clip of the grid z inside the model (beyond it, more z adds no evidence).
+GRID_Z_CLIP = 20.0
 #: Decision threshold on the probability.
 DECISION_P = 0.5
 
@@ -72,17 +81,28 @@ SEG_MIN_SHARE = 0.1
 #: A segment wall closer than this (Hz) to a too-high whole-track edge is that edge (at 250 Hz resolution).
 SEG_SAME_EDGE_HZ = 750.0
 
-# -- codec family: nearest centroid in (wall kHz, floor/10, log10 hole rates per region + 4) ---------------
-#: Centroids (per-family medians) fitted on dev transcodes by ``benchmarks/calibrate_lossy.py`` (same data as the
-#: logistic model); scale = per-feature standard deviation over all dev transcodes (at least 0.25).
+# -- codec family: the frame grid when it is clear (GRID_Z_FAMILY), else the nearest centroid in
+# :func:`family_vector` (wall kHz, floor dB, steepness / 100, log10 hole rates per region + 4) ----------------
+#: Centroids (per-family medians) fitted by ``benchmarks/calibrate_lossy.py`` on the dev transcodes whose grid
+#: z stays under GRID_Z_FAMILY (the ones the centroids decide: every dev AAC and all but one Vorbis transcode
+#: show their grid, so only MP2, Opus and weak-grid MP3 get a centroid; families with < 3 such files none);
+#: scale = per-feature standard deviation over those transcodes (at least 0.25).
 FAMILY_CENTROIDS = {
-    "aac": (18.310, 0.258, 1.154, 1.237, 0.708),  # n=18 dev transcodes
-    "mp2": (18.018, 0.261, 0.593, 1.245, 1.909),  # n=9
-    "mp3": (17.279, 0.050, 0.952, 1.228, 2.065),  # n=33 (incl. double encodes, first codec)
-    "opus": (20.169, 0.056, 0.896, 1.669, 1.719),  # n=12
-    "vorbis": (18.448, 0.045, 1.069, 1.271, 1.468),  # n=21
+    "mp2": (18.018, 2.613, 0.417, 0.593, 1.245, 1.909),  # n=9 dev transcodes
+    "mp3": (17.227, 0.542, 0.787, 1.333, 1.782, 1.853),  # n=7
+    "opus": (20.169, 0.564, 0.693, 0.896, 1.669, 1.719),  # n=12
 }
-FAMILY_SCALE = (2.067, 0.855, 0.765, 0.861, 1.078)
+FAMILY_SCALE = (1.849, 1.850, 0.261, 0.806, 0.830, 0.894)
+#: Clip of the family floor feature (floor above the wall re 16-bit rounding), dB.
+FAMILY_FLOOR_CLIP_DB = (0.0, 8.0)
+#: Frame-grid evidence (:func:`._lossy_features.frame_grid`): a track whose best codec grid stands this many
+#: robust standard deviations above the file's own null is lossy whatever its wall says (codecs that leave no
+#: wall: AAC >= 256 kbps, LAME V0/320). Calibrated on the dev split: the largest z of the 33 genuine /
+#: hard-negative dev files is 3.38, times 1.5 = 5.1 (docs/lossy.md).
+GRID_Z_LOSSY = 5.1
+#: A detected track takes its family from the grid when the best grid z reaches this (and the nearest
+#: centroid otherwise): below it the grids of AAC / Vorbis / MP3 are not told apart reliably on dev.
+GRID_Z_FAMILY = 5.0
 #: Softmax temperature turning centroid distances into family probabilities (fitted with the centroids).
 FAMILY_TEMPERATURE = 1.0
 
@@ -109,8 +129,15 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
-def lossy_probability(x: tuple[float, float, float]) -> float:
-    """Calibrated P(lossy) from the feature vector (see LOGIT_WEIGHTS)."""
+def model_x(ev: dict) -> tuple[float, ...]:
+    """Input of the logistic model: the wall/holes vector ``ev["x"]`` and the frame-grid z clipped to
+    [0, GRID_Z_CLIP], / 10."""
+    gz = float((ev.get("grid") or {}).get("z") or 0.0)
+    return (*ev["x"][:3], min(max(gz, 0.0), GRID_Z_CLIP) / 10.0)
+
+
+def lossy_probability(x: tuple[float, ...]) -> float:
+    """Calibrated P(lossy) from the model input (:func:`model_x`; see LOGIT_WEIGHTS)."""
     return _sigmoid(LOGIT_INTERCEPT + sum(w * v for w, v in zip(LOGIT_WEIGHTS, x)))
 
 
@@ -126,9 +153,44 @@ def feature_vector(wall: Wall | None, q16_db: float, holes_max: float) -> tuple[
     return (drop / 10.0, floor / 10.0, math.log10(holes_max + HOLE_EPS) + 4.0)
 
 
-def family_vector(wall_khz: float, floor: float, holes: dict) -> tuple[float, ...]:
+def family_vector(wall_khz: float, floor_db: float, steep: float, holes: dict) -> tuple[float, ...]:
+    """(wall kHz, floor above the wall re 16-bit rounding clipped to FAMILY_FLOOR_CLIP_DB, steepness / 100
+    clipped to [0, 4], log10 hole rate + 4 per region). The floor separates MP2 (twolame leaves ~2.5-5 dB
+    above rounding noise over its wall) from MP3 / Vorbis / Opus (~0.5 dB); the wall and steepness Opus
+    (CELT's 20 kHz band edge, ~65-70 dB/kHz after resampling) from LAME 320."""
     rates = [holes.get(k, {}).get("rate") for k in ("4-11k", "11-16k", "16-19.5k")]
-    return (wall_khz, floor, *[math.log10((r or 0.0) + HOLE_EPS) + 4.0 for r in rates])
+    return (wall_khz, float(np.clip(floor_db, *FAMILY_FLOOR_CLIP_DB)), float(np.clip(steep / 100.0, 0.0, 4.0)),
+            *[math.log10((r or 0.0) + HOLE_EPS) + 4.0 for r in rates])
+
+
+def decide(ev: dict) -> dict:
+    """The decision from measured evidence (also used by the calibration script to re-decide cached rows).
+
+    Returns ``{"p", "p_model", "detected", "partial", "via", "family", "family_p"}``: ``via`` names the
+    evidence that decided (``model``: the logistic model over wall, holes and grid z; ``segments``;
+    ``grid``: a grid z >= GRID_Z_LOSSY alone).
+    """
+    p_model = lossy_probability(model_x(ev))
+    seg = ev.get("segments") or {}
+    decided = seg.get("decided") or 0
+    share = (seg.get("flagged", 0) / decided) if decided else 0.0
+    partial = seg.get("flagged", 0) >= SEG_MIN_FLAGGED and share >= SEG_MIN_SHARE and p_model < DECISION_P
+    p, via = p_model, "model"
+    if partial:
+        # splice / one transcoded track: the segment evidence decides; probability from the flagged share
+        p, via = max(p, min(0.99, 0.5 + share / 2)), "segments"
+    grid = ev.get("grid") or {}
+    gz = float(grid.get("z") or 0.0)
+    if gz >= GRID_Z_LOSSY and p < DECISION_P:
+        p, via = min(0.999, 0.5 + 0.5 * (1.0 - GRID_Z_LOSSY / gz) + 0.01), "grid"
+    detected = p >= DECISION_P
+    if gz >= GRID_Z_FAMILY and grid.get("best"):
+        family = feat.grid_codec(grid) or grid["best"]
+        fam_p = {family: round(float(min(0.999, 1.0 - GRID_Z_FAMILY / (2 * gz))), 4)}
+    else:
+        family, fam_p = estimate_family(tuple(ev["family_x"]))
+    return {"p": p, "p_model": p_model, "detected": detected, "partial": bool(partial), "via": via,
+            "family": family, "family_p": fam_p}
 
 
 def estimate_family(vec: tuple[float, ...]) -> tuple[str, dict[str, float]]:
@@ -235,7 +297,9 @@ def analyze_features(ctx: TrackContext) -> dict:
         "excerpt": {"start_s": round(start, 3), "seconds": round(length, 3)},
         "x": [round(v, 5) for v in x],
         "family_x": [round(v, 5) for v in family_vector(
-            (wall.freq_hz if lossy_wall else nyq) / 1000.0, x[1], holes)],
+            (wall.freq_hz if lossy_wall else nyq) / 1000.0,
+            (wall.floor_db - q16) if lossy_wall else FAMILY_FLOOR_CLIP_DB[1],
+            wall.steepness_db_per_khz if lossy_wall else 0.0, holes)],
     }
 
 
@@ -258,19 +322,14 @@ class LossyDetector(Detector):
             fmax = min(fmax, w["freq_hz"] - SEG_SAME_EDGE_HZ)
         seg = segment_walls(ctx, q16, fmax=fmax)
         ev["segments"] = seg
-        x = tuple(ev["x"])
-        p = lossy_probability(x)
+        d = decide(ev)
+        p, family, fam_p = d["p"], d["family"], d["family_p"]
         wall = ev["wall"]
         wall_hz = wall["freq_hz"] if wall and ev["wall_counts"] else None
-        share = seg["flagged"] / seg["decided"] if seg["decided"] else 0.0
-        partial = seg["flagged"] >= SEG_MIN_FLAGGED and share >= SEG_MIN_SHARE
-        ev["probability_model"] = round(p, 6)
-        ev["partial"] = bool(partial and p < DECISION_P)
-        if partial and p < DECISION_P:
-            # splice / one transcoded track: the segment evidence decides; probability from the flagged share
-            p = max(p, min(0.99, 0.5 + share / 2))
-        detected = p >= DECISION_P
-        family, fam_p = estimate_family(tuple(ev["family_x"]))
+        ev["probability_model"] = round(d["p_model"], 6)
+        ev["partial"] = d["partial"]
+        ev["decided_by"] = d["via"]
+        detected = d["detected"]
         if info.lossy_codec:
             ev["container"] = {"codec": info.lossy_codec,
                                "bitrate_kbps": None if info.bitrate_kbps is None else round(info.bitrate_kbps, 1)}
@@ -292,7 +351,14 @@ class LossyDetector(Detector):
         if detected:
             ev["codec_family"] = {"estimate": family, "probabilities": fam_p}
             ev["bitrate_class"] = bitrate_class(family, wall_hz)
-            if ev["partial"]:
+            gz = float((ev.get("grid") or {}).get("z") or 0.0)
+            if d["via"] == "grid" or (wall_hz is None and not ev["partial"] and gz >= GRID_Z_FAMILY
+                                      and isinstance(ev["grid"].get(family), dict)):
+                g = ev["grid"]
+                reason = (f"{family} frame grid: the MDCT at offset {g[family]['offset']} leaves "
+                          f"{g[family]['share']:.0%} zero coefficients against {g[family]['null']:.0%} at other "
+                          f"offsets (z {g['z']:.0f}); no wall needed")
+            elif ev["partial"]:
                 reason = (f"{seg['flagged']} of {seg['decided']} segments show a lossy wall "
                           f"(from {seg['flagged_starts_s'][0]:.0f} s): partly lossy")
             elif wall_hz is not None:

@@ -34,8 +34,8 @@ def comb_sums(r, bin_hz, deltas, fmin, edges, sums, counts):
         n = np.arange(int(np.ceil(fmin / d)), int(np.ceil(edges[-1] / d)) + 1)
         f = n * d
         n, f = n[f < edges[-1]], f[f < edges[-1]]
-        a = _at(r, f / bin_hz)
-        b = _at(r, (n + 0.5) * d / bin_hz)
+        a = _at(r, f * (1.0 / bin_hz))
+        b = _at(r, (f + 0.5 * d) * (1.0 / bin_hz))
         ok = (a >= 0) & (b >= 0)
         for e, edge in enumerate(edges):
             sel = ok & (f < edge)

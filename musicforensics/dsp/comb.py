@@ -61,9 +61,10 @@ PLAUSIBLE_MAX_HZ = 1500.0
 DIVISOR_Z_FRACTION = 1.3
 #: ... and at least this z score (the spacing is reported only when it stands out of the null this far).
 DIVISOR_Z_MIN = 6.0
-#: Grid step of the dense search as a fraction of a bin at the top tooth (0.5: the top tooth moves by half a
-#: bin between neighbouring grid spacings, inside the +-1 bin the tooth read-out tolerates).
-GRID_STEP_BINS = 0.5
+#: Grid step of the dense search in bins at the top tooth (1: the top tooth moves by one bin between
+#: neighbouring grid spacings, so the true spacing is within half a bin of a grid point, inside the +-1 bin
+#: the tooth read-out tolerates).
+GRID_STEP_BINS = 1.0
 #: Harmonic protection: teeth below this frequency are checked against the music's tonal peaks, Hz.
 HARMONIC_FMAX_HZ = 4000.0
 #: A tooth below HARMONIC_FMAX_HZ louder than this over the running median (dB) is a musical partial.
@@ -79,9 +80,10 @@ HARMONIC_SCORE_MAX = 0.3
 SMOOTH_ENVELOPE_DB = 1.2
 #: Transform grids of lossy codecs: a spacing fs / N for these N at the file's rate (or at 44.1/48/32 kHz) is
 #: also what MDCT quantisation leaves (measured: Vorbis q0 at 44.1 kHz, N = 2048, z = 13.7 at 21.53 Hz on the
-#: small corpus). Such spacings need CODEC_GRID_Z_MIN to count. Vorbis/AAC long and short blocks, MP3
-#: granules, Opus/CELT frames.
-CODEC_GRID_N = (2048, 1024, 256, 128, 1152, 576, 1920, 960, 480, 240)
+#: small corpus; MP3 V5 reached dense z 8.4 near 44100/1152). Vorbis/AAC long and short blocks, MP3 granules.
+#: Opus/CELT's 960/1920-sample frames are deliberately absent: 48000/960 = 50 Hz is EnCodec 32 kHz
+#: (MusicGen)'s spacing, and no Opus file of the small corpus showed a comb (z <= 4.8).
+CODEC_GRID_N = (2048, 1024, 256, 128, 1152, 576)
 #: z a spacing on a codec grid must reach (the strongest codec comb measured, 13.7, plus margin). Stable Audio
 #: Open's 21.53 Hz at 44.1 kHz shares the Vorbis/AAC grid: its weak combs are given up (docs: blind spots).
 CODEC_GRID_Z_MIN = 20.0

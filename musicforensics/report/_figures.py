@@ -124,7 +124,7 @@ def resolve_audio(label: str, search_dirs: Sequence[str | os.PathLike] = ()) -> 
 
 
 def collect_figures(reports: Sequence[TrackReport], *, config=None, search_dirs: Sequence[str | os.PathLike] = (),
-                    max_figures: int = 50, dpi: int = 72,
+                    max_figures: int = 50, dpi: int = 90,
                     on_figure: Callable[[TrackReport], None] | None = None) -> dict[str, FigureRecord]:
     """Summary figures of the flagged tracks, keyed by report path.
 

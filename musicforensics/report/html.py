@@ -66,7 +66,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th button { all: unset; cursor: pointer; font-weight: 600; }
 th button:focus-visible { outline: 2px solid var(--ok); }
 th[aria-sort=ascending] button::after { content: " \\25B2"; } th[aria-sort=descending] button::after { content: " \\25BC"; }
-.path { word-break: break-all; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
+.path { word-break: break-all; min-width: 14em; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
 .hit { color: var(--hit); font-weight: 600; } .inc { color: var(--warn); } .err { color: var(--hit); }
 .track { border: 1px solid var(--line); border-radius: 6px; padding: .5rem 1rem; margin: 1rem 0; }
 .track img { max-width: 100%; height: auto; border: 1px solid var(--line); }

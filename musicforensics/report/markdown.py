@@ -16,7 +16,10 @@ from ._figures import (
     KNOWN_LIMITS, METHOD_NOTES, describe_format, flagged, status_counts, track_note, verdict_cell, verdict_counts,
 )
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+#: Punctuation that can start markup inside a line: emphasis, code, links/images (``[`` is enough to stop
+#: ``[x](url)`` and ``![x](url)``), table cells, strikethrough. Line-start markers (``#``, ``-``, ``1.``)
+#: never apply: escaped text never starts a line (it follows "| ", "- kind: " or "### ").
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def escape(value) -> str:

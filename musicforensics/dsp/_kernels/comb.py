@@ -85,25 +85,20 @@ def clipped_residual(x, hull, floor, lo, hi):
 
 
 @njit(cache=True)
-def _at(r, pos):
-    """Larger of the two bins either side of fractional bin position ``pos`` (-1.0 when out of range)."""
-    i = int(np.floor(pos))
-    if i < 0 or i + 1 >= r.shape[0]:
-        return -1.0
-    a = r[i]
-    b = r[i + 1]
-    return a if a > b else b
-
-
-@njit(cache=True)
 def comb_sums(r, bin_hz, deltas, fmin, edges, sums, counts):
     """Tooth-minus-gap sums of a peakiness spectrum for many comb spacings.
 
     For spacing D = ``deltas[i]`` and every tooth n with fmin <= n D < edges[-1]:
-    d_n = r(n D) - r((n + 1/2) D), where r(f) is the larger of the two bins either side of f / bin_hz.
+    d_n = r(n D) - r((n + 1/2) D), where r(f) is the larger of the two bins either side of f / bin_hz
+    (positions whose right neighbour is past the end are skipped, tooth and gap together).
     ``sums[i, e]`` and ``counts[i, e]`` accumulate d_n and 1 over the teeth below ``edges[e]`` (cumulative
     bands [fmin, edges[e])). r : (n_bins,) float64; deltas : (n_deltas,) Hz; edges : increasing Hz.
     """
+    nb = r.shape[0]
+    q = np.empty(nb - 1)
+    for i in range(nb - 1):
+        q[i] = r[i] if r[i] > r[i + 1] else r[i + 1]
+    inv = 1.0 / bin_hz
     n_edges = edges.shape[0]
     top = edges[n_edges - 1]
     for i in range(deltas.shape[0]):
@@ -120,11 +115,10 @@ def comb_sums(r, bin_hz, deltas, fmin, edges, sums, counts):
                 sums[i, e] = s
                 counts[i, e] = c
                 e += 1
-            g = (n + 0.5) * d
-            a = _at(r, f / bin_hz)
-            b = _at(r, g / bin_hz)
-            if a >= 0.0 and b >= 0.0:
-                s += a - b
+            a = int(np.floor(f * inv))
+            b = int(np.floor((f + 0.5 * d) * inv))
+            if a >= 0 and b >= 0 and a < nb - 1 and b < nb - 1:
+                s += q[a] - q[b]
                 c += 1.0
             n += 1
         while e < n_edges:
