@@ -121,7 +121,8 @@ def main() -> None:
     ap.add_argument("--file", default=None, help="also time decode vs deconv analysis of this audio file")
     args = ap.parse_args()
 
-    from musicforensics.dsp import comb, fakeprint as fp
+    from musicforensics.dsp import comb
+    from musicforensics.dsp import fakeprint as fp
 
     rng = np.random.default_rng(0)
     n = int(args.seconds * args.rate)
@@ -130,7 +131,7 @@ def main() -> None:
     fp.warm_up()
     comb.warm_up()
     t_fast, fast = _best(lambda: fp.fakeprint(y, args.rate).values, args.repeat)
-    t_twin, twin = _best(lambda: numpy_twin_fakeprint(y, args.rate), args.repeat)
+    t_twin, _twin = _best(lambda: numpy_twin_fakeprint(y, args.rate), args.repeat)
     t_ref, ref = _best(lambda: reference_fakeprint(y, args.rate), 1)
     err = float(np.max(np.abs(fast - ref)))
     print(f"signal: {args.seconds:g} s, {args.channels} ch, {args.rate} Hz")

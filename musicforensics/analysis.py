@@ -115,17 +115,34 @@ def _finish_status(report: TrackReport) -> None:
         report.status = STATUS_OK
 
 
+def _excerpt_from_memory(kept: tuple[int, np.ndarray], sample_rate: int, read_from_source):
+    """An excerpt reader that serves spans inside the kept middle excerpt from memory, others from the source."""
+    first, samples = kept
+
+    def excerpt(start_s=0.0, duration_s=None):
+        a = int(round(start_s * sample_rate))
+        if duration_s is not None:
+            b = a + int(round(duration_s * sample_rate))
+            if first <= a and b <= first + samples.shape[0]:
+                return samples[a - first:b - first].astype(np.float64)
+        return read_from_source(start_s, duration_s)
+
+    return excerpt
+
+
 def _analyze(path_label: str, info: audio.AudioInfo, blocks_factory, excerpt, cfg: AnalysisConfig,
              detectors: tuple[Detector, ...], file_path: Path | None) -> TrackReport:
     overlap = cfg.n_fft - cfg.hop
     block = aligned_block_frames(cfg.block_frames, cfg.n_fft, cfg.hop)
     max_frames = None if cfg.max_seconds is None else int(round(cfg.max_seconds * info.sample_rate))
     total = info.frames if max_frames is None else min(info.frames, max_frames)
+    kept: list = []
     spectrum, stats = summarize_blocks(
         blocks_factory(block_frames=block, overlap=overlap, max_frames=max_frames),
         sample_rate=info.sample_rate, channels=info.channels, total_frames=total, config=cfg,
-        grid_bits=_grid_bits(info), overlap=overlap,
+        grid_bits=_grid_bits(info), overlap=overlap, keep=kept,
     )
+    excerpt = _excerpt_from_memory(kept[0], info.sample_rate, excerpt)
     report = TrackReport(path=path_label, status=STATUS_OK, audio=info.to_dict(), config_key=cfg.cache_key())
     report.facts = _facts(info, spectrum, stats)
     report.reasons = _degenerate_reasons(info, stats, spectrum, cfg)

@@ -27,6 +27,9 @@ DEFAULT_BLOCK_FRAMES = 1 << 18
 DEFAULT_MIN_DURATION_S = 1.0
 #: Frames whose peak is below this level (dBFS) count as silent and are left out of spectral means.
 DEFAULT_SILENCE_DBFS = -100.0
+#: Seconds from the middle of the analysed span that the spectral pass keeps in memory (float32, exact for
+#: <= 24-bit PCM) so detectors that need raw samples (lossy holes and frame grid) do not decode again.
+DEFAULT_EXCERPT_SECONDS = 30.0
 #: Power floor added before taking logarithms (10*log10(1e-14) = -140 dB, below 24-bit quantisation noise).
 POWER_FLOOR = 1e-14
 #: Audio file extensions a scan picks up (lower case, with the dot).
@@ -62,6 +65,9 @@ class AnalysisConfig:
         Analyse only the first ``max_seconds`` of each file (None: whole file).
     detectors : tuple of str
         Names of the detectors to run (empty: all registered).
+    excerpt_seconds : float
+        Length (s) of the middle excerpt kept in memory during the pass (a speed/memory trade-off; it
+        does not change results, so it is not part of the cache key).
     """
 
     n_fft: int = DEFAULT_N_FFT
@@ -73,6 +79,7 @@ class AnalysisConfig:
     silence_dbfs: float = DEFAULT_SILENCE_DBFS
     max_seconds: float | None = None
     detectors: tuple[str, ...] = field(default_factory=tuple)
+    excerpt_seconds: float = DEFAULT_EXCERPT_SECONDS
 
     def __post_init__(self) -> None:
         if self.n_fft < 256 or self.n_fft & (self.n_fft - 1):
@@ -102,5 +109,6 @@ class AnalysisConfig:
         """Short stable hash of the parameters that change results (block size excluded: it does not)."""
         data = self.to_dict()
         data.pop("block_frames")
+        data.pop("excerpt_seconds")
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

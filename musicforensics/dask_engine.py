@@ -78,8 +78,9 @@ class DaskEngine:
                 from .analysis import warm_up
 
                 warm_up()  # fill numba's on-disk cache once; worker processes then load it
+                # loopback only, and a free port for the scheduler's HTTP endpoint (never a clash on 8787)
                 cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                                       host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
                 address = cluster.scheduler_address
             else:
                 address = self.scheduler

@@ -22,9 +22,9 @@ import csv
 import datetime as _dt
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from scipy.optimize import minimize
@@ -142,7 +142,7 @@ class AIModel:
                   "weights": _r(self.fp_weights), "bias": float(self.fp_bias)}
         return {
             "format": MODEL_FORMAT, "format_version": MODEL_FORMAT_VERSION, "fakeprint": fp,
-            "combiner": {"features": ["clip(comb_z, 0, %g)" % Z_CAP, "clip(fakeprint_logit, -%g, %g)" % (LOGIT_CAP, LOGIT_CAP)],
+            "combiner": {"features": [f"clip(comb_z, 0, {Z_CAP:g})", f"clip(fakeprint_logit, -{LOGIT_CAP:g}, {LOGIT_CAP:g})"],
                          "coef": [float(self.comb_coef), float(self.logit_coef)], "intercept": float(self.intercept)},
             "threshold": float(self.threshold), "provenance": self.provenance,
         }
@@ -270,7 +270,7 @@ def train(features: np.ndarray, comb_z: np.ndarray, labels: np.ndarray, *, l2: f
     model.provenance.setdefault("training", {}).update({
         "n": int(n), "n_ai": int(y.sum()), "l2": l2, "fp_target": fp_target, "cv_folds": CV_FOLDS,
         "train_detection_rate": tp, "train_false_positive_rate": fp,
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     })
     return model
 

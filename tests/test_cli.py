@@ -164,6 +164,8 @@ def test_every_command_is_documented():
 
     usage = (Path(__file__).parents[1] / "docs" / "usage.md").read_text()
     names = [c.name for c in app.registered_commands]
+    for group in app.registered_groups:
+        names += [f"{group.name} {c.name}" for c in group.typer_instance.registered_commands]
     assert names, "no commands registered"
     for name in names:
         assert f"musicforensics {name}" in usage, f"docs/usage.md does not document `{name}`"

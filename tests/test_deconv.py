@@ -99,7 +99,9 @@ def test_train_save_load_roundtrip(rng, tmp_path):
     p1 = model.probability(12.0, model.fakeprint_logit(feats[0]))
     p2 = loaded.probability(12.0, loaded.fakeprint_logit(feats[0]))
     assert p1 == pytest.approx(p2, abs=1e-4)
-    with pytest.raises(Exception):
+    from musicforensics.errors import OutputExistsError
+
+    with pytest.raises(OutputExistsError):
         model.save(path)  # refuses to overwrite
 
 

@@ -99,3 +99,45 @@ def test_peak_tools_on_a_comb():
     p = local_maxima(x)
     np.testing.assert_array_equal(p, np.arange(10, 100, 10))
     np.testing.assert_allclose(peak_prominences(x, p), np.arange(1, 10))
+
+
+def test_kept_excerpt_is_the_exact_middle_of_the_signal(rng):
+    from musicforensics.dsp.spectrum import excerpt_span
+
+    sr = 8000
+    y = np.round(rng.uniform(-0.5, 0.5, (sr * 50, 2)) * 32768) / 32768  # 16-bit samples: float32 is exact
+    cfg = AnalysisConfig(n_fft=1024, hop=512, block_frames=4096, excerpt_seconds=30.0)
+    keep = []
+    block = aligned_block_frames(cfg.block_frames, cfg.n_fft, cfg.hop)
+    summarize_blocks(blocks_from_array(y, block_frames=block, overlap=512), sample_rate=sr, channels=2,
+                     total_frames=y.shape[0], config=cfg, grid_bits=16, overlap=512, keep=keep)
+    first, kept = keep[0]
+    a, b = excerpt_span(y.shape[0], sr, 30.0)
+    assert (first, kept.shape[0]) == (a, b - a) == (sr * 9, sr * 32)
+    np.testing.assert_array_equal(kept.astype(np.float64), y[a:b])
+
+
+def test_memory_excerpt_matches_file_excerpt(write_audio, rng):
+    from musicforensics import analyze_file
+    from musicforensics.detectors.base import TrackContext
+
+    seen = {}
+    y = np.round(rng.uniform(-0.5, 0.5, (8000 * 40, 2)) * 32768) / 32768
+    path = write_audio("x.flac", y, 8000)
+
+    import musicforensics.analysis as analysis
+
+    original = analysis._run_detectors
+
+    def spy(ctx: TrackContext, detectors, report):
+        seen["memory"] = ctx.excerpt(5.0, 30.0)
+        seen["file"] = ctx.excerpt(0.0, 2.0)
+        return original(ctx, detectors, report)
+
+    analysis._run_detectors = spy
+    try:
+        analyze_file(path)
+    finally:
+        analysis._run_detectors = original
+    np.testing.assert_array_equal(seen["memory"], y[8000 * 5: 8000 * 35])
+    np.testing.assert_array_equal(seen["file"], y[: 8000 * 2])

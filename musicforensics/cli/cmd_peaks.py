@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from .cmd_scan import PathsArgument, run_scan
 from .common import (
-    FailOnOption, ForceOption, FormatOption, JobsOption, MaxSecondsOption, OutputOption, QuietOption, error_boundary,
+    FailOnOption,
+    ForceOption,
+    FormatOption,
+    JobsOption,
+    MaxSecondsOption,
+    OutputOption,
+    QuietOption,
+    error_boundary,
 )
 
 ORDER = 30
 
-ModelOption = Annotated[Optional[Path], typer.Option(
+ModelOption = Annotated[Path | None, typer.Option(
     "--model", help="AI model JSON from 'musicforensics train' (default: the shipped model, or $MUSICFORENSICS_AI_MODEL).",
     dir_okay=False, exists=True,
 )]

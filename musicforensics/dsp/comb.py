@@ -108,16 +108,24 @@ SUNO_DELTA_HZ = 49.8
 MAX_STRIDE_PRODUCT = 4096
 
 
+#: Stride products considered: 2^a 3^b 5^c with b <= MAX_THREES and c <= MAX_FIVES. Published decoders use
+#: strides 2, 3, 4, 5, 6, 8, 10 with at most one factor 3 and one factor 5 (SCIENCE.md table); two of each
+#: leave room for unknown designs. Denser sets (7-smooth products) put plausible spacings near choral
+#: fundamentals: on the full corpus's genuine renders, 48000/980 = 48.98 Hz (G1) and 48000/2025 = 23.70 Hz
+#: gave the only two false positives.
+MAX_THREES = 2
+MAX_FIVES = 2
+
+
 def _smooth_numbers(limit: int) -> np.ndarray:
-    """Integers 2..limit whose prime factors are 2, 3, 5 or 7 (products of plausible strides)."""
+    """Stride products 2..limit of the form 2^a 3^b 5^c (b <= MAX_THREES, c <= MAX_FIVES)."""
     out = []
     for a in range(13):
-        for b in range(8):
-            for c in range(6):
-                for d in range(5):
-                    v = 2 ** a * 3 ** b * 5 ** c * 7 ** d
-                    if 2 <= v <= limit:
-                        out.append(v)
+        for b in range(MAX_THREES + 1):
+            for c in range(MAX_FIVES + 1):
+                v = 2 ** a * 3 ** b * 5 ** c
+                if 2 <= v <= limit:
+                    out.append(v)
     return np.array(sorted(set(out)))
 
 
@@ -126,7 +134,8 @@ _KNOWN_DELTAS = tuple(sorted({r / float(np.prod(st)) for _n, _f, r, st in KNOWN_
 
 
 def plausible_deltas(*, dmin: float = DELTA_MIN_HZ, dmax: float = PLAUSIBLE_MAX_HZ) -> np.ndarray:
-    """Spacings r / P (Hz) for every generator rate r and 7-smooth stride product P in range, plus Suno's."""
+    """Spacings r / P (Hz) for every generator rate r and stride product P (see :func:`_smooth_numbers`) in
+    range, plus Suno's."""
     vals = {round(r / p, 6) for r in GENERATOR_RATES for p in _PRODUCTS if dmin <= r / p <= dmax}
     vals.add(SUNO_DELTA_HZ)
     return np.array(sorted(vals))
@@ -264,7 +273,7 @@ class CombResult:
     band_hz : tuple of float
         Band the z score was measured on, Hz.
     plausible : bool
-        Whether the spacing is r/P for a generator rate and 7-smooth stride product (within 0.05 Hz).
+        Whether the spacing is r/P for a generator rate and a plausible stride product.
     teeth : list of dict
         Teeth that fired (peakiness above 1 dB): {"freq_hz" (parabolic-interpolated), "prominence_db" (over the
         running median)}, the 64 most prominent, in frequency order.
@@ -390,8 +399,8 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
     prom = mean_db - median_filter(mean_db, size=MEDIAN_BINS, mode="nearest")
     dense = dense_grid(bin_hz, float(edges[-1]))
     cand = plausible_deltas()
-    t_dense, c_dense = comb_statistic(p, bin_hz, dense, edges)
-    t_cand, c_cand = comb_statistic(p, bin_hz, cand, edges)
+    t_dense, _ = comb_statistic(p, bin_hz, dense, edges)
+    t_cand, _ = comb_statistic(p, bin_hz, cand, edges)
     med = np.median(t_dense, axis=0)
     spread = 1.4826 * np.median(np.abs(t_dense - med), axis=0)
     spread = np.maximum(spread, 1e-6)

@@ -115,6 +115,14 @@ class SampleStats:
         return float(20 * np.log10(self.rms)) if self.rms > 0 else float("-inf")
 
 
+def excerpt_span(total_frames: int, sample_rate: int, seconds: float, *, margin_s: float = 1.0) -> tuple[int, int]:
+    """(start, stop) frames of the middle ``seconds`` of a span, widened by ``margin_s`` on each side."""
+    length = min(total_frames, int(round(seconds * sample_rate)))
+    start = (total_frames - length) // 2
+    margin = int(round(margin_s * sample_rate))
+    return max(0, start - margin), min(total_frames, start + length + margin)
+
+
 def aligned_block_frames(block_frames: int, n_fft: int, hop: int) -> int:
     """Largest block length <= max(block_frames, n_fft + hop) with (length - n_fft) a multiple of ``hop``.
 
@@ -157,6 +165,9 @@ class SpectrumAccumulator:
     """
 
     def __init__(self, *, sample_rate: int, channels: int, total_frames: int, config: AnalysisConfig, grid_bits: int):
+        self.keep_start, self.keep_stop = excerpt_span(total_frames, sample_rate, config.excerpt_seconds)
+        self.kept = np.zeros((max(self.keep_stop - self.keep_start, 0), channels), dtype=np.float32)
+        self.kept_frames = 0
         self.sr = int(sample_rate)
         self.channels = int(channels)
         self.cfg = config
@@ -187,9 +198,18 @@ class SpectrumAccumulator:
         self.tail: np.ndarray | None = None
 
     # -- stats -------------------------------------------------------------------------------------
+    def _keep(self, fresh: np.ndarray) -> None:
+        """Copy the part of ``fresh`` (which starts at sample_cursor) that falls in the kept excerpt."""
+        a = max(self.keep_start, self.sample_cursor)
+        b = min(self.keep_stop, self.sample_cursor + fresh.shape[0])
+        if b > a:
+            self.kept[a - self.keep_start:b - self.keep_start] = fresh[a - self.sample_cursor:b - self.sample_cursor]
+            self.kept_frames = max(self.kept_frames, b - self.keep_start)
+
     def _update_stats(self, fresh: np.ndarray) -> None:
         if fresh.shape[0] == 0:
             return
+        self._keep(fresh)
         fresh = np.ascontiguousarray(fresh)
         _k.sample_stats(fresh, float(2 ** (self.grid_bits - 1)), self.stats, self.or_bits)
         _k.channel_sums(fresh, self.dc_sums)
@@ -201,11 +221,11 @@ class SpectrumAccumulator:
         if n < self.n_fft:
             return
         n_frames = 1 + (n - self.n_fft) // self.hop
-        clean = np.where(np.isfinite(block), block, 0.0)
+        # NaN/Inf (counted by the stats kernel) would poison the FFT: zero them, but only when there are any
+        clean = np.where(np.isfinite(block), block, 0.0) if self.stats[4] else block
         frames = np.lib.stride_tricks.sliding_window_view(clean, self.n_fft, axis=0)[:: self.hop][:n_frames]
         # frames: (n_frames, channels, n_fft)
-        peaks = np.abs(frames).max(axis=(1, 2))
-        active = peaks > self.silence_amp
+        active = self._frame_peaks(clean, n_frames) > self.silence_amp
         global_start = (self.frame_cursor + np.arange(n_frames)) * self.hop
         segment = np.minimum((global_start + self.n_fft // 2) // self.segment_frames, self.band_sum.shape[0] - 1)
         segment = segment.astype(np.int64)
@@ -219,6 +239,17 @@ class SpectrumAccumulator:
         self.n_frames += n_frames
         self.n_active += int(active.sum())
         self.frame_cursor += n_frames
+
+    def _frame_peaks(self, block: np.ndarray, n_frames: int) -> np.ndarray:
+        """Peak |x| of each frame; with n_fft a multiple of hop, from per-hop peaks (one pass, no copies)."""
+        if self.n_fft % self.hop:
+            frames = np.lib.stride_tricks.sliding_window_view(block, self.n_fft, axis=0)[:: self.hop][:n_frames]
+            return np.abs(frames).max(axis=(1, 2))
+        per_frame = self.n_fft // self.hop
+        n_chunks = n_frames + per_frame - 1
+        chunk = block[: n_chunks * self.hop].reshape(n_chunks, self.hop * block.shape[1])
+        chunk_peak = np.maximum(chunk.max(axis=1), -chunk.min(axis=1))
+        return np.lib.stride_tricks.sliding_window_view(chunk_peak, per_frame)[:n_frames].max(axis=1)
 
     def update(self, block: np.ndarray, *, fresh_from: int) -> None:
         """Consume one block; ``block[fresh_from:]`` are samples not seen in earlier blocks."""
@@ -260,12 +291,19 @@ class SpectrumAccumulator:
         )
         return summary, stats
 
+    def kept_excerpt(self) -> tuple[int, np.ndarray]:
+        """(first frame, samples float32 (frames, channels)) of the middle excerpt kept during the pass."""
+        return self.keep_start, self.kept[: self.kept_frames]
+
 
 def summarize_blocks(
     blocks: Iterable[np.ndarray], *, sample_rate: int, channels: int, total_frames: int,
-    config: AnalysisConfig, grid_bits: int, overlap: int,
+    config: AnalysisConfig, grid_bits: int, overlap: int, keep: list | None = None,
 ) -> tuple[SpectralSummary, SampleStats]:
-    """Run a :class:`SpectrumAccumulator` over blocks that overlap by ``overlap`` frames."""
+    """Run a :class:`SpectrumAccumulator` over blocks that overlap by ``overlap`` frames.
+
+    With ``keep`` (a list), the kept middle excerpt ``(first_frame, samples)`` is appended to it.
+    """
     acc = SpectrumAccumulator(
         sample_rate=sample_rate, channels=channels, total_frames=total_frames, config=config, grid_bits=grid_bits,
     )
@@ -279,4 +317,6 @@ def summarize_blocks(
             whole.append(block if first else block[overlap:])
         first = False
     short = np.concatenate(whole) if (whole and acc.n_frames == 0) else None
+    if keep is not None:
+        keep.append(acc.kept_excerpt())
     return acc.finish(short)

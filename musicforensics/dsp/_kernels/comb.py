@@ -68,16 +68,14 @@ def clipped_residual(x, hull, floor, lo, hi):
     top = 0.0
     for k in range(n):
         h = hull[k]
-        if h < floor:
-            h = floor
+        h = max(h, floor)
         r = x[k] - h
         if r < lo:
             r = lo
         elif r > hi:
             r = hi
         out[k] = r
-        if r > top:
-            top = r
+        top = max(top, r)
     if top > 0.0:
         for k in range(n):
             out[k] /= top
@@ -97,7 +95,7 @@ def comb_sums(r, bin_hz, deltas, fmin, edges, sums, counts):
     nb = r.shape[0]
     q = np.empty(nb - 1)
     for i in range(nb - 1):
-        q[i] = r[i] if r[i] > r[i + 1] else r[i + 1]
+        q[i] = max(r[i + 1], r[i])
     inv = 1.0 / bin_hz
     n_edges = edges.shape[0]
     top = edges[n_edges - 1]
