@@ -52,13 +52,15 @@ def test_low_rate_is_inconclusive(rng):
     assert f.inconclusive and "sample rate" in f.reason
 
 
-def test_real_decoder_fixture():
-    """EnCodec 32 kHz architecture output (random weights; see fixtures/deconv/README.md): 50 Hz comb."""
-    report = analyze_file(FIXTURES / "encodec32_random.flac", config=CFG)
+@pytest.mark.parametrize("name, expected", [("encodec32_random.flac", 50.0), ("hifigan22_random.flac", 44100 / 512)])
+def test_real_decoder_fixture(name, expected):
+    """Real decoder architectures (random weights; see fixtures/deconv/README.md): EnCodec 32 kHz (50 Hz
+    comb) and HiFi-GAN V1 (86.13 Hz)."""
+    report = analyze_file(FIXTURES / name, config=CFG)
     f = report.verdicts["ai"]
     assert f.detected, f.reason
     delta = f.evidence["delta_hz"]
-    assert min(abs(delta - 50.0 * m) for m in (1, 0.5, 0.25, 2)) < 0.5  # the 50 Hz comb or one of its levels
+    assert min(abs(delta - expected * m) for m in (1, 0.5, 0.25, 2)) < 0.5  # the comb or one of its levels
 
 
 def test_fakeprint_from_summary_matches_paper_mode_at_44k(rng):

@@ -650,6 +650,8 @@ def train_model(
         if model.in_channels == 2:
             x = x.repeat(1, 2, 1)
         y = model(x)
+        n = min(y.shape[-1], x.shape[-1])  # some decoders (DAC 24 kHz) return a few samples fewer
+        y, x = y[..., :n], x[..., :n]
         loss = _mstft_loss(y.reshape(-1, y.shape[-1]), x.reshape(-1, x.shape[-1]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
