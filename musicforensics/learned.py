@@ -46,9 +46,10 @@ LOGIT_CAP = 6.0
 #: which made a genuine MP3-96 transcode (comb z 4.0, fakeprint logit 1.3) a false positive on eval.
 FAKEPRINT_MAX_Z_SHIFT = 3.0
 #: Smallest comb z that detects on its own (neutral fakeprint). The intercept is lowered if the fit puts the
-#: boundary below it. Measured: comb z of 396 genuine and lossy renders of the (partial, all-splits) full
-#: reference corpus: median 3.0, 99th percentile 5.5, maximum 7.15; 98.6 % of the AI files reach 7.5. A fit on
-#: the small dev split alone (44 negatives) put the boundary at z 5.3, which flagged 7 of those 328 files.
+#: boundary below it. Calibrated on the dev split of the full reference corpus (``--size full --seed 0``): comb z
+#: of its 342 dev negatives (genuine, lossy, upsampled, padded): 99th percentile 5.92, maximum 7.15 (a 24-bit
+#: 48 kHz render); 8.0 sits above that maximum. (Eval negatives, for the record only: maximum 6.84.) A fit on
+#: the small corpus's dev split alone (44 negatives) had put the boundary at z 5.3.
 MIN_COMB_Z_ALONE = 8.0
 #: Default L2 strength on the standardised fakeprint (4087 features, ~10^2 training files: strong shrinkage;
 #: chosen by 5-fold cross-validation on the dev split among 1, 10, 100, 1000).

@@ -36,7 +36,7 @@ def print_summary(tally, elapsed: float, *, quiet: bool) -> None:
     rate = s["files"] / elapsed if elapsed > 0 else 0.0
     console.print(
         f"{s['files']} files: {s['ok']} ok, {s['inconclusive']} inconclusive, {s['error']} error(s); "
-        f"findings: {found}; {elapsed:.1f} s ({rate:.1f} files/s)", highlight=False, markup=False,
+        f"findings: {found}; {elapsed:.1f} s ({rate:.1f} files/s)", highlight=False, markup=False, soft_wrap=True,
     )
 
 

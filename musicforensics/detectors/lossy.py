@@ -58,15 +58,18 @@ HF_CONTENT_MIN_DB = 20.0
 
 # -- logistic model: p = 1 / (1 + exp(-(b0 + b . x))), x = (drop/10, floor/10, log10 hole rate + 4,
 #    min(grid z, 20)/10) (:func:`model_x`) ------------------------------------------------------------------
-#: Fitted by ``python -m benchmarks.calibrate_lossy --manifest /tmp/corpus_small/manifest.csv
-#: /tmp/lc_s1/manifest.csv /tmp/lc_s2/manifest.csv`` (three small corpora, seeds 0/1/2; 120 dev rows, 93 lossy;
-#: L2-regularised logistic regression, lambda 0.1, Newton steps); see docs/lossy.md.
-LOGIT_INTERCEPT = -1.3716
-LOGIT_WEIGHTS = (1.1789, -1.3043, 1.8099, 4.2799)
+#: Fitted by ``python -m benchmarks.calibrate_lossy --manifest corpus_full/manifest.csv`` on the dev split of
+#: the full reference corpus (``--size full --seed 0``: 326 dev rows, 279 lossy; L2-regularised logistic
+#: regression, lambda 0.1, Newton steps); see docs/lossy.md. (Earlier fit: three small corpora, 120 dev rows.)
+LOGIT_INTERCEPT = -5.8151
+LOGIT_WEIGHTS = (2.4487, 0.1098, 2.7733, 5.3669)
 #: Clip of the grid z inside the model (beyond it, more z adds no evidence).
 GRID_Z_CLIP = 20.0
-#: Decision threshold on the probability.
-DECISION_P = 0.5
+#: Decision threshold on the probability, set on the dev split of the full reference corpus: just above the
+#: highest model probability of its negatives (0.822, a 44.1 -> 96 kHz upsample of a genuine render whose own
+#: 20.7 kHz roll-off looks like a wall over digital silence), so dev false positives are 0 while 268 of 279
+#: dev transcodes stay detected by the model alone (the grid and segment paths add to that).
+DECISION_P = 0.83
 
 # -- segment-level test on the spine's (segment x 250 Hz band) matrix ---------------------------------------
 #: A segment is lossy-looking when its wall drops at least this much (dB) into a silent floor.
@@ -87,19 +90,21 @@ SEG_SAME_EDGE_HZ = 750.0
 #: z stays under GRID_Z_FAMILY (the ones the centroids decide: every dev AAC and all but one Vorbis transcode
 #: show their grid, so only MP2, Opus and weak-grid MP3 get a centroid; families with < 3 such files none);
 #: scale = per-feature standard deviation over those transcodes (at least 0.25).
-FAMILY_CENTROIDS = {
-    "mp2": (18.018, 2.613, 0.417, 0.593, 1.245, 1.909),  # n=9 dev transcodes
-    "mp3": (17.227, 0.542, 0.787, 1.333, 1.782, 1.853),  # n=7
-    "opus": (20.169, 0.564, 0.693, 0.896, 1.669, 1.719),  # n=12
+FAMILY_CENTROIDS = {  # refitted on the full reference corpus's dev split (see LOGIT_WEIGHTS)
+    "mp2": (17.315, 2.595, 0.299, 0.909, 1.426, 2.246),  # n=26 dev transcodes
+    "mp3": (20.034, 0.467, 0.343, 0.989, 1.052, 2.035),  # n=29
+    "opus": (20.144, 0.419, 0.636, 0.961, 1.158, 1.359),  # n=35
+    "vorbis": (19.496, 0.771, 0.302, 0.957, 1.323, 2.198),  # n=4
 }
-FAMILY_SCALE = (1.849, 1.850, 0.261, 0.806, 0.830, 0.894)
+FAMILY_SCALE = (2.381, 2.511, 0.290, 0.693, 0.778, 0.970)
 #: Clip of the family floor feature (floor above the wall re 16-bit rounding), dB.
 FAMILY_FLOOR_CLIP_DB = (0.0, 8.0)
 #: Frame-grid evidence (:func:`._lossy_features.frame_grid`): a track whose best codec grid stands this many
 #: robust standard deviations above the file's own null is lossy whatever its wall says (codecs that leave no
-#: wall: AAC >= 256 kbps, LAME V0/320). Calibrated on the dev split: the largest z of the 33 genuine /
-#: hard-negative dev files is 3.38, times 1.5 = 5.1 (docs/lossy.md).
-GRID_Z_LOSSY = 5.1
+#: wall: AAC >= 256 kbps, LAME V0/320). Calibrated on the dev split of the full reference corpus: the largest z
+#: of its 63 genuine / hard-negative dev files is 4.56, times 1.5 = 6.84 (docs/lossy.md). (The first value, 5.1,
+#: came from 33 small-corpus dev files, max 3.38, and let a soxr-resampled eval file with z 5.12 through.)
+GRID_Z_LOSSY = 6.84
 #: A detected track takes its family from the grid when the best grid z reaches this (and the nearest
 #: centroid otherwise): below it the grids of AAC / Vorbis / MP3 are not told apart reliably on dev.
 GRID_Z_FAMILY = 5.0
@@ -183,7 +188,8 @@ def decide(ev: dict) -> dict:
     gz = float(grid.get("z") or 0.0)
     if gz >= GRID_Z_LOSSY and p < DECISION_P:
         p, via = min(0.999, 0.5 + 0.5 * (1.0 - GRID_Z_LOSSY / gz) + 0.01), "grid"
-    detected = p >= DECISION_P
+    # the segment and grid rules are decision rules of their own (calibrated separately), not model scores
+    detected = p_model >= DECISION_P or via in ("segments", "grid")
     if gz >= GRID_Z_FAMILY and grid.get("best"):
         family = feat.grid_codec(grid) or grid["best"]
         fam_p = {family: round(float(min(0.999, 1.0 - GRID_Z_FAMILY / (2 * gz))), 4)}
