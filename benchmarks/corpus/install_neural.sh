@@ -25,6 +25,7 @@ fi
     "descript-audio-codec==1.0.0" "encodec==0.1.1" "snac==1.2.1" "vocos==0.1.0" \
     "einops==0.8.2"
 "$PY" -m pip install "tqdm"   # imported at module level by dac.model.base
+"$PY" -m pip install numpy scipy   # neural.py's own imports (already there once musicforensics is installed)
 
 # Refuse a broken torchaudio (CUDA wheel) if something else installed it.
 if "$PY" -c 'import importlib.util,sys; sys.exit(0 if importlib.util.find_spec("torchaudio") else 1)'; then
