@@ -10,7 +10,6 @@ import os
 import stat
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from .config import AUDIO_EXTENSIONS, AnalysisConfig

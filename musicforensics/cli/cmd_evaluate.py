@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -35,28 +33,6 @@ PlotOption = Annotated[Path | None, typer.Option("--plot", help="Write a PNG wit
 ResultsOutOption = Annotated[Path | None, typer.Option("--results-out", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
 FromResultsOption = Annotated[Path | None, typer.Option("--from-results", help="Re-score stored JSON Lines results instead of analysing.", dir_okay=False)]
 TargetFprOption = Annotated[float, typer.Option("--target-fpr", min=0.0, max=1.0, help="False-positive rate the reported threshold is chosen for.")]
-
-
-def _write_bytes(path: Path, data: bytes, *, force: bool) -> None:
-    """Atomic binary write with the same no-clobber rule as :func:`write_output`."""
-    from ..errors import OutputExistsError
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        if force:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-            os.unlink(tmp)
-    except FileExistsError:
-        os.unlink(tmp)
-        raise OutputExistsError(path) from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def print_tables(doc: dict) -> None:
@@ -125,7 +101,7 @@ def register(app: typer.Typer) -> None:
             if plot is not None:
                 from ..plot_eval import evaluation_png
 
-                _write_bytes(plot, evaluation_png(doc), force=force)
+                write_output(plot, evaluation_png(doc), force=force)
             if json_out:
                 sys.stdout.write(to_json(doc))
                 sys.stdout.flush()

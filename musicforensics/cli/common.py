@@ -102,8 +102,8 @@ def check_output_path(path: Path | None, *, force: bool) -> None:
         raise ParameterError(f"--output {str(path)!r}: folder {str(path.parent)!r} does not exist")
 
 
-def write_output(path: Path, text: str, *, force: bool) -> None:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename).
+def write_output(path: Path, text: str | bytes, *, force: bool) -> None:
+    """Write ``text`` (or bytes, e.g. a PNG) to ``path`` atomically (temp file in the same folder, then rename).
 
     Never replaces an existing file unless ``force``; a crash mid-write leaves the old file intact.
     """
@@ -111,8 +111,12 @@ def write_output(path: Path, text: str, *, force: bool) -> None:
         raise OutputExistsError(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text)
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
