@@ -134,20 +134,9 @@ _SNAC_CFG = {
         "noise": True,
         "depthwise": True,
     },
-    "snac44": {
-        "sampling_rate": 44100,
-        "encoder_dim": 64,
-        "encoder_rates": [2, 3, 8, 8],
-        "decoder_dim": 1536,
-        "decoder_rates": [8, 8, 3, 2],
-        "attn_window_size": 32,
-        "codebook_size": 4096,
-        "codebook_dim": 8,
-        "vq_strides": [8, 4, 2, 1],
-        "noise": True,
-        "depthwise": True,
-    },
 }
+# SNAC 44 kHz has the 32 kHz model's architecture at another rate
+_SNAC_CFG["snac44"] = {**_SNAC_CFG["snac32"], "sampling_rate": 44100}
 
 _INSTALL_HINT = "run benchmarks/corpus/install_neural.sh"
 

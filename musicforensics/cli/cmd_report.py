@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -11,7 +10,7 @@ import typer
 
 from .common import (
     DetectorOption, ForceOption, JobsOption, MaxSecondsOption, QuietOption, RichProgress, build_config,
-    check_output_path, error_boundary, stderr_console, write_output,
+    check_output_path, error_boundary, stderr_console, emit,
 )
 
 ORDER = 30
@@ -144,11 +143,7 @@ def register(app: typer.Typer) -> None:
                 text = html.render(reports, summary=tally.to_dict(), meta=meta, figures=fig_records)
             else:
                 text = _markdown(reports, tally, meta, fig_records, output, force=force)
-            if output is not None:
-                write_output(output, text, force=force)
-            else:
-                sys.stdout.write(text)
-                sys.stdout.flush()
+            emit(text, output, force=force)
         if not quiet and output is not None:
             stderr_console().print(f"wrote {output}", markup=False)
         raise typer.Exit(tally.exit_code())

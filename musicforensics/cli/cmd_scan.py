@@ -12,7 +12,7 @@ import typer
 from .common import (
     DetectorOption, FailOnOption, ForceOption, FormatOption, JobsOption, MaxSecondsOption, OutputOption,
     QuietOption, RichProgress, build_config, check_output_path, error_boundary, parse_fail_on, stderr_console,
-    write_output,
+    emit,
 )
 
 ORDER = 10
@@ -95,11 +95,7 @@ def run_scan(
         meta["store"] = {"path": str(store), **engine.stats.to_dict()}
     if not stream:
         text = render(fmt, reports, summary=tally.to_dict(), meta=meta)
-        if output is not None:
-            write_output(output, text, force=force)
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+        emit(text, output, force=force)
     print_summary(tally, elapsed, quiet=quiet)
     if result_store is not None and not quiet:
         s = engine.stats

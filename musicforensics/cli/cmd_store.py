@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ForceOption, FormatOption, OutputOption, check_output_path, error_boundary, write_output
+from .common import ForceOption, FormatOption, OutputOption, check_output_path, error_boundary, emit
 
 ORDER = 60
 
@@ -62,11 +62,7 @@ def export_store(store: Path, *, fmt: str, output: Path | None, force: bool, con
     meta["config"], meta["config_key"] = config_dict, config_key
     meta["store"] = {"path": str(store), "analyzer": analyzer}
     text = render(fmt, reports, summary=tally.to_dict(), meta=meta)
-    if output is not None:
-        write_output(output, text, force=force)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    emit(text, output, force=force)
     return tally.exit_code()
 
 

@@ -134,6 +134,15 @@ def write_output(path: Path, text: str | bytes, *, force: bool) -> None:
         raise
 
 
+def emit(text: str, output: Path | None, *, force: bool) -> None:
+    """Results go to ``output`` (atomic, never clobbering without ``force``) or, when None, to stdout."""
+    if output is not None:
+        write_output(output, text, force=force)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 class RichProgress:
     """Adapts the library's progress sink to a rich progress bar on stderr (off when not a terminal)."""
 
