@@ -2,20 +2,25 @@
 
 Usage::
 
-    python -m benchmarks.bench_speed [--long] [--repeat N] [--memory-hours H] [--skip-memory] [--markdown FILE]
+    python -m benchmarks.bench_speed [--long] [--repeat N] [--music DIR] [--memory-hours H] [--skip-memory]
+        [--only files|folder|memory|startup] [--durations S ...] [--markdown FILE]
 
 Four measurements, all in one run so the ratios share the machine's state:
 
-1. per file: ``analyze_file`` time against decode-only time (soundfile reading the whole file in the same
-   blocks of float64 the analysis reads = our floor), for FLAC 44.1 kHz/16-bit, FLAC 96 kHz/24-bit and MP3
-   (LAME CBR 192), 10 s, 60 s and 600 s long (plus 60 min with ``--long``); median of ``--repeat`` runs;
+1. per file and stage: decode-only (soundfile reading the whole file in the same blocks of float64 the analysis
+   reads = the floor), then ``analyze_file`` with the time of its shared spectral pass (decoding included) and
+   of each detector (``DetectorResult.seconds``), for FLAC 44.1 kHz/16-bit, FLAC 96 kHz/24-bit and MP3 (LAME
+   CBR 192), 30 s, 3 min and 10 min long (plus 60 min with ``--long``); median of ``--repeat`` runs. Two
+   ratios against decode-only: issue 4's (spectral pass + lossy + hires + bitdepth) and issue 5's (spectral
+   pass + deconv), each also as "over decode" (the same minus one decode, i.e. the analysis work on top of
+   the decoding the pass itself performs). ``--music DIR`` loops real recordings instead of the synthetic signal;
 2. a folder of 12 x 30 s FLAC files through ``musicforensics scan --format jsonl`` with ``--jobs 1`` and ``2``;
 3. peak resident memory (``ru_maxrss`` of a child process) analysing a 24-bit/96 kHz FLAC of ``--memory-hours``
    hours (default 2), next to a child that only imports and warms the kernels;
 4. start-up: ``musicforensics --help`` against ``python -c pass`` (median of 7 runs).
 
-Files are synthesised (tones, a slow sweep and noise, streamed block by block with ``soundfile.SoundFile``) in a
-temporary folder that is deleted at the end. Never a unit test: numbers depend on the machine and its load.
+Files are synthesised (tones, a slow sweep and noise, streamed block by block with ``soundfile.SoundFile``), or
+looped from ``--music`` recordings, in a temporary folder that is deleted at the end. Never a unit test: numbers depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -85,7 +90,13 @@ def decode_only(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-def analyse_once(path: Path) -> float:
+#: Detectors whose cost counts towards each issue's target, besides the shared spectral pass.
+ISSUE4_DETECTORS = ("lossy", "hires", "bitdepth")  # lossy origin / fake hi-res / padded bit depth
+ISSUE5_DETECTORS = ("deconv",)  # AI (neural-decoder deconvolution)
+
+
+def analyse_once(path: Path) -> dict:
+    """One ``analyze_file`` run: total seconds, the shared spectral pass (decoding included) and each detector."""
     from musicforensics.analysis import analyze_file
 
     t0 = time.perf_counter()
@@ -93,33 +104,91 @@ def analyse_once(path: Path) -> float:
     elapsed = time.perf_counter() - t0
     if report.status == "error":
         raise RuntimeError(f"analysis failed on {path}: {report.error}")
-    return elapsed
+    # (an analyser without the pass timing, e.g. an older version under test, leaves it unknown)
+    stages = {"total": elapsed, "spectral": getattr(report, "spectral_pass_seconds", float("nan"))}
+    stages.update({d.detector: d.seconds for d in report.detectors})
+    return stages
 
 
 def median_of(fn, path: Path, repeat: int) -> float:
     return statistics.median(fn(path) for _ in range(repeat))
 
 
-def per_file_table(tmp: Path, durations: list[float], repeat: int) -> list[list[str]]:
+def median_stages(path: Path, repeat: int) -> dict:
+    """Per-stage median over ``repeat`` analyses (each stage separately)."""
+    runs = [analyse_once(path) for _ in range(repeat)]
+    return {k: statistics.median(r.get(k, 0.0) for r in runs) for k in runs[0]}
+
+
+def music_sources(folder: Path | None, sample_rate: int) -> list[Path]:
+    """Stereo audio files at ``sample_rate`` under ``folder`` (sorted), to loop into test files."""
+    if folder is None:
+        return []
+    found = []
+    for p in sorted(folder.rglob("*")):
+        if p.suffix.lower() in (".flac", ".wav"):
+            info = sf.info(str(p))
+            if info.samplerate == sample_rate and info.channels == 2:
+                found.append(p)
+    return found
+
+
+def write_music(path: Path, seconds: float, sr: int, subtype: str, sources: list[Path]) -> Path:
+    """Loop real recordings (read whole: keep the source folder small) into a ``seconds``-long FLAC."""
+    clip = np.concatenate([sf.read(str(p), dtype="float64", always_2d=True)[0] for p in sources])
+    total = round(seconds * sr)
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=2, subtype=subtype, format="FLAC") as fh:
+        done = 0
+        while done < total:
+            part = clip[: total - done]
+            fh.write(part)
+            done += part.shape[0]
+    return path
+
+
+def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path | None = None) -> list[list[str]]:
+    """Per file and duration, in one run: decode-only, the spectral pass, each detector, and the two ratios."""
     from musicforensics.analysis import warm_up
 
     warm_up()
+    cd_src, hr_src = music_sources(music, 44100), music_sources(music, 96000)
     rows = []
     for seconds in durations:
-        reps = repeat if seconds < 600 else 1
-        specs = [("FLAC 44.1 kHz/16", lambda p, s=seconds: write_file(p, s, 44100, "PCM_16"), ".flac"),
-                 ("FLAC 96 kHz/24", lambda p, s=seconds: write_file(p, s, 96000, "PCM_24"), ".flac"),
+        reps = repeat if seconds < 600 else max(1, repeat // 2)
+
+        def flac(sr, subtype, src, s=seconds):
+            if src:
+                return lambda p: write_music(p, s, sr, subtype, src)
+            return lambda p: write_file(p, s, sr, subtype)
+
+        specs = [("FLAC 44.1 kHz/16" + (" music" if cd_src else ""), flac(44100, "PCM_16", cd_src), ".flac"),
+                 ("FLAC 96 kHz/24" + (" music" if hr_src else ""), flac(96000, "PCM_24", hr_src), ".flac"),
                  ("MP3 CBR 192 (44.1 kHz)", lambda p, s=seconds: make_mp3(p, s), ".mp3")]
         for name, make, ext in specs:
             path = tmp / f"f_{int(seconds)}{ext}"
             make(path)
+            decode_only(path)  # page cache warm for both measurements
             decode = median_of(decode_only, path, reps)
-            analysis = median_of(analyse_once, path, reps)
-            rows.append([name, f"{seconds:g}", f"{path.stat().st_size / 1e6:.1f}", f"{decode:.3f}", f"{analysis:.3f}",
-                         f"{analysis / decode:.2f}", f"{seconds / analysis:.0f}x"])
-            print(f"  {name} {seconds:g} s: decode {decode:.3f} s, analysis {analysis:.3f} s", file=sys.stderr)
+            st = median_stages(path, reps)
+            i4 = st["spectral"] + sum(st.get(d, 0.0) for d in ISSUE4_DETECTORS)
+            i5 = st["spectral"] + sum(st.get(d, 0.0) for d in ISSUE5_DETECTORS)
+            over = st["spectral"] - decode  # the pass's own work on top of decoding
+            rows.append([
+                name, f"{seconds:g}", f"{decode:.3f}", f"{st['spectral']:.3f}", f"{over / decode:.2f}",
+                f"{st.get('bitdepth', 0.0):.3f}", f"{st.get('hires', 0.0):.3f}", f"{st.get('lossy', 0.0):.3f}",
+                f"{st.get('deconv', 0.0):.3f}", f"{st['total']:.3f}", f"{st['total'] / decode:.2f}",
+                f"{i4 / decode:.2f}", f"{(i4 - decode) / decode:.2f}",
+                f"{i5 / decode:.2f}", f"{(i5 - decode) / decode:.2f}", f"{seconds / st['total']:.0f}x",
+            ])
+            print(f"  {name} {seconds:g} s: decode {decode:.3f} s, spectral pass {st['spectral']:.3f} s, "
+                  f"total {st['total']:.3f} s", file=sys.stderr)
             path.unlink()
     return rows
+
+
+PER_FILE_HEADER = ["file", "s", "decode", "spectral pass", "pass over decode / decode", "bitdepth", "hires", "lossy",
+                   "deconv", "total", "total / decode", "issue 4 / decode", "issue 4 over decode / decode",
+                   "issue 5 / decode", "issue 5 over decode / decode", "x real time"]
 
 
 def cli_exe() -> list[str]:
@@ -235,12 +304,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="Run only these parts (repeatable).")
     ap.add_argument("--durations", type=float, nargs="+", help="File lengths to measure, seconds (overrides --long).")
     ap.add_argument("--markdown", type=Path, help="Also write the tables as markdown to this file.")
+    ap.add_argument("--music", type=Path,
+                    help="Folder of real recordings: stereo 44.1 / 96 kHz files in it are looped into the FLAC test "
+                         "files of that rate instead of the synthetic signal (MP3 stays synthetic).")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean the temporary folder when stopped
     parts = set(args.only or ("files", "folder", "memory", "startup"))
     if args.skip_memory:
         parts.discard("memory")
-    durations = args.durations or ([10.0, 60.0, 600.0] + ([3600.0] if args.long else []))
+    durations = args.durations or ([30.0, 180.0, 600.0] + ([3600.0] if args.long else []))
     tables = []
     header = f"Machine: {machine()}\n"
     print(header, file=sys.stderr)
@@ -249,9 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         if "startup" in parts:
             tables.append(("Start-up (median of 7 runs)", ["command", "ms", "ms over python"], startup_table()))
         if "files" in parts:
-            tables.append(("Per file: analysis vs decode-only (median of 3 runs below 10 min, 1 above; ratio = analysis / decode)",
-                           ["file", "seconds", "MB", "decode s", "analysis s", "ratio", "speed (x real time)"],
-                           per_file_table(tmp, durations, args.repeat)))
+            title = (f"Per file and stage, seconds (median of {args.repeat} runs below 10 min, "
+                     f"{max(1, args.repeat // 2)} from 10 min); ratios against decode-only of the same file")
+            tables.append((title, PER_FILE_HEADER, per_file_table(tmp, durations, args.repeat, args.music)))
         if "folder" in parts:
             tables.append(("Folder: 12 x 30 s FLAC 44.1 kHz/16 via `musicforensics scan --format jsonl`",
                            ["jobs", "files", "audio s", "wall s", "files/s", "x real time", "decode-only s (1 core)"],

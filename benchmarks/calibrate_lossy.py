@@ -6,8 +6,11 @@
    ``lossy_features.json`` next to each manifest (reused when present, so refits are instant; delete it after
    changing a measurement);
 2. on ``split=dev`` rows only: fits the logistic model of musicforensics.detectors.lossy (L2-regularised,
-   Newton steps) on x = (drop/10, floor/10, log10 hole rate + 4), the codec-family centroids on dev
-   transcodes, and prints the constants to paste into the module;
+   Newton steps) on x = (drop/10, floor/10, log10 hole rate + 4, grid z/10) and prints the constants to paste
+   into the module. With ``--write-family-model PATH`` it also fits the codec-family model (multinomial logistic over
+   ``lossy.family_features``) and the bitrate-class wall Gaussians on the dev transcodes. Measuring runs the
+   detector, which loads the shipped family model, so after changing ``FAMILY_FEATURES`` first refit from the
+   old cache (a new feature reads as absent), then delete the cache and run again;
 3. on ``split=eval`` rows: reports, with the constants currently in the modules, false positives per genuine
    family, detection per lossy family/setting, family accuracy and upsampled detection, misses listed.
 """
@@ -25,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 LAMBDA = 0.1
+#: L2 strength of the codec-family model (0.1, 1, 3, 10 tried on dev, in-sample; 0.1 fitted dev best).
+FAMILY_LAMBDA = 0.1
 
 
 def _analyse(args):
@@ -72,10 +77,17 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, lam: float = LAMBDA, steps: int =
 
 
 def _codec(row) -> str:
-    c = row["codec"]
-    if "+" in c:  # double encode: the last (lowest-quality wall is usually the first) -- use the first codec
-        c = c.split("+")[0]
-    return c
+    """The manifest's codec (for a double encode, the last codec of the chain)."""
+    return row["codec"]
+
+
+def _chain(row) -> set:
+    """Every codec a transcode went through: the manifest codec, plus both codecs of a double encode (setting
+    ``first_rate+second_rate``, e.g. ``aac_128+mp3_320``)."""
+    out = {_codec(row)}
+    if "+" in row["setting"]:
+        out |= {part.split("_")[0] for part in row["setting"].split("+")}
+    return out
 
 
 def grid_report(data: dict) -> None:
@@ -89,7 +101,7 @@ def grid_report(data: dict) -> None:
         g = ev.get("grid") or {}
         if not g:
             continue
-        if row["label_lossy"] == "0":
+        if row["label_lossy"] == "0" and row["class"] != "ai":
             gen.append((float(g.get("z") or 0.0), path))
         elif row["class"] == "lossy":
             per[_codec(row)].append((float(g.get("z") or 0.0), g.get("best")))
@@ -105,7 +117,7 @@ def grid_report(data: dict) -> None:
 def refit(data: dict) -> None:
     from musicforensics.detectors import lossy as L
 
-    X, y, fam_rows = [], [], defaultdict(list)
+    X, y = [], []
     for row, res in data.values():
         if row["split"] != "dev" or row["class"] not in ("genuine", "lossy") or res["status"] == "error":
             continue
@@ -114,24 +126,105 @@ def refit(data: dict) -> None:
             continue
         X.append(L.model_x(ev))
         y.append(1.0 if row["label_lossy"] == "1" else 0.0)
-        if row["label_lossy"] == "1" and float((ev.get("grid") or {}).get("z") or 0.0) < L.GRID_Z_FAMILY:
-            # centroids only for the transcodes the frame grid leaves to them
-            fam_rows[_codec(row)].append(ev["family_x"])
     X, y = np.array(X), np.array(y)
     grid_report(data)
     w = fit_logistic(X, y)
     print(f"# dev rows: {len(y)} ({int(y.sum())} lossy)")
     print(f"LOGIT_INTERCEPT = {w[0]:.4f}")
     print(f"LOGIT_WEIGHTS = ({', '.join(f'{v:.4f}' for v in w[1:])})")
-    fam_rows = {k: v for k, v in fam_rows.items() if len(v) >= 3}  # no centroid from one or two files
-    allf = np.array([v for vs in fam_rows.values() for v in vs])
-    scale = np.maximum(allf.std(axis=0), 0.25) if allf.size else np.ones(6)
-    print("FAMILY_CENTROIDS = {")
-    for fam, vs in sorted(fam_rows.items()):
-        c = np.median(np.array(vs), axis=0)
-        print(f"    {fam!r}: ({', '.join(f'{v:.3f}' for v in c)}),  # n={len(vs)}")
-    print("}")
-    print(f"FAMILY_SCALE = ({', '.join(f'{v:.3f}' for v in scale)})")
+    p_neg = sorted(((L.lossy_probability(x), p) for x, t, p in zip(X, y, _dev_paths(data)) if t == 0), reverse=True)
+    print(f"# highest dev-negative model probability with these weights: {p_neg[0][0]:.3f} ({p_neg[0][1]})")
+
+
+def _dev_paths(data: dict) -> list:
+    out = []
+    for path, (row, res) in data.items():
+        if row["split"] != "dev" or row["class"] not in ("genuine", "lossy") or res["status"] == "error":
+            continue
+        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
+        if "x" in ev and not ev.get("container"):
+            out.append(path)
+    return out
+
+
+#: Manifest setting -> bitrate-class label of musicforensics.detectors.lossy.BITRATE_CLASSES, per codec.
+SETTING_CLASSES = {
+    "mp3": {"cbr96": "<=96 kbps", "cbr128": "128 kbps / V5", "v5": "128 kbps / V5", "cbr160": "160 kbps",
+            "cbr192": "192 kbps / V2", "v2": "192 kbps / V2", "cbr256": "256 kbps", "cbr320": "320 kbps / V0",
+            "v0": "320 kbps / V0"},
+    "aac": {"96k": "<=96 kbps", "128k": "128 kbps", "192k": "192 kbps", "256k": ">=256 kbps", "320k": ">=256 kbps"},
+    "vorbis": {"q0": "q0-q1", "q1": "q0-q1", "q2": "q2-q3", "q3": "q2-q3", "q4": "q4", "q5": "q5", "q6": ">=q6",
+               "q7": ">=q6", "q8": ">=q6"},
+}
+#: Smallest standard deviation of a bitrate class's wall (kHz): the 250 Hz-scale jitter of a wall estimate.
+MIN_WALL_SD_KHZ = 0.15
+
+
+def fit_softmax(X: np.ndarray, y: np.ndarray, k: int, lam: float = FAMILY_LAMBDA, steps: int = 6000,
+                rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by gradient descent on standardised X: mean cross-entropy plus
+    lam / (2 n) ||W||^2 (intercepts not penalised). Returns (intercepts (k,), weights (k, d))."""
+    n = X.shape[0]
+    A = np.hstack([np.ones((n, 1)), X])
+    W = np.zeros((A.shape[1], k))
+    Y = np.eye(k)[y]
+    for _ in range(steps):
+        S = A @ W
+        S -= S.max(axis=1, keepdims=True)
+        P = np.exp(S)
+        P /= P.sum(axis=1, keepdims=True)
+        G = A.T @ (P - Y) / n
+        R = lam * W / n
+        R[0] = 0.0
+        W -= rate * (G + R)
+    return W[0], W[1:].T
+
+
+def fit_family_model(data: dict, manifests: list) -> dict:
+    """The codec-family model (multinomial logistic over lossy.family_features) and the per-class wall
+    Gaussians of the bitrate classes, from the dev transcodes (label: the manifest's codec, i.e. the last codec
+    of a double encode)."""
+    from musicforensics.detectors import lossy as L
+
+    feats, labels, walls = [], [], defaultdict(list)
+    for row, res in data.values():
+        if row["split"] != "dev" or row["class"] != "lossy" or res["status"] == "error":
+            continue
+        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
+        if "family_x" not in ev or ev.get("container"):
+            continue
+        feats.append(L.family_features(ev))
+        labels.append(_codec(row))
+        label = SETTING_CLASSES.get(_codec(row), {}).get(row["setting"])
+        if label is not None and row["family"] != "double":
+            walls[(_codec(row), label)].append(ev["family_x"][0])
+    families = sorted(set(labels))
+    X = np.array(feats)
+    mean, scale = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-3)
+    b, W = fit_softmax((X - mean) / scale, np.array([families.index(c) for c in labels]), len(families))
+    classes = defaultdict(list)
+    for (codec, label), v in walls.items():
+        v = np.array(v)
+        # robust: median and 1.4826 x MAD (a piece with no content near the wall must not widen the class)
+        med = float(np.median(v))
+        sd = 1.4826 * float(np.median(np.abs(v - med)))
+        classes[codec].append({"label": label, "wall_khz_mean": round(med, 4),
+                               "wall_khz_sd": round(max(sd, MIN_WALL_SD_KHZ), 4), "n": len(v)})
+    for codec, table in L.BITRATE_CLASSES.items():  # keep the module's order (low to high bitrate)
+        order = [lab for _, lab in table]
+        classes[codec].sort(key=lambda c: order.index(c["label"]))
+    return {
+        "format": "musicforensics-lossy-family-model", "format_version": 1,
+        "fitted_by": "python -m benchmarks.calibrate_lossy --manifest " + " ".join(str(m) for m in manifests)
+                     + " --write-family-model musicforensics/models/lossy_family.json",
+        "training": {"split": "dev", "rows": len(labels), "per_family": {f: labels.count(f) for f in families},
+                     "label": "manifest codec (the last codec of a double encode)", "lambda": FAMILY_LAMBDA,
+                     "method": "multinomial logistic regression, gradient descent on standardised features"},
+        "families": families, "features": list(L.FAMILY_FEATURES),
+        "mean": [round(float(v), 6) for v in mean], "scale": [round(float(v), 6) for v in scale],
+        "intercepts": [round(float(v), 6) for v in b], "weights": [[round(float(v), 6) for v in r] for r in W],
+        "bitrate_classes": {k: v for k, v in sorted(classes.items())},
+    }
 
 
 def evaluate(data: dict, split: str) -> None:
@@ -140,6 +233,8 @@ def evaluate(data: dict, split: str) -> None:
     genuine = defaultdict(lambda: [0, 0, 0])  # family -> [n, fp, inconclusive]
     lossy = defaultdict(lambda: [0, 0, 0])  # family/setting -> [n, detected, family right]
     ups = defaultdict(lambda: [0, 0])
+    fam_conf = []  # (probability of the named family, named right) for detected transcodes
+    rate_stats = [0, 0, 0.0]  # single-encode transcodes detected, bitrate class right, sum of its probability
     misses = []
     for path, (row, res) in sorted(data.items()):
         if row["split"] != split or res["status"] == "error":
@@ -168,7 +263,15 @@ def evaluate(data: dict, split: str) -> None:
             s = lossy[key]
             s[0] += 1
             s[1] += int(det)
-            s[2] += int(det and fam == _codec(row))
+            s[2] += int(det and fam in _chain(row))
+            if det and row["class"] == "lossy" and "x" in ev and not ev.get("container"):
+                fam_conf.append((d["family_p"][fam], fam in _chain(row)))
+            label = SETTING_CLASSES.get(_codec(row), {}).get(row["setting"])
+            if det and label is not None and row["family"] != "double" and "family_x" in ev:
+                rates = L.bitrate_probabilities(_codec(row), ev["family_x"][0])
+                rate_stats[0] += 1
+                rate_stats[1] += int(max(rates, key=rates.get) == label)
+                rate_stats[2] += rates.get(label, 0.0)
             if not det:
                 misses.append(f"MISS lossy {path} x={ev.get('x')}")
         if row["class"] in ("upsampled",) or row["family"] == "hires" or (row["class"] == "genuine" and int(row["sample_rate"] or 0) > 44100):
@@ -190,7 +293,18 @@ def evaluate(data: dict, split: str) -> None:
     for k, (a, b, c) in sorted(lossy.items()):
         print(f"  {k:28s} n={a:3d} detected={b} family_right={c}")
         tn, td, tf = tn + a, td + b, tf + c
-    print(f"  total detected {td}/{tn} = {td / max(tn, 1):.1%}; family right {tf}/{td} = {tf / max(td, 1):.1%}")
+    print(f"  total detected {td}/{tn} = {td / max(tn, 1):.1%}; family right {tf}/{td} = {tf / max(td, 1):.1%} "
+          "(a double encode's family is right when it names either codec of the chain)")
+    if fam_conf:
+        from musicforensics.metrics import reliability_bins
+
+        conf = np.array([c for c, _ in fam_conf])
+        right = np.array([int(r) for _, r in fam_conf])
+        print(f"  family probability: mean {conf.mean():.3f} vs accuracy {right.mean():.3f} over {len(conf)} "
+              f"transcodes; ECE {reliability_bins(right, conf).ece:.3f}")
+    n_rate = max(rate_stats[0], 1)
+    print(f"  bitrate class (given the true family, single encodes): right {rate_stats[1]}/{rate_stats[0]} = "
+          f"{rate_stats[1] / n_rate:.1%}; mean probability of the true class {rate_stats[2] / n_rate:.3f}")
     print("== upsampled (label vs detected) ==")
     for k, (a, b) in sorted(ups.items()):
         print(f"  {k:28s} n={a:3d} detected={b}")
@@ -205,12 +319,21 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--split", default="eval", help="split to report on (default eval)")
     ap.add_argument("--no-fit", action="store_true")
+    ap.add_argument("--write-family-model", type=Path, default=None,
+                    help="fit the codec-family / bitrate-class model on dev and write it here (JSON)")
     a = ap.parse_args(argv)
     data = {}
     for m in a.manifest:  # evidence cached next to each manifest as lossy_features.json
         data.update({f"{m.parent}/{k}": v for k, v in measure(m, m.with_name("lossy_features.json"), a.jobs).items()})
     if not a.no_fit:
         refit(data)
+    if a.write_family_model is not None:
+        model = fit_family_model(data, a.manifest)
+        a.write_family_model.write_text(json.dumps(model, indent=1) + "\n")
+        from musicforensics.detectors import lossy as L
+
+        L.family_model.cache_clear()
+        print(f"# wrote {a.write_family_model} ({model['training']['rows']} dev transcodes)")
     evaluate(data, a.split)
     return 0
 

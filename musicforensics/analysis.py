@@ -116,7 +116,8 @@ def _finish_status(report: TrackReport) -> None:
 
 
 def _excerpt_from_memory(kept: tuple[int, np.ndarray], sample_rate: int, read_from_source):
-    """An excerpt reader that serves spans inside the kept middle excerpt from memory, others from the source."""
+    """An excerpt reader that serves spans inside the kept middle excerpt from memory (a read-only float32 view,
+    no copy), others from the source (converted to float32 like the kept samples: exact for PCM up to 24 bits)."""
     first, samples = kept
 
     def excerpt(start_s=0.0, duration_s=None):
@@ -124,8 +125,10 @@ def _excerpt_from_memory(kept: tuple[int, np.ndarray], sample_rate: int, read_fr
         if duration_s is not None:
             b = a + int(round(duration_s * sample_rate))
             if first <= a and b <= first + samples.shape[0]:
-                return samples[a - first:b - first].astype(np.float64)
-        return read_from_source(start_s, duration_s)
+                view = samples[a - first:b - first]
+                view.flags.writeable = False
+                return view
+        return np.asarray(read_from_source(start_s, duration_s), dtype=np.float32)
 
     return excerpt
 
@@ -137,13 +140,17 @@ def _analyze(path_label: str, info: audio.AudioInfo, blocks_factory, excerpt, cf
     max_frames = None if cfg.max_seconds is None else int(round(cfg.max_seconds * info.sample_rate))
     total = info.frames if max_frames is None else min(info.frames, max_frames)
     kept: list = []
+    t_pass = time.perf_counter()
     spectrum, stats = summarize_blocks(
         blocks_factory(block_frames=block, overlap=overlap, max_frames=max_frames),
         sample_rate=info.sample_rate, channels=info.channels, total_frames=total, config=cfg,
         grid_bits=_grid_bits(info), overlap=overlap, keep=kept,
     )
+    t_pass = time.perf_counter() - t_pass
     excerpt = _excerpt_from_memory(kept[0], info.sample_rate, excerpt)
     report = TrackReport(path=path_label, status=STATUS_OK, audio=info.to_dict(), config_key=cfg.cache_key())
+    # seconds of the shared spectral pass (decoding included), for benchmarks; kept in memory, never serialised
+    report.spectral_pass_seconds = t_pass  # type: ignore[attr-defined]
     report.facts = _facts(info, spectrum, stats)
     report.reasons = _degenerate_reasons(info, stats, spectrum, cfg)
     ctx = TrackContext(path=file_path, info=info, config=cfg, spectrum=spectrum, stats=stats,

@@ -198,12 +198,27 @@ def iter_blocks(
         try:
             if start:
                 handle.seek(start)
-            blocks = handle.blocks(
-                blocksize=block_frames, overlap=overlap, frames=-1 if max_frames is None else max_frames,
-                dtype="float64", always_2d=True,
-            )
-            for block in blocks:
-                yield block
+            remaining = max(handle.frames - handle.tell(), 0)
+            if max_frames is not None:
+                remaining = min(remaining, max(int(max_frames), 0))
+            previous = None
+            # the blocks soundfile.SoundFile.blocks() would yield, each read straight into its own new array
+            # (blocks() reads into one buffer and copies every block out of it)
+            while remaining > 0:
+                head = 0 if previous is None else overlap
+                n = min(block_frames - head, remaining)
+                block = np.empty((head + n, handle.channels))
+                if head:
+                    block[:head] = previous[-overlap:]
+                got = handle.read(n, dtype="float64", always_2d=True, out=block[head:]).shape[0]
+                if got < n:  # the container announced more frames than it holds
+                    block = block[:head + got]
+                    remaining = 0
+                else:
+                    remaining -= n
+                if got:
+                    yield block
+                previous = block
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise AudioReadError(path, f"decoding failed part-way: {_library_message(exc)}") from exc
 

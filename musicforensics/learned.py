@@ -48,8 +48,10 @@ FAKEPRINT_MAX_Z_SHIFT = 3.0
 #: Smallest comb z that detects on its own (neutral fakeprint). The intercept is lowered if the fit puts the
 #: boundary below it. Calibrated on the dev split of the full reference corpus (``--size full --seed 0``): comb z
 #: of its 342 dev negatives (genuine, lossy, upsampled, padded): 99th percentile 5.92, maximum 7.15 (a 24-bit
-#: 48 kHz render); 8.0 sits above that maximum. (Eval negatives, for the record only: maximum 6.84.) A fit on
-#: the small corpus's dev split alone (44 negatives) had put the boundary at z 5.3.
+#: 48 kHz render); 8.0 sits above that maximum. Recomputed after the comb changes of the full-corpus refit
+#: (tone envelope threshold, codec grids, coarse null; see musicforensics/dsp/comb.py): 99th percentile 5.84,
+#: maximum 7.04 (the same render), so 8.0 stands. A fit on the small corpus's dev split alone (44 negatives)
+#: had put the boundary at z 5.3.
 MIN_COMB_Z_ALONE = 8.0
 #: Default L2 strength on the standardised fakeprint (4087 features, ~10^2 training files: strong shrinkage;
 #: chosen by 5-fold cross-validation on the dev split among 1, 10, 100, 1000).
@@ -338,6 +340,15 @@ def read_manifest(path: str | os.PathLike, *, split: str | None = "dev") -> list
     return out
 
 
+def _counts(rows: list[dict], column: str) -> dict:
+    """Rows per value of ``column`` (empty when the manifest has no such column)."""
+    out: dict = {}
+    for r in rows:
+        if r.get(column):
+            out[r[column]] = out.get(r[column], 0) + 1
+    return dict(sorted(out.items()))
+
+
 def train_from_manifest(manifest: str | os.PathLike, *, split: str | None = "dev", l2: float = DEFAULT_L2,
                         fp_target: float = DEFAULT_FP_TARGET, progress: Callable[[int, int, str], None] | None = None,
                         use_fakeprint: bool = True) -> AIModel:
@@ -369,7 +380,9 @@ def train_from_manifest(manifest: str | os.PathLike, *, split: str | None = "dev
         labels.append(r["label_ai"])
     if not labels:
         raise ParameterError(f"manifest {str(manifest)!r}: no readable rows in split {split!r}")
+    used = [r for r in rows if r["path"] not in set(skipped)]
     prov = {"manifest": str(manifest), "split": split, "skipped": len(skipped), "package_version": __version__,
-            "features": "fakeprint from the scan's long-term spectrum (see docs/ai-detection.md)"}
+            "features": "fakeprint from the scan's long-term spectrum (see docs/ai-detection.md)",
+            "classes": _counts(used, "class"), "architectures": _counts([r for r in used if r["label_ai"]], "architecture")}
     return train(np.array(feats), np.array(zs), np.array(labels), l2=l2, fp_target=fp_target, provenance=prov,
                  use_fakeprint=use_fakeprint)

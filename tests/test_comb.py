@@ -182,3 +182,73 @@ def test_bad_input():
         comb.comb_search(np.zeros(100), 44100, 16384)
     with pytest.raises(ParameterError):
         comb.peakiness(np.full(1000, np.nan))
+
+
+# -- spacing choice and tone protection on constructed spectra ----------------------------------------
+def _spectrum_with_teeth(rng, sr, teeth_db: dict, *, fmax: float, noise_db: float = 0.3) -> np.ndarray:
+    """Mean-of-dB spectrum (16384-point grid): flat -60 dB floor with small noise, plus for each spacing D in
+    ``teeth_db`` a one-bin tooth of the given height at every multiple of D below ``fmax``; nothing above fmax
+    (a resampled band-limited generator)."""
+    n_bins = 16384 // 2 + 1
+    bin_hz = sr / 16384
+    m = -60.0 + noise_db * rng.standard_normal(n_bins)
+    for d, h in teeth_db.items():
+        k = np.round(np.arange(1, int(fmax / d) + 1) * d / bin_hz).astype(int)
+        m[k] = np.maximum(m[k], -60.0 + h)
+    m[int(fmax / bin_hz) + 8:] = -130.0
+    return m
+
+
+def test_rival_spacings_pick_the_one_with_own_teeth(rng, monkeypatch):
+    """SNAC 24 kHz resampled to 48 kHz: strong 375 Hz teeth (8 x 46.875 = 5 x 75) and faint 46.875 Hz teeth.
+
+    75 Hz (DAC/EnCodec 24 kHz) scores about as high by re-reading every fifth 375 Hz tooth; only 46.875 Hz has
+    teeth between them, so it is the reported spacing."""
+    m = _spectrum_with_teeth(rng, 48000, {375.0: 6.0, 46.875: 0.2}, fmax=11900.0)
+    res = comb.comb_search(m, 48000, 16384)
+    assert res.delta_hz == pytest.approx(46.875, abs=0.05)
+    assert res.family == "SNAC"
+    assert comb._own_teeth(1.0, 46.875, 2.0, 375.0) == pytest.approx(np.sqrt(8) / 2)
+    assert res.z > 8
+    # ranking the rivals by z alone (the earlier rule) reports 75 Hz on this spectrum
+    monkeypatch.setattr(comb, "_own_teeth", lambda z, d, z_best, d_best: z)
+    assert comb.comb_search(m, 48000, 16384).delta_hz == pytest.approx(75.0, abs=0.05)
+
+
+def test_smooth_but_not_tone_smooth_comb_is_kept(rng):
+    """A trained decoder's comb can be loud down to low frequencies (harmonic score ~1) with a tooth envelope
+    of ~0.8 dB roughness: above SMOOTH_ENVELOPE_DB it is a comb, not a note."""
+    sr = 22050
+    bin_hz = sr / 16384
+    d = sr / 256
+    m = _spectrum_with_teeth(rng, sr, {d: 12.0}, fmax=sr / 2 - 50)
+    k = np.round(np.arange(1, int((sr / 2 - 50) / d) + 1) * d / bin_hz).astype(int)
+    m[k] += rng.normal(0.0, 1.0, k.size)  # ~0.8 dB median second difference
+    rough = comb.envelope_roughness(m, bin_hz, d)
+    assert comb.SMOOTH_ENVELOPE_DB < rough < 1.2
+    prom = m - __import__("scipy.ndimage", fromlist=["median_filter"]).median_filter(m, size=comb.MEDIAN_BINS, mode="nearest")
+    assert comb.harmonic_score(prom, bin_hz, d) > comb.HARMONIC_SCORE_MAX
+    res = comb.comb_search(m, sr, 16384)
+    assert res.z > 8 and res.delta_hz == pytest.approx(d, abs=0.1)
+    # the same comb with a tone's smooth envelope is rejected as a note
+    m2 = _spectrum_with_teeth(rng, sr, {d: 12.0}, fmax=sr / 2 - 50, noise_db=0.05)
+    assert comb.envelope_roughness(m2, bin_hz, d) < comb.SMOOTH_ENVELOPE_DB
+    assert comb.comb_search(m2, sr, 16384).z < 6
+
+
+def test_coarse_null_matches_full_grid(rng):
+    """The null on every NULL_STRIDE-th dense spacing gives the same z as the full grid, within 5 %."""
+    sr, strides = 44100, (8, 8, 4, 2)
+    n = sr * 8
+    y = music(n, sr, rng) + 0.01 * upsampler_chain(n, strides, rng)
+    mdb = mean_db_spectrum(y)
+    res = comb.comb_search(mdb, sr, 16384)
+    bin_hz = sr / 16384
+    edges = comb.band_edges(sr)
+    p = comb.peakiness(mdb)
+    t_full, _ = comb.comb_statistic(p, bin_hz, comb.dense_grid(bin_hz, float(edges[-1])), edges)
+    t_c, _ = comb.comb_statistic(p, bin_hz, np.array([res.coarse_delta_hz]), edges)
+    med = np.median(t_full, axis=0)
+    spread = 1.4826 * np.median(np.abs(t_full - med), axis=0)
+    z_full = float(((t_c - med) / spread).max())
+    assert res.z == pytest.approx(z_full, rel=0.05)

@@ -181,6 +181,16 @@ def _labels(**kw):
     return {k: kw.get(k, 0) for k in ev.KINDS}
 
 
+def test_codec_named_right_for_either_codec_of_a_double_encode():
+    rows = [ev.ManifestRow(n, "eval", "lossy", "double", codec="mp3", setting="aac_128+mp3_320", labels=_labels(lossy=1))
+            for n in ("a", "b", "c")]
+    reps = [_rep(n, "lossy", detected=True, p=0.9, evidence={"codec_family": {"estimate": c}})
+            for n, c in (("a", "aac"), ("b", "mp3"), ("c", "opus"))]
+    assert ev.codec_chain(rows[0]) == {"aac", "mp3"}
+    ca = ev.evaluate(rows, reps, kinds=("lossy",))["kinds"]["lossy"]["codec_accuracy"]
+    assert (ca["named"], ca["correct"], ca["correct_last"]) == (3, 2, 1)
+
+
 def test_normalise_codec():
     assert ev.normalise_codec("LAME") == "mp3"
     assert ev.normalise_codec("mp3_cbr") == "mp3"

@@ -160,9 +160,72 @@ def test_soxr_like_edge_above_21k_is_not_lossy(rng):
 def test_family_and_bitrate_helpers():
     assert L.bitrate_class("mp3", 16700) == "128 kbps / V5"
     assert L.bitrate_class("mp3", None) == "320 kbps / V0"
-    fam, probs = L.estimate_family(L.FAMILY_CENTROIDS["opus"])
-    assert fam == "opus"
-    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
+    model = L.family_model()
+    assert tuple(model["features"]) == L.FAMILY_FEATURES
+    assert set(model["families"]) == {"aac", "mp2", "mp3", "opus", "vorbis"}
+    assert model["training"]["split"] == "dev"
+    # bitrate class: the shipped per-class wall Gaussians order MP3's classes by wall frequency
+    assert max(L.bitrate_probabilities("mp3", 15.0), key=L.bitrate_probabilities("mp3", 15.0).get) == "<=96 kbps"
+    top = L.bitrate_probabilities("mp3", 20.4)
+    assert max(top, key=top.get) == "320 kbps / V0" and sum(top.values()) == pytest.approx(1.0)
+    assert L.bitrate_probabilities("opus", 20.0) == {}
+
+
+def test_family_probabilities_are_the_softmax_of_the_model():
+    n = len(L.FAMILY_FEATURES)
+    model = {"families": ["a", "b"], "features": list(L.FAMILY_FEATURES), "mean": [0.0] * n, "scale": [2.0] * n,
+             "intercepts": [0.0, 1.0], "weights": [[1.0] + [0.0] * (n - 1), [0.0] * n]}
+    x = (4.0,) + (0.0,) * (n - 1)  # standardised first feature 2 -> logits (2, 1)
+    p = L.family_probabilities(x, model)
+    assert p["a"] == pytest.approx(np.exp(2) / (np.exp(2) + np.exp(1)))
+    assert p["a"] + p["b"] == pytest.approx(1.0)
+
+
+def test_family_features_read_grid_segments_and_drop():
+    ev = {"family_x": [17.0, 0.5, 0.3, 0.0, 0.0, 0.0], "wall_counts": True, "wall": {"drop_db": 90.0},
+          "grid": {"aac": {"z": 99.0, "share": 0.5, "null": 0.1}, "vorbis": {"z": 9.0, "share": 0.3, "null": 0.1},
+                   "mp3": {"z": -1.0}},
+          "segments": {"walls_hz": [16000.0, None, 18000.0]}}
+    f = dict(zip(L.FAMILY_FEATURES, L.family_features(ev)))
+    assert f["grid_z_aac"] == pytest.approx(2.0) and f["grid_z_vorbis"] == pytest.approx(1.0)
+    assert f["grid_z_mp3"] == 0.0
+    assert f["grid_excess_aac_minus_vorbis"] == pytest.approx(10 * (0.4 - 0.2))
+    assert f["segment_wall_spread_khz"] == pytest.approx(1.0)  # std of (16, 18) kHz
+    assert f["wall_drop_per_60"] == pytest.approx(L.DROP_CLIP_DB / 60)
+
+
+def _upsample(y: np.ndarray, sr_out: int, sr_in: int = SR) -> np.ndarray:
+    """Ideal band-limited upsampling (zero-padded spectrum): nothing above sr_in / 2."""
+    n = int(round(y.shape[0] * sr_out / sr_in))
+    Y = np.fft.rfft(y, axis=0)
+    up = np.zeros((n // 2 + 1, y.shape[1]), complex)
+    up[: Y.shape[0]] = Y * (n / y.shape[0])
+    return np.fft.irfft(up, n, axis=0)
+
+
+def test_upsampled_file_resampler_edge_is_not_a_lossy_wall(rng, monkeypatch):
+    """A 44.1 kHz render upsampled to 96 kHz by a resampler whose anti-imaging filter falls (raised cosine)
+    from 19.6 to 22 kHz: over the empty band above, the segments see a codec-like wall near 20.5 kHz, but it
+    sits above UPSAMPLED_WALL_RATIO x 22.05 kHz, so it is the resampler's."""
+    y = _music_like(rng, 12.0)
+    Y = np.fft.rfft(y, axis=0)
+    f = np.fft.rfftfreq(y.shape[0], 1 / SR)
+    taper = np.clip(0.5 + 0.5 * np.cos(np.pi * (f - 19600.0) / 2400.0), 0.0, 1.0)
+    y96 = _upsample(np.fft.irfft(Y * np.where(f <= 19600.0, 1.0, taper)[:, None], y.shape[0], axis=0), 96000)
+    cfg = AnalysisConfig(detectors=("lossy", "hires"))
+    rep = analyze_signal(y96, 96000, config=cfg, subtype="PCM_24")
+    v = rep.verdicts["lossy"]
+    assert rep.verdicts["upsampled"].detected
+    assert v.evidence["upsampled_from_hz"] == 44100
+    assert v.evidence["wall_search_max_hz"] == pytest.approx(L.UPSAMPLED_WALL_RATIO * 22050, abs=1)
+    assert not v.detected
+    # without the rule the resampler's edge is taken for a codec wall
+    monkeypatch.setattr(L, "UPSAMPLED_WALL_RATIO", 1.0)
+    assert analyze_signal(y96, 96000, config=cfg, subtype="PCM_24").verdicts["lossy"].detected
+    monkeypatch.undo()
+    # a codec-like 16 kHz low-pass before the upsampling is still found
+    rep = analyze_signal(_upsample(_brickwall(y, 16000.0), 96000), 96000, config=cfg, subtype="PCM_24")
+    assert rep.verdicts["lossy"].detected
 
 
 # -- codec frame grid --------------------------------------------------------------------------------------
@@ -228,10 +291,10 @@ def test_frame_grid_silence_and_short_input():
 
 def test_decide_uses_grid_without_wall():
     ev = {"x": [0.0, 4.0, 0.0], "family_x": [22.05, 8.0, 0.0, 0.0, 0.0, 0.0], "segments": {},
-          "grid": {"z": 2 * L.GRID_Z_LOSSY, "best": "aac"}}
+          "grid": {"z": 2 * L.GRID_Z_LOSSY, "best": "aac", "aac": {"z": 2 * L.GRID_Z_LOSSY}}}
     d = L.decide(ev)
     assert d["detected"] and d["via"] in ("grid", "model") and d["family"] == "aac"  # the model also reads grid z
-    ev["grid"] = {"z": 0.5 * L.GRID_Z_LOSSY, "best": "aac"}
+    ev["grid"] = {"z": 0.5 * L.GRID_Z_LOSSY, "best": "aac", "aac": {"z": 0.5 * L.GRID_Z_LOSSY}}
     d = L.decide(ev)
     assert not d["detected"]
 

@@ -141,6 +141,9 @@ def test_memory_excerpt_matches_file_excerpt(write_audio, rng):
         analysis._run_detectors = original
     np.testing.assert_array_equal(seen["memory"], y[8000 * 5: 8000 * 35])
     np.testing.assert_array_equal(seen["file"], y[: 8000 * 2])
+    # both float32 (exact for 16-bit samples); the kept excerpt is served as a read-only view
+    assert seen["memory"].dtype == np.float32 and seen["file"].dtype == np.float32
+    assert not seen["memory"].flags.writeable
 
 
 def test_single_precision_fft_matches_double_precision_down_to_the_16_bit_floor(rng):
@@ -154,3 +157,39 @@ def test_single_precision_fft_matches_double_precision_down_to_the_16_bit_floor(
     p = np.abs(np.fft.rfft(frames * w, axis=-1)) ** 2 * (2 / w.sum()) ** 2
     ref = (10 * np.log10(p + 1e-14)).mean(axis=0)
     np.testing.assert_allclose(spec.mean_db, ref, atol=1e-3)
+
+
+def _stft_mean_db(y, cfg, dtype):
+    """Per-frame mean of dB over frames and channels, every log taken separately; ``dtype`` float32 rounds the
+    samples and the window product as the pass does, float64 is the exact reference."""
+    import scipy.fft
+
+    w = np.hanning(cfg.n_fft + 1)[:-1]
+    out = []
+    for ch in range(y.shape[1]):
+        frames = np.lib.stride_tricks.sliding_window_view(y[:, ch], cfg.n_fft)[:: cfg.hop]
+        x = scipy.fft.rfft(frames.astype(dtype) * w.astype(dtype), axis=-1)
+        p = (x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2) * (2 / w.sum()) ** 2
+        out.append(10 * np.log10(p + 1e-14))
+    return np.concatenate(out).mean(axis=0)
+
+
+@pytest.mark.parametrize("gain", [1e-3, 0.5, 3e6])
+def test_mean_db_of_the_log_product_agrees_with_per_frame_logs(rng, gain):
+    """The pass takes one log per LOG_PRODUCT_FRAMES frames (a log of products); its mean dB equals the per-frame
+    mean of logs of the same single-precision STFT to 1e-6 dB in every bin, and of a float64 STFT to 1e-3 dB
+    down to 80 dB under the signal, including a float signal far above full scale (gain 3e6 >
+    LOG_PRODUCT_MAX_AMPLITUDE: one log per frame) and bins at the 1e-14 floor (above a steep low-pass)."""
+    from scipy.signal import butter, sosfilt
+
+    sr = 44100
+    cfg = AnalysisConfig(n_fft=4096, hop=2048, block_frames=4096 + 40 * 2048)
+    y = rng.standard_normal((sr * 6, 2))
+    y = sosfilt(butter(12, 9000, fs=sr, output="sos"), y, axis=0) * gain
+    spec, _ = summarize(y, sr, cfg)
+    np.testing.assert_allclose(spec.mean_db, _stft_mean_db(y, cfg, np.float32), atol=1e-6, rtol=0)
+    exact = _stft_mean_db(y, cfg, np.float64)
+    loud = exact > 20 * np.log10(gain) - 80
+    np.testing.assert_allclose(spec.mean_db[loud], exact[loud], atol=1e-3)
+    if gain < 1:
+        assert spec.mean_db[-10:].max() < -139  # far above the cut-off: the floor

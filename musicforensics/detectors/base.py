@@ -54,7 +54,8 @@ class TrackContext:
         return total if self.config.max_seconds is None else min(total, self.config.max_seconds)
 
     def excerpt(self, start_s: float = 0.0, duration_s: float | None = None) -> np.ndarray:
-        """Samples (frames, channels) float64 of a stretch of the track (memory: the stretch only)."""
+        """Samples (frames, channels) float32 of a stretch of the track, read-only (memory: the stretch only; the
+        kept middle excerpt is served without a copy). float32 is exact for PCM up to 24 bits."""
         return self._excerpt(start_s, duration_s)
 
     def blocks(self, *, block_frames: int, overlap: int = 0, max_frames: int | None = None) -> Iterator[np.ndarray]:

@@ -78,6 +78,17 @@ def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: in
     return {"candidates": cands, "wall": None if wall is None else wall.to_dict(), "q16_floor_db": round(q16, 3)}
 
 
+def source_candidate(ev: dict) -> dict | None:
+    """The candidate source rate of :func:`upsampling_evidence` ``ev`` the file was upsampled from (the
+    smallest passing rate whose Nyquist is not below the measured wall), or None when it was not upsampled."""
+    passing = [c for c in ev["candidates"] if c["silent_above"]]
+    if not passing:
+        return None
+    wall_hz = ev["wall"]["freq_hz"] if ev["wall"] else 0.0
+    fitting = [c for c in passing if c["rate"] / 2 >= wall_hz - 300.0]
+    return (fitting or passing)[0]
+
+
 class HiresDetector(Detector):
     name = "hires"
     version = "1"
@@ -93,11 +104,9 @@ class HiresDetector(Detector):
             finding = Finding("upsampled", False, 0.0, ev, reason=f"{sr} Hz: not above CD rate", detector=self.name)
             return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)
         ev = upsampling_evidence(sp.freqs, sp.mean_db, sr, sp.n_fft)
-        passing = [c for c in ev["candidates"] if c["silent_above"]]
-        if passing:
+        src = source_candidate(ev)
+        if src is not None:
             wall_hz = ev["wall"]["freq_hz"] if ev["wall"] else 0.0
-            fitting = [c for c in passing if c["rate"] / 2 >= wall_hz - 300.0]
-            src = (fitting or passing)[0]
             ev["source_rate_hz"] = src["rate"]
             gap = src["content_db"] - src["above_db"]
             prob = float(min(0.999, 0.5 + (gap - UPS_MIN_GAP_DB) / 40.0 + 0.2))

@@ -13,25 +13,34 @@ Evidence, all reported (docs/lossy.md):
   (AAC: KBD window, hop 1024; Vorbis: power-sine window, hop 1024; MP3: approximated by a 576-line sine MDCT);
   the zero share at the best offset against the file's own other offsets (z) detects codecs that leave no
   wall (AAC >= 256 kbps, LAME V0/320) and names the codec;
+* **band breaks** on the same excerpt (:mod:`._band_breaks`): a live band next to a digitally silent one
+  within one frame (per-band quantisation to zero);
 * **segments**: the wall test repeated on every 2 s row of the spine's segment x band matrix, so a spliced
   lossy stretch or one transcoded track in a compilation shows up where it is.
 
 The features are combined by a logistic model fitted on the dev split (``benchmarks/calibrate_lossy.py``),
-and a clear grid (z >= GRID_Z_LOSSY) decides on its own; the codec family comes from the grid when it is clear
-(z >= GRID_Z_FAMILY), else from a nearest-centroid rule (MP2 / MP3 / Opus), and the bitrate class from the
-wall frequency (SCIENCE.md wall table).
+and a clear grid (z >= GRID_Z_LOSSY) decides on its own. The codec family comes from a multinomial logistic
+model over the measured evidence (:func:`family_features`: wall, floor, steepness, holes, grid z per codec,
+band breaks, ...), the bitrate class from per-class wall Gaussians, both fitted on the dev transcodes and
+shipped in ``models/lossy_family.json``; in an upsampled file, walls near the source Nyquist are the
+resampler's and are not searched (UPSAMPLED_WALL_RATIO).
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import time
+from importlib import resources
 
 import numpy as np
 
 from ..dsp.wall import Wall, find_wall, quantisation_floor_db
 from ..results import Finding
 from . import _lossy_features as feat
+from . import hires
+from ._band_breaks import band_breaks
 from .base import Detector, TrackContext
 
 #: Lowest frequency searched for a wall, Hz (MP3 at 64 kbps cuts near 11 kHz; lower walls are telephone
@@ -41,6 +50,12 @@ WALL_MIN_HZ = 8000.0
 #: sub-band limit, LAME 320 at 20.1-20.6 kHz); soxr 48 -> 44.1 kHz leaves a genuine edge at 21.6-22 kHz
 #: (SCIENCE.md; 21.15-21.23 kHz measured on the dev split), which this bound keeps out.
 WALL_MAX_HZ = 21000.0
+#: In a file upsampled from a lower rate r (:func:`.hires.source_candidate`), walls are searched only below
+#: this fraction of r / 2: the resampler's anti-imaging filter and the source's own content edge sit just under
+#: r / 2 over an empty band, exactly like a codec low-pass (dev split: an ffmpeg 44.1 -> 96 kHz upsample of a
+#: genuine render showed a 20.70 kHz "wall", 0.94 of 22.05 kHz, with model probability 0.82). The price: an
+#: MP3 320 / Opus transcode that was then upsampled is found only by its grid or holes, not its wall.
+UPSAMPLED_WALL_RATIO = 0.9
 #: Drop (dB) below which no wall is reported at all.
 WALL_MIN_DROP_DB = 12.0
 #: Clip of the drop feature, dB (beyond this a deeper floor adds no evidence).
@@ -66,10 +81,11 @@ LOGIT_WEIGHTS = (2.4487, 0.1098, 2.7733, 5.3669)
 #: Clip of the grid z inside the model (beyond it, more z adds no evidence).
 GRID_Z_CLIP = 20.0
 #: Decision threshold on the probability, set on the dev split of the full reference corpus: just above the
-#: highest model probability of its negatives (0.822, a 44.1 -> 96 kHz upsample of a genuine render whose own
-#: 20.7 kHz roll-off looks like a wall over digital silence), so dev false positives are 0 while 268 of 279
-#: dev transcodes stay detected by the model alone (the grid and segment paths add to that).
-DECISION_P = 0.83
+#: highest model probability of its negatives, 0.744 (a genuine render resampled 48 -> 44.1 kHz by soxr, whose
+#: anti-alias edge at 20.83 kHz looks like a shallow wall). The previous highest, 0.822 (an ffmpeg 44.1 -> 96 kHz
+#: upsample), no longer has a wall since walls of upsampled files are searched below UPSAMPLED_WALL_RATIO x the
+#: source Nyquist; the threshold was 0.83 before that change.
+DECISION_P = 0.75
 
 # -- segment-level test on the spine's (segment x 250 Hz band) matrix ---------------------------------------
 #: A segment is lossy-looking when its wall drops at least this much (dB) into a silent floor.
@@ -84,32 +100,28 @@ SEG_MIN_SHARE = 0.1
 #: A segment wall closer than this (Hz) to a too-high whole-track edge is that edge (at 250 Hz resolution).
 SEG_SAME_EDGE_HZ = 750.0
 
-# -- codec family: the frame grid when it is clear (GRID_Z_FAMILY), else the nearest centroid in
-# :func:`family_vector` (wall kHz, floor dB, steepness / 100, log10 hole rates per region + 4) ----------------
-#: Centroids (per-family medians) fitted by ``benchmarks/calibrate_lossy.py`` on the dev transcodes whose grid
-#: z stays under GRID_Z_FAMILY (the ones the centroids decide: every dev AAC and all but one Vorbis transcode
-#: show their grid, so only MP2, Opus and weak-grid MP3 get a centroid; families with < 3 such files none);
-#: scale = per-feature standard deviation over those transcodes (at least 0.25).
-FAMILY_CENTROIDS = {  # refitted on the full reference corpus's dev split (see LOGIT_WEIGHTS)
-    "mp2": (17.315, 2.595, 0.299, 0.909, 1.426, 2.246),  # n=26 dev transcodes
-    "mp3": (20.034, 0.467, 0.343, 0.989, 1.052, 2.035),  # n=29
-    "opus": (20.144, 0.419, 0.636, 0.961, 1.158, 1.359),  # n=35
-    "vorbis": (19.496, 0.771, 0.302, 0.957, 1.323, 2.198),  # n=4
-}
-FAMILY_SCALE = (2.381, 2.511, 0.290, 0.693, 0.778, 0.970)
+# -- codec family and bitrate class: a multinomial logistic model over :func:`family_features`, and per-family
+#    Gaussian wall likelihoods, both fitted on the dev transcodes of the reference corpus by
+#    ``benchmarks/calibrate_lossy.py`` and shipped in FAMILY_MODEL_RESOURCE with their provenance ------------
+#: Package resource holding the fitted family / bitrate-class model (JSON).
+FAMILY_MODEL_RESOURCE = "models/lossy_family.json"
+#: Names of :func:`family_features`, in order (the model file must list the same).
+FAMILY_FEATURES = ("wall_khz", "floor_re_16bit_db", "steepness_per_100", "log_holes_4_11k", "log_holes_11_16k",
+                   "log_holes_16_19k", "grid_z_aac", "grid_z_vorbis", "grid_z_mp3", "segment_wall_spread_khz",
+                   "wall_drop_per_60", "grid_excess_aac_minus_vorbis", "log_band_breaks")
 #: Clip of the family floor feature (floor above the wall re 16-bit rounding), dB.
 FAMILY_FLOOR_CLIP_DB = (0.0, 8.0)
+#: Clip of each codec's frame-grid z inside the family features (which take log10(1 + z)).
+FAMILY_GRID_Z_CLIP = 1000.0
+#: A detected track's reason cites the frame grid of its family when that grid's z reaches this: below it
+#: the grids of AAC / Vorbis / MP3 are not told apart reliably on dev.
+GRID_Z_FAMILY = 5.0
 #: Frame-grid evidence (:func:`._lossy_features.frame_grid`): a track whose best codec grid stands this many
 #: robust standard deviations above the file's own null is lossy whatever its wall says (codecs that leave no
 #: wall: AAC >= 256 kbps, LAME V0/320). Calibrated on the dev split of the full reference corpus: the largest z
 #: of its 63 genuine / hard-negative dev files is 4.56, times 1.5 = 6.84 (docs/lossy.md). (The first value, 5.1,
 #: came from 33 small-corpus dev files, max 3.38, and let a soxr-resampled eval file with z 5.12 through.)
 GRID_Z_LOSSY = 6.84
-#: A detected track takes its family from the grid when the best grid z reaches this (and the nearest
-#: centroid otherwise): below it the grids of AAC / Vorbis / MP3 are not told apart reliably on dev.
-GRID_Z_FAMILY = 5.0
-#: Softmax temperature turning centroid distances into family probabilities (fitted with the centroids).
-FAMILY_TEMPERATURE = 1.0
 
 #: Bitrate class from the wall frequency per family (upper wall bound in Hz, label), SCIENCE.md wall table.
 BITRATE_CLASSES = {
@@ -168,6 +180,68 @@ def family_vector(wall_khz: float, floor_db: float, steep: float, holes: dict) -
             *[math.log10((r or 0.0) + HOLE_EPS) + 4.0 for r in rates])
 
 
+def family_features(ev: dict) -> tuple[float, ...]:
+    """The codec-family model's input (names in FAMILY_FEATURES): :func:`family_vector` (``ev["family_x"]``),
+    log10(1 + each codec's frame-grid z clipped to [0, FAMILY_GRID_Z_CLIP]) (the grid names AAC and Vorbis,
+    and LAME's 576-line granule MP3), the spread of the per-segment walls in kHz (VBR MP3 and Vorbis move their
+    low-pass with the bit budget; Opus and CBR encoders hold it), the wall's drop / 60 dB, 10 x the AAC
+    grid's excess zero share over its null minus the Vorbis grid's, and log10 band-break rate + 4
+    (:mod:`._band_breaks`: Vorbis and AAC break most, LAME less, Opus almost never)."""
+    grid = ev.get("grid") or {}
+    gz = [math.log10(1.0 + min(max(float((grid.get(c) or {}).get("z") or 0.0), 0.0), FAMILY_GRID_Z_CLIP))
+          for c in ("aac", "vorbis", "mp3")]
+    # AAC and Vorbis share the 1024 hop, so both grids light up on either; the window that fits leaves more
+    # zeros than its null (the excess share), which tells them apart (as feat.grid_codec does)
+    excess = [float((grid.get(c) or {}).get("share") or 0.0) - float((grid.get(c) or {}).get("null") or 0.0)
+              for c in ("aac", "vorbis")]
+    walls = [w for w in (ev.get("segments") or {}).get("walls_hz") or [] if w]
+    spread = float(np.std(walls)) / 1000.0 if len(walls) > 1 else 0.0
+    wall = ev.get("wall") or {}
+    drop = min(float(wall.get("drop_db") or 0.0), DROP_CLIP_DB) / 60.0 if ev.get("wall_counts") else 0.0
+    breaks = math.log10(float((ev.get("band_breaks") or {}).get("rate") or 0.0) + HOLE_EPS) + 4.0
+    return (*ev["family_x"], *gz, spread, drop, 10.0 * (excess[0] - excess[1]), breaks)
+
+
+@functools.cache
+def family_model() -> dict:
+    """The shipped codec-family / bitrate-class model (FAMILY_MODEL_RESOURCE), parsed once per process."""
+    model = json.loads(resources.files("musicforensics").joinpath(FAMILY_MODEL_RESOURCE).read_text("utf-8"))
+    if tuple(model["features"]) != FAMILY_FEATURES:
+        raise ValueError(f"{FAMILY_MODEL_RESOURCE}: features {model['features']} != {FAMILY_FEATURES}")
+    return model
+
+
+def family_probabilities(features: tuple[float, ...], model: dict | None = None) -> dict[str, float]:
+    """P(family | features) from the multinomial logistic model: softmax(W^T [1, (x - mean) / scale])."""
+    m = model or family_model()
+    z = (np.asarray(features, float) - np.asarray(m["mean"])) / np.asarray(m["scale"])
+    logits = np.asarray(m["intercepts"]) + np.asarray(m["weights"]) @ z  # weights: (families, features)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    return {f: float(q) for f, q in zip(m["families"], p)}
+
+
+def estimate_family(ev: dict, model: dict | None = None) -> tuple[str, dict[str, float]]:
+    """Most probable family and the probabilities (rounded) of every family."""
+    probs = family_probabilities(family_features(ev), model)
+    best = max(probs, key=probs.get)
+    return best, {f: round(q, 4) for f, q in probs.items()}
+
+
+def bitrate_probabilities(family: str, wall_khz: float, model: dict | None = None) -> dict[str, float]:
+    """P(bitrate class | family, wall) with equal priors: each class's wall frequency (kHz; the file's Nyquist
+    when there is no wall) is Gaussian with the median and robust spread (1.4826 MAD) measured on the dev
+    transcodes of that class."""
+    classes = (model or family_model())["bitrate_classes"].get(family) or []
+    if not classes:
+        return {}
+    loglik = np.array([-0.5 * ((wall_khz - c["wall_khz_mean"]) / c["wall_khz_sd"]) ** 2 - math.log(c["wall_khz_sd"])
+                       for c in classes])
+    p = np.exp(loglik - loglik.max())
+    p /= p.sum()
+    return {c["label"]: float(q) for c, q in zip(classes, p)}
+
+
 def decide(ev: dict) -> dict:
     """The decision from measured evidence (also used by the calibration script to re-decide cached rows).
 
@@ -190,24 +264,9 @@ def decide(ev: dict) -> dict:
         p, via = min(0.999, 0.5 + 0.5 * (1.0 - GRID_Z_LOSSY / gz) + 0.01), "grid"
     # the segment and grid rules are decision rules of their own (calibrated separately), not model scores
     detected = p_model >= DECISION_P or via in ("segments", "grid")
-    if gz >= GRID_Z_FAMILY and grid.get("best"):
-        family = feat.grid_codec(grid) or grid["best"]
-        fam_p = {family: round(float(min(0.999, 1.0 - GRID_Z_FAMILY / (2 * gz))), 4)}
-    else:
-        family, fam_p = estimate_family(tuple(ev["family_x"]))
+    family, fam_p = estimate_family(ev)
     return {"p": p, "p_model": p_model, "detected": detected, "partial": bool(partial), "via": via,
             "family": family, "family_p": fam_p}
-
-
-def estimate_family(vec: tuple[float, ...]) -> tuple[str, dict[str, float]]:
-    """Nearest-centroid family and softmax probabilities over the families."""
-    names = list(FAMILY_CENTROIDS)
-    d2 = np.array([sum(((v - c) / s) ** 2 for v, c, s in zip(vec, FAMILY_CENTROIDS[n], FAMILY_SCALE)) for n in names])
-    z = -0.5 * d2 / FAMILY_TEMPERATURE
-    p = np.exp(z - z.max())
-    p /= p.sum()
-    probs = {n: round(float(q), 4) for n, q in zip(names, p)}
-    return names[int(np.argmax(p))], probs
 
 
 def bitrate_class(family: str, wall_hz: float | None) -> str:
@@ -279,7 +338,18 @@ def analyze_features(ctx: TrackContext) -> dict:
     sp = ctx.spectrum
     nyq = sp.sample_rate / 2
     q16 = quantisation_floor_db(16, sp.n_fft)
-    wall = find_wall(sp.freqs, sp.mean_db, fmin=WALL_MIN_HZ, fmax=min(nyq - 300.0, 24000.0))
+    upsampled_from = None
+    wall_fmax = min(nyq - 300.0, 24000.0)
+    if sp.sample_rate > hires.MIN_RATE:
+        src = hires.source_candidate(hires.upsampling_evidence(sp.freqs, sp.mean_db, sp.sample_rate, sp.n_fft))
+        if src is not None:
+            # the resampler's anti-imaging filter (and the source's own content edge) sits just below the
+            # source Nyquist: only clearly lower walls are codec evidence
+            upsampled_from = src["rate"]
+            wall_fmax = min(wall_fmax, UPSAMPLED_WALL_RATIO * src["rate"] / 2)
+    wall = find_wall(sp.freqs, sp.mean_db, fmin=WALL_MIN_HZ, fmax=wall_fmax)
+    if upsampled_from is not None and wall is not None and wall.freq_hz > wall_fmax:
+        wall = None  # the edge's slope reaches into the search band, but its crossing is the resampler's
     hf = (sp.freqs >= 11000) & (sp.freqs < 16000)
     hf_content = float(np.mean(sp.mean_db[hf]) - q16) if hf.any() else float("-inf")
     dur = ctx.info.duration_s if ctx.config.max_seconds is None else min(ctx.info.duration_s, ctx.config.max_seconds)
@@ -289,16 +359,20 @@ def analyze_features(ctx: TrackContext) -> dict:
     lossy_wall = wall is not None and wall.freq_hz <= WALL_MAX_HZ and wall.drop_db >= WALL_MIN_DROP_DB
     holes = feat.hole_rates(y, sp.sample_rate, top_hz=(wall.freq_hz - 300.0) if lossy_wall else None)
     grid = feat.frame_grid(y, sp.sample_rate)
+    breaks = band_breaks(y, sp.sample_rate, wall_hz=wall.freq_hz if lossy_wall else None)
     x = feature_vector(wall, q16, holes["max_rate"])
     return {
         "wall": None if wall is None else wall.to_dict(),
         "wall_counts": bool(lossy_wall),
+        "upsampled_from_hz": upsampled_from,
+        "wall_search_max_hz": round(wall_fmax, 1),
         "q16_floor_db": round(q16, 3),
         "floor_above_wall_re_16bit_db": None if wall is None else round(wall.floor_db - q16, 3),
         "floor_kind": None if wall is None else (
             "digital silence" if wall.floor_db - q16 <= SILENT_FLOOR_MARGIN_DB else "noise"),
         "hf_content_re_16bit_db": round(hf_content, 3),
         "holes": holes,
+        "band_breaks": breaks,
         "grid": grid,
         "excerpt": {"start_s": round(start, 3), "seconds": round(length, 3)},
         "x": [round(v, 5) for v in x],
@@ -321,7 +395,7 @@ class LossyDetector(Detector):
         q16 = quantisation_floor_db(16, ctx.spectrum.n_fft)
         ev = analyze_features(ctx)
         w = ev["wall"]
-        fmax = WALL_MAX_HZ
+        fmax = min(WALL_MAX_HZ, ev["wall_search_max_hz"])
         if w is not None and w["drop_db"] >= WALL_MIN_DROP_DB and w["freq_hz"] > WALL_MAX_HZ:
             # the whole track has a genuine high edge (resampling, upsampling): the same edge seen in a
             # segment is no evidence; only clearly lower walls are
@@ -356,14 +430,20 @@ class LossyDetector(Detector):
             return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)
         if detected:
             ev["codec_family"] = {"estimate": family, "probabilities": fam_p}
-            ev["bitrate_class"] = bitrate_class(family, wall_hz)
-            gz = float((ev.get("grid") or {}).get("z") or 0.0)
-            if d["via"] == "grid" or (wall_hz is None and not ev["partial"] and gz >= GRID_Z_FAMILY
-                                      and isinstance(ev["grid"].get(family), dict)):
+            rates = bitrate_probabilities(family, ev["family_x"][0])
+            ev["bitrate_class"] = max(rates, key=rates.get) if rates else bitrate_class(family, wall_hz)
+            ev["bitrate_class_probabilities"] = {k: round(v, 4) for k, v in rates.items()}
+            fam_grid = (ev.get("grid") or {}).get(family)
+            fam_gz = float(fam_grid.get("z") or 0.0) if isinstance(fam_grid, dict) else 0.0
+            if fam_gz >= GRID_Z_FAMILY and (d["via"] == "grid" or (wall_hz is None and not ev["partial"])):
+                reason = (f"{family} frame grid: the MDCT at offset {fam_grid['offset']} leaves "
+                          f"{fam_grid['share']:.0%} zero coefficients against {fam_grid['null']:.0%} at other "
+                          f"offsets (z {fam_gz:.0f}); no wall needed")
+            elif d["via"] == "grid":
                 g = ev["grid"]
-                reason = (f"{family} frame grid: the MDCT at offset {g[family]['offset']} leaves "
-                          f"{g[family]['share']:.0%} zero coefficients against {g[family]['null']:.0%} at other "
-                          f"offsets (z {g['z']:.0f}); no wall needed")
+                best = g[g["best"]]
+                reason = (f"{g['best']} frame grid at offset {best['offset']} (z {g['z']:.0f}); no wall needed; "
+                          f"the codec features point to {family}")
             elif ev["partial"]:
                 reason = (f"{seg['flagged']} of {seg['decided']} segments show a lossy wall "
                           f"(from {seg['flagged_starts_s'][0]:.0f} s): partly lossy")

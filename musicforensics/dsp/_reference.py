@@ -20,8 +20,16 @@ def accumulate_frames(power, active, floor, sum_db, sum_power, band_of_bin, segm
     np.add.at(band_sum, seg, per_band)
 
 
-def sample_stats(x, scale, stats, or_bits):
+def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, band_of_bin, segment_of_frame,
+                        band_sum, band_count):
+    # the plain per-frame sum of logs (``chunk`` only changes how the kernel groups its logarithms)
+    power = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2) * scale2
+    accumulate_frames(power, active, floor, sum_db, sum_power, band_of_bin, segment_of_frame, band_sum, band_count)
+
+
+def sample_stats(x, scale, stats, or_bits, sums):
     finite = np.isfinite(x)
+    sums += np.where(finite, x, 0.0).sum(axis=0)
     v = x[finite]
     stats[4] += (~finite).sum()
     if v.size == 0:
@@ -35,10 +43,6 @@ def sample_stats(x, scale, stats, or_bits):
     stats[5] += (~on_grid).sum()
     if on_grid.any():
         or_bits[0] |= np.bitwise_or.reduce(q[on_grid].astype(np.int64))
-
-
-def channel_sums(x, sums):
-    sums += np.where(np.isfinite(x), x, 0.0).sum(axis=0)
 
 
 def sliding_min(x, width):

@@ -14,7 +14,8 @@ The search here is training-free:
   ``T(D) = sum_n [p(nD) - p((n + 1/2) D)] / sqrt(N)`` (N teeth; p read as the larger of the two bins either
   side). Halving D puts half the teeth in gaps, doubling D puts the gaps on teeth, so T peaks at the true
   spacing, not at its multiples or divisors;
-* **null**: T is evaluated on a dense log grid of spacings (15-400 Hz) and on the spacings that known decoder
+* **null**: T is evaluated on a log grid of spacings (15-400 Hz; every :data:`NULL_STRIDE`-th spacing of a
+  grid whose neighbouring combs' top teeth are one bin apart) and on the spacings that known decoder
   rates and stride products allow; the z score of a spacing is ``T / s`` with ``s`` the robust spread
   (1.4826 MAD) of T over the whole grid, i.e. over thousands of jittered combs on the same spectrum;
 * **harmonic protection**: musical tones are periodic too (a naive periodicity score reached AUC 0.37 in an
@@ -31,6 +32,7 @@ Numba kernels: :func:`._kernels.comb.comb_sums` (NumPy twin in :mod:`._reference
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -65,6 +67,15 @@ DIVISOR_Z_MIN = 6.0
 #: neighbouring grid spacings, so the true spacing is within half a bin of a grid point, inside the +-1 bin
 #: the tooth read-out tolerates).
 GRID_STEP_BINS = 1.0
+#: The null is measured on every NULL_STRIDE-th spacing of the dense grid (~3300 jittered combs at 44.1 kHz
+#: instead of ~27 000): the median and MAD of T are then known to ~2 % (standard error ~1/sqrt(n)), far below
+#: the margins of the z thresholds, and the search costs an eighth. Checked on the full reference corpus's dev
+#: split: the z of the best plausible spacing moved by at most a few percent and no verdict changed
+#: (docs/ai-detection.md).
+NULL_STRIDE = 8
+#: ... and the REFINE_TOP best spacings of that coarse grid are searched again at full grid resolution (+-
+#: NULL_STRIDE steps) for the reported ``dense_z``.
+REFINE_TOP = 8
 #: Harmonic protection: teeth below this frequency are checked against the music's tonal peaks, Hz.
 HARMONIC_FMAX_HZ = 4000.0
 #: A tooth below HARMONIC_FMAX_HZ louder than this over the running median (dB) is a musical partial.
@@ -73,17 +84,31 @@ HARMONIC_PEAK_DB = 8.0
 #: spacing is taken for a note's harmonic series. A 100 Hz sawtooth scores ~0.9; decoder combs under
 #: music score ~0.0 +- 0.1 (tests/test_comb.py and the dev split).
 HARMONIC_SCORE_MAX = 0.3
-#: Harmonic series have a smooth tooth envelope (a sawtooth's 1/n: 0.1-0.2 dB second difference between
-#: neighbouring teeth, also mixed with music); decoder combs are hierarchical and filter-shaped (2-7 dB on the
-#: random-weight decoders of benchmarks/corpus/neural.py). Below this roughness (dB) a spacing with a high
-#: harmonic score is a musical tone; above it, strong low-band teeth are the decoder's own.
-SMOOTH_ENVELOPE_DB = 1.2
+#: Harmonic series have a smooth tooth envelope: a sawtooth's 1/n gives 0.1-0.2 dB second difference between
+#: neighbouring teeth (also mixed with music). Below this roughness (dB) a spacing with a high harmonic score
+#: is taken for a musical tone; above it, strong low-band teeth are the decoder's own. Why a tone this smooth
+#: is the only one to fear: a note makes a sharp comb above 4 kHz only if its pitch holds to 1/n of a bin over
+#: the whole track (partial n moves n times as far as the fundamental under vibrato or a pitch change), i.e. a
+#: steady synthetic drone, whose partials follow a smooth law. Decoder combs are filter-shaped: 2-7 dB on
+#: random weights, and briefly trained decoders come down to 0.7-1.3 dB (dev split of the full reference
+#: corpus: HiFi-GAN V1 trained after MP3 320, 0.71 dB at z 29; EnCodec 48 kHz trained, 1.26 dB). The value
+#: was 1.2 dB, which threw those combs away as tones; on the same dev split every non-AI spacing with a
+#: harmonic score above HARMONIC_SCORE_MAX and a roughness in [0.5, 1.2) dB scored z < 5.
+SMOOTH_ENVELOPE_DB = 0.5
+#: A spacing is discounted with a rejected tone when every b-th of its teeth (b <= TONE_SHARE_MAX) lands on the
+#: tone's partials: with b = 4 a quarter of its teeth and none of its gaps hit them, still a clear comb (a 100 Hz
+#: sawtooth gave 375 Hz a z of 17.7; tests/test_comb.py).
+TONE_SHARE_MAX = 4
 #: Transform grids of lossy codecs: a spacing fs / N for these N at the file's rate (or at 44.1/48/32 kHz) is
 #: also what MDCT quantisation leaves (measured: Vorbis q0 at 44.1 kHz, N = 2048, z = 13.7 at 21.53 Hz on the
-#: small corpus; MP3 V5 reached dense z 8.4 near 44100/1152). Vorbis/AAC long and short blocks, MP3 granules.
+#: small corpus; MP3 V5 reached dense z 8.4 near 44100/1152). Vorbis/AAC long blocks, MP3 granules. Short
+#: blocks (N = 256, 128) are left out: encoders switch to them only around transients, a few percent of the
+#: frames, too few to build a long-term comb; and their grids are decoder levels (48000/128 = 375 Hz is SNAC
+#: 24 kHz's strong level, 22050/256 = 86.13 Hz HiFi-GAN V1's spacing, rejected at z 18.8 on the full corpus's
+#: dev split while they were listed; no dev negative gained from their removal).
 #: Opus/CELT's 960/1920-sample frames are deliberately absent: 48000/960 = 50 Hz is EnCodec 32 kHz
 #: (MusicGen)'s spacing, and no Opus file of the small corpus showed a comb (z <= 4.8).
-CODEC_GRID_N = (2048, 1024, 256, 128, 1152, 576)
+CODEC_GRID_N = (2048, 1024, 1152, 576)
 #: z a spacing on a codec grid must reach (the strongest codec comb measured, 13.7, plus margin). Stable Audio
 #: Open's 21.53 Hz at 44.1 kHz shares the Vorbis/AAC grid: its weak combs are given up (docs: blind spots).
 CODEC_GRID_Z_MIN = 20.0
@@ -136,6 +161,11 @@ _KNOWN_DELTAS = tuple(sorted({r / float(np.prod(st)) for _n, _f, r, st in KNOWN_
 def plausible_deltas(*, dmin: float = DELTA_MIN_HZ, dmax: float = PLAUSIBLE_MAX_HZ) -> np.ndarray:
     """Spacings r / P (Hz) for every generator rate r and stride product P (see :func:`_smooth_numbers`) in
     range, plus Suno's."""
+    return _plausible_deltas(float(dmin), float(dmax)).copy()
+
+
+@lru_cache(maxsize=8)
+def _plausible_deltas(dmin: float, dmax: float) -> np.ndarray:
     vals = {round(r / p, 6) for r in GENERATOR_RATES for p in _PRODUCTS if dmin <= r / p <= dmax}
     vals.add(SUNO_DELTA_HZ)
     return np.array(sorted(vals))
@@ -362,12 +392,39 @@ def on_codec_grid(delta: float, sample_rate: int, bin_hz: float, fmax: float) ->
     return False
 
 
+def _shares_teeth(d: float, f0: float, bin_hz: float, fmax: float) -> bool:
+    """Whether a comb of spacing ``d`` puts at least every TONE_SHARE_MAX-th tooth on multiples of ``f0``.
+
+    True when d / f0 = a / b with b <= TONE_SHARE_MAX (to within half a bin at ``fmax``): divisors of the tone's
+    spacing (a = 1) and commensurate spacings alike.
+    """
+    for b in range(1, TONE_SHARE_MAX + 1):
+        a = round(b * d / f0)
+        if a >= 1 and abs(b * d - a * f0) * fmax / (b * d) < 0.5 * bin_hz:
+            return True
+    return False
+
+
 def _is_multiple(big: float, small: float, bin_hz: float, fmax: float) -> bool:
     """Whether ``big`` is an integer multiple (2..16) of ``small`` to within half a bin at ``fmax``."""
     m = round(big / small)
     if m < 2 or m > 16:
         return False
     return abs(big - m * small) * fmax / big < 0.5 * bin_hz
+
+
+def _own_teeth(z: float, delta: float, z_best: float, delta_best: float) -> float:
+    """How far a spacing's z exceeds what re-reading the best comb's teeth would give it (1 = no teeth of its own).
+
+    A spacing ``delta`` finer than the best comb ``delta_best`` by a factor m = delta_best / delta puts m times
+    as many teeth, of which only the coarse ones hit: T falls to T_best / sqrt(m). So z * sqrt(m) / z_best
+    above 1 means teeth between the coarse ones, i.e. a genuine finer level. Example: a SNAC 24 kHz comb whose
+    375 Hz level dominates (z 20.7) after resampling: 46.875 Hz (m = 8) scores 9.0 (ratio 1.22), the DAC 24 kHz
+    spacing 75 Hz (m = 5) 9.2 (ratio 0.99): 46.875 Hz has teeth of its own, 75 Hz only re-reads 375 Hz.
+    Coarser spacings (m < 1) are compared by z alone.
+    """
+    m = max(delta_best / delta, 1.0)
+    return float(z * np.sqrt(m) / max(z_best, 1e-9))
 
 
 def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int = 12) -> CombResult:
@@ -399,24 +456,32 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
     prom = mean_db - median_filter(mean_db, size=MEDIAN_BINS, mode="nearest")
     dense = dense_grid(bin_hz, float(edges[-1]))
     cand = plausible_deltas()
-    t_dense, _ = comb_statistic(p, bin_hz, dense, edges)
+    # coarse-to-fine: the null (median and spread of T over jittered combs) is taken on every NULL_STRIDE-th
+    # spacing of the dense grid, then the best coarse spacings are searched again at full grid resolution
+    coarse = dense[::NULL_STRIDE]
+    t_coarse, _ = comb_statistic(p, bin_hz, coarse, edges)
     t_cand, _ = comb_statistic(p, bin_hz, cand, edges)
-    med = np.median(t_dense, axis=0)
-    spread = 1.4826 * np.median(np.abs(t_dense - med), axis=0)
+    med = np.median(t_coarse, axis=0)
+    spread = 1.4826 * np.median(np.abs(t_coarse - med), axis=0)
     spread = np.maximum(spread, 1e-6)
-    z_dense = ((t_dense - med) / spread)
     z_cand = ((t_cand - med) / spread)
     # best band per spacing (a generator at rate r only has teeth below min(r, fs)/2)
     zc = z_cand.max(axis=1)
     ec = z_cand.argmax(axis=1)
-    zd = z_dense.max(axis=1)
+    best_coarse = np.argsort(((t_coarse - med) / spread).max(axis=1))[::-1][:REFINE_TOP]
+    near = np.unique(np.clip((best_coarse[:, None] * NULL_STRIDE + np.arange(-NULL_STRIDE, NULL_STRIDE + 1)).ravel(),
+                             0, dense.size - 1))
+    t_near, _ = comb_statistic(p, bin_hz, dense[near], edges)
+    zd = ((t_near - med) / spread).max(axis=1)
     order = np.argsort(zc)[::-1][:top]
     rejected = []
+    tones: list[float] = []
     best = None
     for i in order:
         d = float(cand[i])
-        # a divisor of a rejected harmonic series scores through that series' partials
-        if any(_is_multiple(r["delta_hz"], d, bin_hz, float(edges[-1])) for r in rejected):
+        # a spacing that shares teeth with a rejected tone's partials scores through them: its divisors, and
+        # spacings commensurate with it (375 Hz puts every 4th tooth on a 100 Hz tone's partials)
+        if any(_shares_teeth(d, f0, bin_hz, float(edges[-1])) for f0 in tones):
             rejected.append({"delta_hz": round(d, 4), "z": round(float(zc[i]), 2), "harmonic": None,
                              "divides": True})
             continue
@@ -427,6 +492,7 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
             if rough < SMOOTH_ENVELOPE_DB:
                 rejected.append({"delta_hz": round(d, 4), "z": round(float(zc[i]), 2), "harmonic": round(h, 3),
                                  "roughness_db": round(rough, 2)})
+                tones.append(m_h * d)
                 continue
         if on_codec_grid(d, sample_rate, bin_hz, float(edges[ec[i]])) and zc[i] < CODEC_GRID_Z_MIN:
             rejected.append({"delta_hz": round(d, 4), "z": round(float(zc[i]), 2), "harmonic": round(h, 3),
@@ -459,6 +525,13 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
     known = [j for j in related if any(abs(cand[j] - k) * float(edges[-1]) / k < 0.5 * bin_hz for k in _KNOWN_DELTAS)]
     if known:
         chosen = max(known, key=lambda j: zc[j])
+        # known spacings that neither divide nor multiply it are rival explanations of the same coarse teeth
+        # (375 Hz is 8 x 46.875 for SNAC 24 kHz and 5 x 75 for DAC/EnCodec 24 kHz): the one with teeth of its
+        # own between the coarse ones wins, not the one whose z is higher by re-reading them
+        rivals = [j for j in known if j == chosen or not (
+            _is_multiple(cand[j], cand[chosen], bin_hz, float(edges[-1]))
+            or _is_multiple(cand[chosen], cand[j], bin_hz, float(edges[-1])))]
+        chosen = max(rivals, key=lambda j: _own_teeth(zc[j], cand[j], zc[i], cand[i]))
     d = float(cand[chosen])
     fmax = float(edges[ec[chosen]])
     refined, teeth = _refine(p, prom, bin_hz, d, COMB_FMIN_HZ, fmax)
