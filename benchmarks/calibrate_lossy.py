@@ -24,6 +24,7 @@ import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -82,12 +83,10 @@ def _codec(row) -> str:
 
 
 def _chain(row) -> set:
-    """Every codec a transcode went through: the manifest codec, plus both codecs of a double encode (setting
-    ``first_rate+second_rate``, e.g. ``aac_128+mp3_320``)."""
-    out = {_codec(row)}
-    if "+" in row["setting"]:
-        out |= {part.split("_")[0] for part in row["setting"].split("+")}
-    return out
+    """Every codec a transcode went through (``musicforensics.evaluation.codec_chain`` on a manifest dict row)."""
+    from musicforensics.evaluation import codec_chain
+
+    return codec_chain(SimpleNamespace(codec=row["codec"], setting=row["setting"]))
 
 
 def grid_report(data: dict) -> None:
@@ -117,8 +116,8 @@ def grid_report(data: dict) -> None:
 def refit(data: dict) -> None:
     from musicforensics.detectors import lossy as L
 
-    X, y = [], []
-    for row, res in data.values():
+    X, y, paths = [], [], []
+    for path, (row, res) in data.items():
         if row["split"] != "dev" or row["class"] not in ("genuine", "lossy") or res["status"] == "error":
             continue
         ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
@@ -126,25 +125,15 @@ def refit(data: dict) -> None:
             continue
         X.append(L.model_x(ev))
         y.append(1.0 if row["label_lossy"] == "1" else 0.0)
+        paths.append(path)
     X, y = np.array(X), np.array(y)
     grid_report(data)
     w = fit_logistic(X, y)
     print(f"# dev rows: {len(y)} ({int(y.sum())} lossy)")
     print(f"LOGIT_INTERCEPT = {w[0]:.4f}")
     print(f"LOGIT_WEIGHTS = ({', '.join(f'{v:.4f}' for v in w[1:])})")
-    p_neg = sorted(((L.lossy_probability(x), p) for x, t, p in zip(X, y, _dev_paths(data)) if t == 0), reverse=True)
+    p_neg = sorted(((L.lossy_probability(x), p) for x, t, p in zip(X, y, paths) if t == 0), reverse=True)
     print(f"# highest dev-negative model probability with these weights: {p_neg[0][0]:.3f} ({p_neg[0][1]})")
-
-
-def _dev_paths(data: dict) -> list:
-    out = []
-    for path, (row, res) in data.items():
-        if row["split"] != "dev" or row["class"] not in ("genuine", "lossy") or res["status"] == "error":
-            continue
-        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
-        if "x" in ev and not ev.get("container"):
-            out.append(path)
-    return out
 
 
 #: Manifest setting -> bitrate-class label of musicforensics.detectors.lossy.BITRATE_CLASSES, per codec.
