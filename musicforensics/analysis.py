@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import audio
-from .config import POWER_FLOOR, AnalysisConfig
+from .config import MAX_BLOCK_SAMPLES, POWER_FLOOR, AnalysisConfig
 from .detectors import Detector, TrackContext, select
 from .dsp.spectrum import SampleStats, SpectralSummary, aligned_block_frames, blocks_from_array, summarize_blocks
 from .errors import MusicForensicsError
@@ -136,7 +136,8 @@ def _excerpt_from_memory(kept: tuple[int, np.ndarray], sample_rate: int, read_fr
 def _analyze(path_label: str, info: audio.AudioInfo, blocks_factory, excerpt, cfg: AnalysisConfig,
              detectors: tuple[Detector, ...], file_path: Path | None) -> TrackReport:
     overlap = cfg.n_fft - cfg.hop
-    block = aligned_block_frames(cfg.block_frames, cfg.n_fft, cfg.hop)
+    block = aligned_block_frames(min(cfg.block_frames, MAX_BLOCK_SAMPLES // max(info.channels, 1)), cfg.n_fft,
+                                 cfg.hop)
     max_frames = None if cfg.max_seconds is None else int(round(cfg.max_seconds * info.sample_rate))
     total = info.frames if max_frames is None else min(info.frames, max_frames)
     kept: list = []
@@ -190,9 +191,13 @@ def analyze_file(path: str | os.PathLike, *, config: AnalysisConfig | None = Non
     p = Path(path)
     try:
         info = audio.read_info(p)
+        # float32 where it is exact (PCM up to 24 bits, libsndfile's lossy decoders): the same samples for
+        # half the memory traffic in the pass
+        dtype = "float32" if audio.float32_is_exact(info) else "float64"
 
         def blocks_factory(*, block_frames, overlap=0, max_frames=None):
-            return audio.iter_blocks(p, block_frames=block_frames, overlap=overlap, max_frames=max_frames)
+            return audio.iter_blocks(p, block_frames=block_frames, overlap=overlap, max_frames=max_frames,
+                                     dtype=dtype)
 
         def excerpt(start_s=0.0, duration_s=None):
             return audio.read_excerpt(p, start_s=start_s, duration_s=duration_s)[0]

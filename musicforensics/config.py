@@ -21,8 +21,14 @@ DEFAULT_HOP = 8192
 DEFAULT_BAND_HZ = 250.0
 #: Length of one time segment of the band-energy matrix, in seconds.
 DEFAULT_SEGMENT_SECONDS = 2.0
-#: Samples per channel read from disk at a time; bounds memory whatever the file length.
-DEFAULT_BLOCK_FRAMES = 1 << 18
+#: Samples per channel read from disk at a time; bounds memory whatever the file length. Large blocks make the
+#: spectral pass cheaper: the decoder runs less often between FFT batches and evicts their data less often
+#: (3-minute files, work on top of decoding in decodes: 0.73-0.97 with 2^18-frame blocks, 0.56-0.86 with 2^20;
+#: docs/performance.md). The pass caps a block at MAX_BLOCK_SAMPLES over all channels.
+DEFAULT_BLOCK_FRAMES = 1 << 20
+#: Largest block of the spectral pass in samples over all channels (2^21: 8 MB as float32, 16 MB as float64),
+#: so files with many channels keep the memory of a stereo block.
+MAX_BLOCK_SAMPLES = 1 << 21
 #: Shortest track the detectors will judge, in seconds; shorter ones are INCONCLUSIVE.
 DEFAULT_MIN_DURATION_S = 1.0
 #: Frames whose peak is below this level (dBFS) count as silent and are left out of spectral means.

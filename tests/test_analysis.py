@@ -103,3 +103,26 @@ def test_padded_probability_is_exact_in_the_limit():
     assert padded_probability(24, 16, 1) == pytest.approx(1 - 2 ** -8)
     assert padded_probability(24, 24, 10 ** 6) == 0.0
     assert padded_probability(24, 16, 10 ** 6) == 1.0
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_float32_read_gives_the_float64_results(write_audio, monkeypatch, rng, subtype):
+    """Files whose samples float32 holds exactly are read as float32; every fact, verdict and piece of evidence
+    is the same as from the float64 read (here with a 2^17-frame block, so several blocks are read)."""
+    from musicforensics import audio
+
+    y = tone_mix(44100, 8.0) + 0.01 * rng.standard_normal((8 * 44100, 2))
+    path = write_audio(f"x_{subtype}.flac" if subtype != "FLOAT" else "x.wav", 0.5 * y, 44100, subtype)
+    assert audio.float32_is_exact(audio.read_info(path))
+    cfg = AnalysisConfig(block_frames=1 << 17)
+
+    def report(r):
+        d = r.to_dict()
+        d.pop("seconds")
+        for det in d["detectors"]:
+            det.pop("seconds")
+        return d
+
+    single = report(analyze_file(path, config=cfg))
+    monkeypatch.setattr(audio, "float32_is_exact", lambda info: False)
+    assert report(analyze_file(path, config=cfg)) == single

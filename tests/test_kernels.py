@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from musicforensics.dsp import _reference as ref
+from musicforensics.dsp import _reference_lossy as ref_lossy
+from musicforensics.dsp._kernels import lossy as kl
 from musicforensics.dsp._kernels import peaks as kp
 from musicforensics.dsp._kernels import spectral as ks
 
@@ -88,6 +90,29 @@ def test_sample_stats_matches_numpy(x, scale):
     assert a_or[0] == b_or[0]
 
 
+@settings(max_examples=80, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 3)), elements=st.floats(-2, 2, allow_nan=False)),
+       st.sampled_from([2.0 ** 7, 2.0 ** 15, 2.0 ** 23, 2.0 ** 31]), st.booleans(), st.integers(-1, 200))
+def test_update_sample_stats_fast_path_matches_numpy(x, scale, single, bad_at):
+    """The block-level dispatcher (NumPy peak + fast-math kernel, or the exact kernel when a sample is NaN/Inf)
+    gives the NumPy twin's statistics for float32 and float64 blocks, with or without a non-finite sample."""
+    from musicforensics.dsp.spectrum import update_sample_stats
+
+    x = x.copy()
+    x[::2] = np.round(x[::2] * scale) / scale
+    if 0 <= bad_at < x.size:
+        x.reshape(-1)[bad_at] = np.nan if bad_at % 2 else np.inf
+    if single:
+        x = x.astype(np.float32)
+    got = (np.full(6, 0.5), np.ones(1, np.int64), np.full(x.shape[1], 0.25))
+    want = tuple(a.copy() for a in got)
+    update_sample_stats(x, scale, *got)
+    ref.sample_stats(x.astype(np.float64), scale, *want)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-12, atol=1e-12)
+    assert got[1][0] == want[1][0]
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, None])
 @pytest.mark.parametrize("where", [0, 517, -1])
 def test_sample_stats_with_one_nonfinite_sample_anywhere_matches_numpy(rng, bad, where):
@@ -147,3 +172,82 @@ def test_prominence_of_isolated_peak_is_analytic():
     peaks = kp.local_maxima(x)
     np.testing.assert_array_equal(peaks, [5, 10])
     np.testing.assert_allclose(kp.prominences(x, peaks, -1), [1.0, 3.0])
+
+
+# -- lossy excerpt features (bit-identical to the NumPy twins) ------------------------------------------------
+
+
+def _both(name, *args, out):
+    """Run kernel ``name`` and its twin on copies of ``out``; return both outputs (and return values)."""
+    a, b = out.copy(), out.copy()
+    ra = getattr(kl, name)(*args, a)
+    rb = getattr(ref_lossy, name)(*args, b)
+    return a, b, ra, rb
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 3000), st.integers(1, 4), st.sampled_from([np.float32, np.float64]), st.integers(0, 2 ** 31))
+def test_diff_energy_matches_numpy_pairwise_sum(width, rows, dtype, seed):
+    """Any row length: the pairwise-summation tree (blocks of 128, splits at multiples of 8) is NumPy's."""
+    r = np.random.default_rng(seed)
+    blocks = (r.standard_normal((rows, width + 1)) * 10.0 ** r.uniform(-6, 0, (rows, 1))).astype(dtype)
+    a, b, _, _ = _both("diff_energy", blocks, out=np.empty(rows, dtype))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("width", [1, 3, 4, 7, 8, 9, 16, 31])
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_band_means_match_numpy_mean(rng, width, dtype):
+    spec = _spectrum(rng, 40, 700, dtype)
+    starts = np.sort(rng.choice(np.arange(5, 700 - width), 30, replace=False)).astype(np.int64)
+    real = np.float32 if dtype == np.complex64 else np.float64
+    a, b, _, _ = _both("band_means", spec, starts, width, real(3.1e-5), out=np.empty((40, 30), real))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("channels", range(1, 8))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_mean_matches_numpy(rng, channels, dtype):
+    y = rng.standard_normal((3001, channels)).astype(dtype)
+    y[:5] = [[1e-40 * (j + 1) for j in range(channels)]] * 5  # float32 subnormals too
+    for view in (y, y[::2]):  # contiguous and strided
+        a, b, _, _ = _both("channel_mean", view, out=np.empty(view.shape[0], np.float32))
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, view.astype(np.float64).mean(axis=1).astype(np.float32))
+
+
+@pytest.mark.parametrize("hop", [1, 256, 1024])
+def test_window_frames_match_numpy(rng, hop):
+    x = rng.standard_normal(20000).astype(np.float32)
+    win = np.hanning(1025)[:-1].astype(np.float32)
+    a, b, _, _ = _both("window_frames", x, 3, hop, win, out=np.empty((9, 1024), np.float32))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n2", [1152, 2048])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fold_frames_match_numpy(rng, n2, dtype):
+    x = rng.standard_normal(30000).astype(dtype)
+    w = np.sin(np.pi * (np.arange(n2) + 0.5) / n2).astype(dtype)
+    starts = np.concatenate([[0, 30000 - n2], rng.integers(0, 30000 - n2, 40)]).astype(np.int64)
+    a, b, _, _ = _both("fold_frames", x, starts, w, out=np.empty((starts.size, n2 // 2), dtype))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_count_below_matches_numpy_including_ties(rng):
+    scale, tau = np.sqrt(2.0 / 1024) / 2.0, 10 * 2.0 ** -15 / np.sqrt(12.0)
+    X = (rng.standard_normal((50, 1024)) * tau / scale).astype(np.float32)
+    X[0, :3] = np.float32(tau / scale)  # at the threshold, to rounding
+    a, b, _, _ = _both("count_below", X, scale, tau, out=np.empty(50, np.int64))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("lag", [1, 4])
+def test_hole_counts_match_numpy(rng, lag):
+    levels = (rng.exponential(size=(300, 20)) * 10.0 ** rng.uniform(-12, -6, (300, 20))).astype(np.float32)
+    levels[::7] = 0.0  # silent frames
+    on, dip = 1e-9, 10 ** 1.2
+    for g0, g1 in ((0, 20), (3, 11)):
+        got = kl.hole_counts(levels, g0, g1, lag, 1e-20, on, dip)
+        want = ref_lossy.hole_counts(levels, g0, g1, lag, 1e-20, on, dip)
+        assert got == want and got[1] > 0

@@ -66,6 +66,21 @@ def test_find_wall_on_step_curve():
     assert w.steepness_db_per_khz > 200
 
 
+def test_find_walls_equals_find_wall_row_by_row(rng):
+    """The batched search over segment rows gives, row by row, exactly what find_wall gives (walls of random
+    depth and position, and rows without one)."""
+    from musicforensics.dsp.wall import find_walls
+
+    freqs = np.arange(88) * 250.0 + 125.0
+    rows = np.cumsum(rng.normal(0, 3, (40, 88)), axis=1) - 60
+    for r in range(0, 40, 2):
+        rows[r, rng.integers(30, 88):] -= rng.uniform(10, 80)
+    kw = dict(fmin=8000.0, fmax=21000.0, side_hz=1250.0, guard_hz=250.0, smooth_hz=250.0)
+    batched = find_walls(freqs, rows, **kw)
+    assert [w.to_dict() for w in batched] == [find_wall(freqs, row, **kw).to_dict() for row in rows]
+    assert find_walls(freqs, rows[:0], **kw) == []
+
+
 def test_find_wall_gradual_rolloff_is_not_steep():
     f = np.arange(0, 22050, 2.7)
     level = -70.0 - 3.0 * np.maximum(0, f - 11000) / 1000  # 3 dB/kHz analogue-like slope

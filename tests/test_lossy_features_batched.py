@@ -1,5 +1,6 @@
-"""The batched hole-rate STFT and the other cheap paths of ``_lossy_features`` give bit-identical results to the
-plain whole-excerpt NumPy formulas they replaced (written out here as the reference)."""
+"""The batched hole-rate STFT and the numba kernels of ``_lossy_features`` and ``_band_breaks`` give the results of
+the plain whole-excerpt NumPy formulas they replaced (written out here, or the NumPy twins of the kernels in
+``musicforensics.dsp._reference_lossy``), on noise and on lossy-like signals (tiles zeroed, MDCT-quantised)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import numpy as np
 import pytest
 import scipy.fft
 
+from musicforensics.detectors import _band_breaks as bb
 from musicforensics.detectors import _lossy_features as feat
+from musicforensics.dsp import _reference_lossy as ref_lossy
+from tests.test_lossy import _synthetic_codec
 
 
 def plain_hole_rates(y, sample_rate, *, top_hz=None):
@@ -75,17 +79,92 @@ def test_batched_hole_rates_equal_the_whole_excerpt_formula(rng, sr, channels, m
     assert feat.hole_rates(one, sr) == plain_hole_rates(one, sr)
 
 
-def test_group_mean_and_mono_are_bit_identical_to_numpy(rng):
-    p = rng.exponential(size=(50, 30, 8)).astype(np.float32) * np.float32(1e-7)
-    np.testing.assert_array_equal(feat._group_mean8(p), p.mean(axis=-1))
+def test_mono_is_bit_identical_to_numpy(rng):
     for channels in range(1, 8):
         for dtype in (np.float64, np.float32):
             y = rng.standard_normal((1001, channels)).astype(dtype)
             want = (y if dtype == np.float64 else y.astype(np.float64)).mean(axis=1).astype(np.float32)
             np.testing.assert_array_equal(feat._mono(y), want)
-            np.testing.assert_array_equal(feat._mono(y, batch=97), want)
 
 
-def test_block_diff_energy_equals_numpy(rng):
-    blocks = rng.standard_normal((700, 1152)).astype(np.float32)
-    np.testing.assert_array_equal(feat._block_diff_energy(blocks, batch=64), np.sum(np.diff(blocks, axis=1) ** 2, axis=1))
+def test_mdct_is_the_numpy_fold_and_dct(rng):
+    """The kernel fold inside :func:`feat.mdct` gives the MDCT of the NumPy fold bit for bit (any strides)."""
+    x = rng.standard_normal(9000).astype(np.float32)
+    for codec in ("aac", "mp3"):
+        win = feat.GRID_SPECS[codec]["window"]
+        n2 = win.size
+        view = np.lib.stride_tricks.sliding_window_view(x, n2)[::37]
+        u = np.empty((view.shape[0], n2 // 2), np.float32)
+        ref_lossy.fold_frames(x, np.arange(view.shape[0]) * 37, win.astype(np.float32), u)
+        want = scipy.fft.dct(u, type=4, axis=-1) * (np.sqrt(2.0 / (n2 // 2)) / 2.0)
+        np.testing.assert_array_equal(feat.mdct(view, win), want)
+
+
+def test_zero_share_equals_the_gathered_frames_formula(rng):
+    """Frames folded straight from x, in chunks, give the share of the plain formula on gathered frames."""
+    x = np.round(rng.standard_normal(12000) * 300) / 32768
+    x = x.astype(np.float32)
+    spec = feat.GRID_SPECS["mp3"]
+    n2, tau = spec["window"].size, spec["tau"] * feat.Q16_SIGMA
+    starts = np.array([0, 1728, 5184])
+    for offsets in (np.arange(n2 // 2), np.array([3, 286, 287, 500])):
+        idx = offsets[:, None, None] + starts[None, :, None] + np.arange(n2)[None, None, :]
+        want = (np.abs(feat.mdct(x[idx], spec["window"])) < tau).mean(axis=(1, 2))
+        np.testing.assert_array_equal(feat.zero_share(x, starts, offsets, spec["window"], tau), want)
+
+
+def _twin_run(monkeypatch, fn, *args, **kw):
+    """``fn`` with the numba kernels swapped for their NumPy twins."""
+    with monkeypatch.context() as m:
+        m.setattr(feat, "_k", ref_lossy)
+        m.setattr(bb, "_k", ref_lossy)
+        return fn(*args, **kw)
+
+
+@pytest.mark.parametrize("codec,offset", [("aac", 0), ("vorbis", 704), ("mp3", 287)])
+def test_frame_grid_kernels_equal_numpy_twins_on_a_codec_signal(rng, monkeypatch, codec, offset):
+    y = _synthetic_codec(rng, codec, offset, frames=60)
+    for signal in (y, np.stack([y, 0.5 * y], axis=1), _music_noise(rng, y.size)):
+        got = feat.frame_grid(signal, 44100)
+        assert got == _twin_run(monkeypatch, feat.frame_grid, signal, 44100)
+    assert feat.frame_grid(y, 44100)["z"] > 5.0  # the grid is found, so the counts near tau matter
+
+
+def _music_noise(rng, n):
+    """16-bit pink-ish noise with a quiet start (live and silent blocks)."""
+    x = np.cumsum(rng.standard_normal(n)) * 1e-3
+    x -= np.convolve(x, np.ones(64) / 64, mode="same")
+    x[: n // 5] *= 1e-4
+    return np.round(x * 32768) / 32768
+
+
+@pytest.mark.parametrize("sr, channels", [(44100, 2), (96000, 2), (48000, 1)])
+def test_hole_rates_kernels_equal_numpy_twins(rng, monkeypatch, sr, channels):
+    y = gated_noise(rng, sr, 3.0, channels)
+    for top in (None, 13000.0):
+        got = feat.hole_rates(y, sr, top_hz=top)
+        assert got == _twin_run(monkeypatch, feat.hole_rates, y, sr, top_hz=top)
+        assert got == plain_hole_rates(y, sr, top_hz=top)
+    assert feat.hole_rates(y, sr)["11-16k"]["rate"] > 0.05  # holes are counted
+
+
+@pytest.mark.parametrize("sr", [44100, 96000])
+def test_band_breaks_kernels_in_batches_equal_the_whole_excerpt_numpy_formula(rng, monkeypatch, sr):
+    """Kernels, FFT in batches of 7 frames, against the NumPy twins on one whole-excerpt FFT (the formula the
+    kernels replaced), on noise and on noise with a band zeroed frame by frame in every other frame."""
+    n = 1 << round(np.log2(bb.BREAK_FRAME_S * sr))
+    noise = np.round(0.05 * rng.standard_normal(60 * n) * 32768) / 32768
+    f = np.fft.rfftfreq(n, 1 / sr)
+    frames = noise.reshape(-1, n).copy()
+    for i in range(0, frames.shape[0], 2):
+        X = np.fft.rfft(frames[i])
+        X[(f >= 10000.0) & (f < 12000.0)] = 0
+        frames[i] = np.fft.irfft(X, n)
+    broken = np.round(frames.ravel() * 32768) / 32768
+    for y in (noise, broken, np.stack([broken, noise], axis=1)):
+        for wall in (None, 15000.0):
+            monkeypatch.setattr(bb, "BREAK_BATCH_FRAMES", 7)
+            got = bb.band_breaks(y, sr, wall_hz=wall)
+            monkeypatch.setattr(bb, "BREAK_BATCH_FRAMES", 10 ** 6)
+            assert got == _twin_run(monkeypatch, bb.band_breaks, y, sr, wall_hz=wall)
+    assert bb.band_breaks(broken, sr)["rate"] > 0.004  # two breaks in every other frame

@@ -11,13 +11,17 @@ Measure: STFT (``FRAME`` samples at 44.1 kHz, scaled with the rate, hop FRAME/4)
 excerpt; band energies G[t, g] over groups of ``GROUP_BINS`` bins; a tile (t, g) is eligible when both
 G[t - 4, g] and G[t + 4, g] (one frame length away) are more than ``ACTIVE_MARGIN_DB`` above the 16-bit
 rounding level, and a hole when G[t, g] is more than ``HOLE_DIP_DB`` below the smaller of the two. The hole
-rate is holes / eligible tiles, per frequency region.
+rate is holes / eligible tiles, per frequency region. The level comparisons are made on powers (P > 10^(L/10)
+for a level L dB; P_min > 10^(HOLE_DIP_DB/10) P for the dip), which equals the comparison of the dB levels
+except within rounding (~1e-15 relative) of a threshold.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.fft
+
+from ..dsp._kernels import lossy as _k
 
 #: STFT frame at 44.1 kHz (23 ms; scaled with the sample rate so tiles cover the same time span).
 FRAME = 1024
@@ -36,35 +40,21 @@ MIN_ELIGIBLE_SHARE = 0.2
 EXCERPT_SECONDS = 30.0
 
 
+#: Added to a group power (full scale 1) before it is compared, so silent groups have a finite level (-200 dB).
+LEVEL_FLOOR = 1e-20
 #: STFT frames transformed per batch in :func:`hole_rates` (bounds the work memory to a few MB whatever the
 #: excerpt length and sample rate, and keeps each batch in cache).
-HOLE_BATCH_FRAMES = 512
+HOLE_BATCH_FRAMES = 256
 
 
-def _mono(y: np.ndarray, batch: int = 1 << 16) -> np.ndarray:
+def _mono(y: np.ndarray) -> np.ndarray:
     """Channel mean as float32, summed channel by channel in double precision (the same rounding as
-    ``y.mean(axis=1)`` for fewer than 8 channels, without NumPy's slow reduction over a short axis), ``batch``
-    frames at a time so no full-length double-precision temporary is made."""
+    ``y.mean(axis=1)`` for fewer than 8 channels, without NumPy's slow reduction over a short axis)."""
     if y.ndim == 1:
         return y.astype(np.float32)
     out = np.empty(y.shape[0], dtype=np.float32)
-    acc = np.empty(min(batch, y.shape[0]))
-    for a in range(0, y.shape[0], batch):
-        part = y[a:a + batch]
-        s = acc[: part.shape[0]]
-        s[:] = part[:, 0]
-        for j in range(1, y.shape[1]):
-            s += part[:, j]
-        s /= y.shape[1]
-        out[a:a + part.shape[0]] = s
+    _k.channel_mean(y, out)
     return out
-
-
-def _group_mean8(p: np.ndarray) -> np.ndarray:
-    """Mean over the last axis (length 8) in the order NumPy's pairwise sum uses for 8 elements, so the
-    float32 result is bit-identical to ``p.mean(axis=-1)`` at a fraction of its cost."""
-    s = ((p[..., 0] + p[..., 1]) + (p[..., 2] + p[..., 3])) + ((p[..., 4] + p[..., 5]) + (p[..., 6] + p[..., 7]))
-    return s / np.float32(8)
 
 
 def hole_rates(y: np.ndarray, sample_rate: int, *, top_hz: float | None = None) -> dict:
@@ -87,8 +77,8 @@ def hole_rates(y: np.ndarray, sample_rate: int, *, top_hz: float | None = None) 
 
     Notes
     -----
-    The STFT runs in batches of HOLE_BATCH_FRAMES frames and only the bins of the regions are squared and
-    grouped, so memory stays at a few MB; single precision halves the FFT cost.
+    The STFT runs in batches of HOLE_BATCH_FRAMES frames and only the groups of the regions are kept (as
+    float32 powers), so memory stays at a few MB; single precision halves the FFT cost.
     """
     x = _mono(np.asarray(y))
     n_fft = int(2 ** round(np.log2(FRAME * sample_rate / 44100.0)))
@@ -106,39 +96,34 @@ def hole_rates(y: np.ndarray, sample_rate: int, *, top_hz: float | None = None) 
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     q16 = 6.0 * (2.0 ** -15) ** 2 / 12.0 / n_fft  # rounding-noise power per bin (see dsp.wall)
     floor_db = 10 * np.log10(q16)
-    # contiguous bin range [k0, k0 + 8 ng) of each region (after the top_hz cut)
-    spans = []
+    # first bin of each group of GROUP_BINS bins, region by region (contiguous from each region's first bin
+    # after the top_hz cut); region r owns the group columns cols[r]:cols[r + 1]
+    firsts, cols = [], [0]
     for lo, hi in REGIONS:
         top = hi if top_hz is None else min(hi, top_hz)
         sel = np.nonzero((freqs >= lo) & (freqs < top))[0]
         ng = sel.size // GROUP_BINS
-        spans.append((int(sel[0]) if ng else 0, ng))
-    used = [(k0, ng) for k0, ng in spans if ng]
-    k_lo = min((k0 for k0, _ in used), default=0)
-    k_hi = max((k0 + ng * GROUP_BINS for k0, ng in used), default=0)
-    groups = [np.empty((n_frames, ng)) for _, ng in spans]  # group level G[t, g], dB
-    frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop][:n_frames]
+        firsts.append(sel[0] + GROUP_BINS * np.arange(ng) if ng else np.empty(0, dtype=np.int64))
+        cols.append(cols[-1] + ng)
+    starts = np.concatenate(firsts).astype(np.int64)
+    levels = np.empty((n_frames, starts.size), dtype=np.float32)  # group power G[t, g], re full-scale sine
     buf = np.empty((min(HOLE_BATCH_FRAMES, n_frames), n_fft), dtype=np.float32)
-    for f0 in range(0, n_frames if used else 0, HOLE_BATCH_FRAMES):
+    for f0 in range(0, n_frames if starts.size else 0, HOLE_BATCH_FRAMES):
         f1 = min(n_frames, f0 + HOLE_BATCH_FRAMES)
         fb = buf[: f1 - f0]
-        np.multiply(frames[f0:f1], win, out=fb)
-        spec = scipy.fft.rfft(fb, axis=-1)[:, k_lo:k_hi]
-        power = (spec.real ** 2 + spec.imag ** 2) * scale  # (frames, bins), re full-scale sine
-        for (k0, ng), g in zip(spans, groups):
-            if ng:
-                p = _group_mean8(power[:, k0 - k_lo:k0 - k_lo + ng * GROUP_BINS].reshape(f1 - f0, ng, GROUP_BINS))
-                g[f0:f1] = 10 * np.log10(p.astype(np.float64) + 1e-20)
-    for (lo, hi), (k0, ng), g in zip(REGIONS, spans, groups):
+        _k.window_frames(x, f0, hop, win, fb)
+        _k.band_means(scipy.fft.rfft(fb, axis=-1), starts, GROUP_BINS, scale, levels[f0:f1])
+    lag = n_fft // hop  # one frame length, in frames
+    on = 10.0 ** ((floor_db + ACTIVE_MARGIN_DB) / 10.0)
+    dip = 10.0 ** (HOLE_DIP_DB / 10.0)
+    for r, (lo, hi) in enumerate(REGIONS):
         key = f"{lo / 1000:g}-{hi / 1000:g}k"
-        if ng == 0:
+        if cols[r + 1] == cols[r]:
             out[key] = {"rate": None, "eligible": 0.0}
             continue
-        a, b, c = g[:-8], g[4:-4], g[8:]
-        ok = (a > floor_db + ACTIVE_MARGIN_DB) & (c > floor_db + ACTIVE_MARGIN_DB)
-        hole = ok & (np.minimum(a, c) - b > HOLE_DIP_DB)
-        share = float(ok.mean())
-        rate = float(hole.sum() / ok.sum()) if ok.any() else None
+        ok, holes = _k.hole_counts(levels, cols[r], cols[r + 1], lag, LEVEL_FLOOR, on, dip)
+        share = ok / ((n_frames - 2 * lag) * (cols[r + 1] - cols[r]))
+        rate = holes / ok if ok else None
         out[key] = {"rate": rate, "eligible": round(share, 4)}
         if rate is not None and share >= MIN_ELIGIBLE_SHARE:
             best = max(best, rate)
@@ -200,10 +185,23 @@ GRID_NULL_OFFSETS = 12
 #: Floor of the robust spread (1.4826 MAD) of the null zero share, so files whose share hardly varies
 #: (digital silence, mono) cannot produce large z from nothing.
 GRID_MIN_SPREAD = 0.003
-#: Offsets transformed per batch in the all-offset search.
+#: Frames folded and transformed per batch in :func:`zero_share`.
 GRID_CHUNK = 128
 #: Rounding-noise standard deviation of 16-bit PCM (full scale 1).
 Q16_SIGMA = (2.0 ** -15) / np.sqrt(12.0)
+
+
+def _mdct_scale(n: int) -> float:
+    """Factor making the DCT-IV of the time fold (scipy's unnormalised type 4, 2x the sum) the orthonormal
+    MDCT: sqrt(2/N) / 2."""
+    return np.sqrt(2.0 / n) / 2.0
+
+
+def _fold_dct(x: np.ndarray, starts: np.ndarray, w: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """Unscaled MDCT of the frames ``x[s:s + 2N]`` (s in ``starts``) with window ``w`` (the dtype of ``x``): the
+    DCT-IV of their time folds, folded into ``buf`` (len(starts) x N, overwritten)."""
+    _k.fold_frames(x, starts, w, buf)
+    return scipy.fft.dct(buf, type=4, axis=-1, overwrite_x=True)
 
 
 def mdct(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
@@ -223,17 +221,11 @@ def mdct(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
     np.ndarray, shape (..., N)
     """
     n2 = frames.shape[-1]
-    n = n2 // 2
-    h = n // 2
-    w = window.astype(frames.dtype, copy=False)
-    # fold without windowing the whole frame first: u = (-c_r - d, a - b_r) of the windowed quarters
-    u = np.empty(frames.shape[:-1] + (n,), dtype=np.result_type(frames.dtype, np.float32))
-    np.multiply(frames[..., n + h - 1:n - 1:-1], w[n + h - 1:n - 1:-1], out=u[..., :h])
-    u[..., :h] += frames[..., n + h:] * w[n + h:]
-    np.negative(u[..., :h], out=u[..., :h])
-    np.multiply(frames[..., :h], w[:h], out=u[..., h:])
-    u[..., h:] -= frames[..., n - 1:h - 1:-1] * w[n - 1:h - 1:-1]
-    return scipy.fft.dct(u, type=4, axis=-1) * (np.sqrt(2.0 / n) / 2.0)
+    dtype = np.result_type(frames.dtype, np.float32)
+    flat = np.ascontiguousarray(frames, dtype=dtype).reshape(-1, n2)
+    buf = np.empty((flat.shape[0], n2 // 2), dtype=dtype)
+    X = _fold_dct(flat.reshape(-1), np.arange(flat.shape[0]) * n2, window.astype(dtype), buf)
+    return (X * _mdct_scale(n2 // 2)).reshape(frames.shape[:-1] + (n2 // 2,))
 
 
 def zero_share(x: np.ndarray, starts: np.ndarray, offsets: np.ndarray, window: np.ndarray, tau: float) -> np.ndarray:
@@ -252,24 +244,26 @@ def zero_share(x: np.ndarray, starts: np.ndarray, offsets: np.ndarray, window: n
     Returns
     -------
     np.ndarray, shape (len(offsets),)
+
+    Notes
+    -----
+    The frames are folded straight from ``x`` (no gathered copy), GRID_CHUNK at a time into one buffer that
+    stays in cache, and only the count of small coefficients per frame is kept.
     """
-    n2 = window.size
-    n = n2 // 2
-    offsets = np.asarray(offsets)
-    if offsets.size == n and np.array_equal(offsets, np.arange(n)):
-        # every offset: a zero-copy sliding view per start frame
-        # every offset: zero-copy sliding views, GRID_CHUNK offsets at a time (stays in cache: 2.4x faster
-        # than all 1024 at once, measured)
-        counts = np.zeros(n)
-        for s in starts:
-            for a in range(0, n, GRID_CHUNK):
-                m = min(GRID_CHUNK, n - a)
-                view = np.lib.stride_tricks.sliding_window_view(x[s + a:s + a + m + n2 - 1], n2)
-                counts[a:a + m] += np.count_nonzero(np.abs(mdct(view, window)) < tau, axis=-1)
-        return counts / (len(starts) * n)
-    idx = offsets[:, None, None] + np.asarray(starts)[None, :, None] + np.arange(n2)[None, None, :]
-    X = mdct(x[idx], window)
-    return (np.abs(X) < tau).mean(axis=(1, 2))
+    n = window.size // 2
+    starts = np.asarray(starts)
+    first = (np.asarray(offsets)[:, None] + starts[None, :]).reshape(-1).astype(np.int64)  # offset-major
+    if first.size and (first.min() < 0 or first.max() + window.size > x.size):
+        # the kernels read x without bounds checks
+        raise ValueError("zero_share: a frame starts before x or runs past its end")
+    w = window.astype(x.dtype)
+    scale = _mdct_scale(n)
+    counts = np.empty(first.size, dtype=np.int64)
+    buf = np.empty((min(GRID_CHUNK, first.size), n), dtype=np.result_type(x.dtype, np.float32))
+    for a in range(0, first.size, GRID_CHUNK):
+        b = min(first.size, a + GRID_CHUNK)
+        _k.count_below(_fold_dct(x, first[a:b], w, buf[: b - a]), scale, tau, counts[a:b])
+    return counts.reshape(-1, starts.size).sum(axis=1) / (starts.size * n)
 
 
 def _spread_starts(live: np.ndarray, count: int, hop: int, n: int) -> np.ndarray:
@@ -277,20 +271,6 @@ def _spread_starts(live: np.ndarray, count: int, hop: int, n: int) -> np.ndarray
     one grid position in every frame)."""
     pick = live[np.linspace(0, live.size - 1, min(count, live.size)).round().astype(int)]
     return np.unique(pick * hop // n * n)
-
-
-def _block_diff_energy(blocks: np.ndarray, batch: int = 256) -> np.ndarray:
-    """``np.sum(np.diff(blocks, axis=1) ** 2, axis=1)`` (same float32 rounding), ``batch`` rows at a time in
-    one reused buffer instead of two whole-excerpt temporaries."""
-    n, hop = blocks.shape
-    out = np.empty(n, dtype=blocks.dtype)
-    buf = np.empty((min(batch, n), hop - 1), dtype=blocks.dtype)
-    for a in range(0, n, batch):
-        d = buf[: min(batch, n - a)]
-        np.subtract(blocks[a:a + d.shape[0], 1:], blocks[a:a + d.shape[0], :-1], out=d)
-        np.square(d, out=d)
-        out[a:a + d.shape[0]] = d.sum(axis=1)
-    return out
 
 
 def frame_grid(y: np.ndarray, sample_rate: int) -> dict:
@@ -319,7 +299,8 @@ def frame_grid(y: np.ndarray, sample_rate: int) -> dict:
         return out
     n_blocks = usable // hop
     blocks = x[: n_blocks * hop].reshape(n_blocks, hop)
-    hf = _block_diff_energy(blocks)
+    hf = np.empty(n_blocks, dtype=np.float32)
+    _k.diff_energy(blocks, hf)  # sum(diff(block) ** 2) per block
     live = np.nonzero(hf > 100.0 * Q16_SIGMA ** 2 * hop)[0]  # skip (near-)silent blocks
     if live.size < 4:
         return out

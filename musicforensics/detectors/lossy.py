@@ -36,7 +36,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..dsp.wall import Wall, find_wall, quantisation_floor_db
+from ..dsp.wall import Wall, find_wall, find_walls, quantisation_floor_db
 from ..results import Finding
 from . import _lossy_features as feat
 from . import hires
@@ -292,13 +292,15 @@ def segment_walls(ctx: TrackContext, q16_db: float, *, fmax: float = WALL_MAX_HZ
     hf = (centres >= 11000) & (centres < 16000)
     flags: list = []
     walls: list = []
-    for row in bands:
-        if not np.all(np.isfinite(row)) or not hf.any():
+    usable = np.all(np.isfinite(bands), axis=1) & hf.any()
+    found = iter(find_walls(centres, bands[usable], fmin=WALL_MIN_HZ, fmax=min(fmax, sp.sample_rate / 2),
+                            side_hz=1250.0, guard_hz=250.0, smooth_hz=250.0))
+    for row, ok in zip(bands, usable):
+        if not ok:
             flags.append(None)
             walls.append(None)
             continue
-        w = find_wall(centres, row, fmin=WALL_MIN_HZ, fmax=min(fmax, sp.sample_rate / 2), side_hz=1250.0,
-                      guard_hz=250.0, smooth_hz=250.0)
+        w = next(found)
         content = float(np.mean(row[hf])) - q16_db
         if w is not None and w.drop_db >= SEG_DROP_DB and (w.floor_db - q16_db <= SILENT_FLOOR_MARGIN_DB
                                                            or w.drop_db >= SEG_DEEP_DROP_DB) \

@@ -7,10 +7,10 @@ coarse (segment x band) energy matrix for time-localised evidence. Memory is bou
 
 Power is scaled so that a full-scale sine has 0 dB at its bin: P = (2 |X| / sum(w))^2.
 
-Cost (docs/performance.md): per block, one strided copy and window product into a reused float32 buffer, a
-float32 real FFT per channel, and one numba kernel that squares, sums and band-sums the spectrum and takes the
-mean-dB logarithm once per LOG_PRODUCT_FRAMES frames (a log of products), plus one kernel for the sample
-statistics; about one decode time of a FLAC (0.8-1.3 measured) on top of decoding it.
+Cost (docs/performance.md): per batch of FFT_BATCH_FRAMES frames and channel, a window product into a reused
+float32 buffer, a float32 real FFT and one numba kernel that squares, sums and band-sums the spectrum and takes
+the mean-dB logarithm once per LOG_PRODUCT_FRAMES frames (a log of products); per block, the sample statistics
+(NumPy max/min and one fast-math kernel) and the frame peaks.
 """
 
 from __future__ import annotations
@@ -31,6 +31,13 @@ LOG_PRODUCT_FRAMES = 16
 #: (4 A^2 + 1e-14) stays below 5e201 and above 1e-224, far from double-precision overflow and underflow.
 #: Blocks with louder samples (float files far above full scale) take one log per frame.
 LOG_PRODUCT_MAX_AMPLITUDE = 1e6
+#: STFT frames windowed, transformed and accumulated together: 16 frames of 16384 float32 samples (1 MB) and
+#: their spectrum stay in cache between the three steps; a whole 2^18-frame block (31 frames) does not
+#: (measured 3.6 against 4.5 ms per stereo block on the 2-core benchmark machine, docs/performance.md).
+FFT_BATCH_FRAMES = 16
+#: Largest |x| * 2^(bits - 1) for which :func:`update_sample_stats` takes the fast path (the integer test
+#: there converts to int64).
+FAST_STATS_MAX_GRID = 2.0 ** 62
 
 
 @dataclass
@@ -161,6 +168,29 @@ def blocks_from_array(y: np.ndarray, *, block_frames: int, overlap: int) -> Iter
         start += step
 
 
+def update_sample_stats(x: np.ndarray, scale: float, stats: np.ndarray, or_bits: np.ndarray, sums: np.ndarray) -> None:
+    """Add a block (frames, channels) to the running sample statistics, as :func:`._kernels.spectral.sample_stats`.
+
+    All-finite blocks (the rule) take the fast path: the peak from NumPy's vectorised max/min, the rest from
+    :func:`._kernels.spectral.finite_sample_stats`. A NaN or Inf anywhere makes the peak non-finite, and the
+    block goes through the exact NaN-aware kernel instead, so the counts never depend on the path.
+    """
+    if x.shape[0] == 0:
+        return
+    x = np.ascontiguousarray(x)
+    peak = max(float(x.max()), -float(x.min()))
+    if not (np.isfinite(peak) and peak * scale < FAST_STATS_MAX_GRID):
+        _k.sample_stats(x, scale, stats, or_bits, sums)
+        return
+    sq, clipped, off_grid, orb = _k.finite_sample_stats(x.reshape(-1), x.shape[1], scale, sums)
+    stats[0] = max(stats[0], peak)
+    stats[1] += sq
+    stats[2] += x.size
+    stats[3] += clipped
+    stats[5] += off_grid
+    or_bits[0] |= orb
+
+
 class SpectrumAccumulator:
     """Consume overlapping blocks and build a :class:`SpectralSummary` and :class:`SampleStats`.
 
@@ -207,7 +237,7 @@ class SpectrumAccumulator:
         self.stats = np.zeros(6)
         self.or_bits = np.zeros(1, dtype=np.int64)
         self.dc_sums = np.zeros(self.channels)
-        self._fft_in = np.zeros((0, self.n_fft), dtype=np.float32)  # reused windowed-frame buffer
+        self._fft_in = np.empty((FFT_BATCH_FRAMES, self.n_fft), dtype=np.float32)  # reused windowed frames
         self.frame_cursor = 0  # index of the next STFT frame in the whole file
         self.sample_cursor = 0  # samples per channel counted for stats (non-overlapping part)
         self.tail: np.ndarray | None = None
@@ -225,8 +255,7 @@ class SpectrumAccumulator:
         if fresh.shape[0] == 0:
             return
         self._keep(fresh)
-        fresh = np.ascontiguousarray(fresh)
-        _k.sample_stats(fresh, float(2 ** (self.grid_bits - 1)), self.stats, self.or_bits, self.dc_sums)
+        update_sample_stats(fresh, float(2 ** (self.grid_bits - 1)), self.stats, self.or_bits, self.dc_sums)
         self.sample_cursor += fresh.shape[0]
 
     # -- spectrum ----------------------------------------------------------------------------------
@@ -245,22 +274,28 @@ class SpectrumAccumulator:
         global_start = (self.frame_cursor + np.arange(n_frames)) * self.hop
         segment = np.minimum((global_start + self.n_fft // 2) // self.segment_frames, self.band_sum.shape[0] - 1)
         segment = segment.astype(np.int64)
-        if self._fft_in.shape[0] < n_frames:
-            self._fft_in = np.empty((n_frames, self.n_fft), dtype=np.float32)
-        buf = self._fft_in[:n_frames]
-        for ch in range(self.channels):
-            # Single precision halves the FFT cost; its rounding error, about 4 eps rms sqrt(log2 N / N)
-            # (~ -180 dB re full scale per bin at N = 16384), sits far below the 16-bit quantisation floor
-            # (~ -135 dB per bin), so no measure that reads a floor is affected (tested against float64).
-            # Samples are rounded to float32 first, then windowed in float32, in a reused buffer (NumPy's
-            # strided copy and in-place multiply beat a numba loop here: measured 1.2 against 1.5 ms per block).
-            np.copyto(buf, frames[:, ch, :], casting="same_kind")
-            np.multiply(buf, self.window32, out=buf)
-            spec = scipy.fft.rfft(buf, axis=-1, overwrite_x=True)
-            _k.accumulate_spectrum(
-                spec, self.scale ** 2, active, POWER_FLOOR, chunk, self.sum_db, self.sum_power,
-                self.band_of_bin, segment, self.band_sum, self.band_count,
-            )
+        for a in range(0, n_frames, FFT_BATCH_FRAMES):
+            b = min(n_frames, a + FFT_BATCH_FRAMES)
+            buf = self._fft_in[: b - a]
+            for ch in range(self.channels):
+                # Single precision halves the FFT cost; its rounding error, about 4 eps rms sqrt(log2 N / N)
+                # (~ -180 dB re full scale per bin at N = 16384), sits far below the 16-bit quantisation floor
+                # (~ -135 dB per bin), so no measure that reads a floor is affected (tested against float64).
+                # Samples are rounded to float32 first (float32 blocks already are), then windowed in float32,
+                # in a reused buffer (NumPy's strided multiply beats a numba loop here: 0.6 against 2.4 ms per
+                # stereo block). Tried and dropped, no faster in the whole pass on this machine: the Hann window
+                # applied in the frequency domain (3-tap) to FFTs of the raw frames, and one complex FFT of
+                # L + iR per stereo frame instead of two real ones.
+                if frames.dtype == np.float32:
+                    np.multiply(frames[a:b, ch, :], self.window32, out=buf)
+                else:
+                    np.copyto(buf, frames[a:b, ch, :], casting="same_kind")
+                    np.multiply(buf, self.window32, out=buf)
+                spec = scipy.fft.rfft(buf, axis=-1, overwrite_x=True)
+                _k.accumulate_spectrum(
+                    spec, self.scale ** 2, active[a:b], POWER_FLOOR, chunk, self.sum_db, self.sum_power,
+                    self.band_of_bin, segment[a:b], self.band_sum, self.band_count,
+                )
         self.n_frames += n_frames
         self.n_active += int(active.sum())
         self.frame_cursor += n_frames

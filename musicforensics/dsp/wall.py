@@ -71,19 +71,21 @@ def quantisation_floor_db(bits: int, n_fft: int) -> float:
 
 
 def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """Centred moving mean of width ``width`` along the last axis (shorter windows at the edges)."""
     width = max(1, int(width))
     if width == 1:
         return x.astype(np.float64, copy=True)
-    c = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
-    n = x.size
+    c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1, dtype=np.float64)], axis=-1)
+    n = x.shape[-1]
     i = np.arange(n)
     lo = np.clip(i - width // 2, 0, n)
     hi = np.clip(i - width // 2 + width, 0, n)
-    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+    return _window_mean(c, lo, hi)
 
 
 def _window_mean(c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    return (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
+    """Means over [lo, hi) from the cumulative sums ``c`` (leading 0) along the last axis."""
+    return (c[..., hi] - c[..., lo]) / np.maximum(hi - lo, 1)
 
 
 def find_wall(freqs: np.ndarray, level_db: np.ndarray, *, fmin: float, fmax: float,
@@ -104,29 +106,45 @@ def find_wall(freqs: np.ndarray, level_db: np.ndarray, *, fmin: float, fmax: flo
     Wall or None
         None when the axis is too short for the stretches either side.
     """
-    freqs = np.asarray(freqs, dtype=np.float64)
     level = np.asarray(level_db, dtype=np.float64)
-    n = freqs.size
+    return find_walls(freqs, level[None, :], fmin=fmin, fmax=fmax, side_hz=side_hz, guard_hz=guard_hz,
+                      smooth_hz=smooth_hz)[0]
+
+
+def find_walls(freqs: np.ndarray, levels_db: np.ndarray, *, fmin: float, fmax: float, side_hz: float = SIDE_HZ,
+               guard_hz: float = GUARD_HZ, smooth_hz: float = SMOOTH_HZ) -> list[Wall | None]:
+    """:func:`find_wall` on every row of ``levels_db`` (rows, n): the candidate search is vectorised over the
+    rows (one call for all the 2 s segments of a track instead of one per segment), the refinement is a few
+    scalar steps per row."""
+    freqs = np.asarray(freqs, dtype=np.float64)
+    level = np.asarray(levels_db, dtype=np.float64)
+    rows, n = level.shape
     if n < 8:
-        return None
+        return [None] * rows
     df = float(freqs[1] - freqs[0])
     smooth = _moving_mean(level, int(round(smooth_hz / df)))
-    c = np.concatenate([[0.0], np.cumsum(smooth)])
+    c = np.concatenate([np.zeros((rows, 1)), np.cumsum(smooth, axis=-1)], axis=-1)
     side = max(1, int(round(side_hz / df)))
     guard = max(1, int(round(guard_hz / df)))
     idx = np.nonzero((freqs >= fmin) & (freqs <= fmax))[0]
     # need at least a quarter of the stretch above the edge inside the axis
     idx = idx[(idx - guard - side >= 0) & (idx + guard + max(1, side // 4) < n)]
     if idx.size == 0:
-        return None
+        return [None] * rows
     below = _window_mean(c, idx - guard - side, idx - guard)
     above = _window_mean(c, np.minimum(idx + guard, n), np.minimum(idx + guard + side, n))
-    drop = below - above
-    k = int(np.argmax(drop))
-    i0 = int(idx[k])
-    b, a = float(below[k]), float(above[k])
+    best = np.argmax(below - above, axis=-1)
+    return [_refine(freqs, level[r], smooth[r], int(idx[k]), float(below[r, k]), float(above[r, k]), side, guard)
+            for r, k in enumerate(best)]
+
+
+def _refine(freqs: np.ndarray, level: np.ndarray, smooth: np.ndarray, i0: int, b: float, a: float, side: int,
+            guard: int) -> Wall:
+    """The wall at candidate bin ``i0`` (levels ``b`` below, ``a`` above): edge, steepness and floor."""
+    n = freqs.size
+    df = float(freqs[1] - freqs[0])
     d = b - a
-    # refine: first bin going up from the stretch below whose smoothed level falls under the midpoint
+    # first bin going up from the stretch below whose smoothed level falls under the midpoint
     seg = smooth[i0 - guard - side // 2: min(n, i0 + guard + side // 2)]
     start = i0 - guard - side // 2
     mid = (a + b) / 2

@@ -66,7 +66,7 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, b
 
 @njit(cache=True)
 def sample_stats(x, scale, stats, or_bits, sums):
-    """One pass over a block (frames, channels) of float64 samples.
+    """One pass over a block (frames, channels) of float32 or float64 samples, NaN and Inf allowed.
 
     Updates ``stats`` in place: [0] peak |x|, [1] sum x^2, [2] finite-sample count, [3] count of samples at
     digital full scale (|x| >= 1 - 2^-15), [4] non-finite count, [5] count of samples off the integer grid
@@ -74,8 +74,8 @@ def sample_stats(x, scale, stats, or_bits, sums):
     trailing zero bits reveal padded bit depth. ``sums[j]`` accumulates the sum of channel j's finite samples
     (for the DC offset). Accumulates in local variables and writes back once per block.
 
-    (A vectorised fast-math variant for all-finite blocks ran no faster on freshly decoded blocks: the pass is
-    bound by memory traffic here, ~37 ms per 3 minutes of CD stereo either way.)
+    This is the exact reference path; blocks whose samples are all finite go through the faster
+    :func:`finite_sample_stats` instead (see :func:`musicforensics.dsp.spectrum.update_sample_stats`).
     """
     n, c = x.shape
     full_scale = 1.0 - 1.0 / 32768.0
@@ -89,7 +89,7 @@ def sample_stats(x, scale, stats, or_bits, sums):
     local = np.zeros(c)
     for i in range(n):
         for j in range(c):
-            v = x[i, j]
+            v = np.float64(x[i, j])  # float32 blocks: square and sum in double precision
             if not np.isfinite(v):
                 nonfinite += 1
                 continue
@@ -115,3 +115,58 @@ def sample_stats(x, scale, stats, or_bits, sums):
     or_bits[0] = orb
     for j in range(c):
         sums[j] += local[j]
+
+
+@njit(cache=True, fastmath=True)
+def finite_sample_stats(flat, channels, scale, sums):
+    """The sums of :func:`sample_stats` for a block whose samples are all finite, with ``|x| * scale < 2^62``.
+
+    ``flat`` is the C-ordered block (frames, channels) as one 1-D array (float32 or float64). Returns
+    ``(sum x^2, full-scale count, off-grid count, OR of the on-grid integers)`` and adds each channel's sum to
+    ``sums``. The peak is left to the caller (NumPy's max/min are vectorised; a numba max is not).
+
+    Fast-math lets the compiler reorder the sums (rounding differs from :func:`sample_stats` by ~1e-16
+    relative) and vectorise: ~0.15 ms per 2^18 stereo frames against ~1 ms for the branchy NaN-aware loop.
+    It also assumes no NaN/Inf, which is why the caller checks the block's peak first. The grid test uses the
+    integer conversion: ``int64(q) == q`` exactly when q is an integer (|q| < 2^62), as ``floor(q) == q``.
+    """
+    full_scale = 1.0 - 1.0 / 32768.0
+    sq = 0.0
+    clipped = 0
+    off_grid = 0
+    orb = np.int64(0)
+    if channels == 2:  # the common case, with the channel split written out so the loop vectorises
+        s0 = 0.0
+        s1 = 0.0
+        for i in range(flat.size // 2):
+            v0 = np.float64(flat[2 * i])
+            v1 = np.float64(flat[2 * i + 1])
+            s0 += v0
+            s1 += v1
+            sq += v0 * v0 + v1 * v1
+            clipped += (abs(v0) >= full_scale) + (abs(v1) >= full_scale)
+            q0 = v0 * scale
+            q1 = v1 * scale
+            r0 = np.int64(q0)
+            r1 = np.int64(q1)
+            e0 = r0 == q0
+            e1 = r1 == q1
+            off_grid += 2 - e0 - e1
+            orb |= (r0 * e0) | (r1 * e1)
+        sums[0] += s0
+        sums[1] += s1
+    else:
+        local = np.zeros(channels)
+        for i in range(flat.size):
+            v = np.float64(flat[i])
+            local[i % channels] += v
+            sq += v * v
+            clipped += abs(v) >= full_scale
+            q = v * scale
+            r = np.int64(q)
+            e = r == q
+            off_grid += 1 - e
+            orb |= r * e
+        for j in range(channels):
+            sums[j] += local[j]
+    return sq, clipped, off_grid, orb
