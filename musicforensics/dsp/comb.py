@@ -186,15 +186,19 @@ def dense_grid(bin_hz: float, fmax: float, *, dmin: float = DELTA_MIN_HZ, dmax: 
     return dmin * (1.0 + ratio) ** np.arange(n)
 
 
-def peakiness(mean_db: np.ndarray, *, cap_db: float = PEAK_CAP_DB) -> np.ndarray:
-    """``clip(mean_db - running_median(mean_db, MEDIAN_BINS), 0, cap_db)``, dB, shape of ``mean_db``."""
+def prominence(mean_db: np.ndarray) -> np.ndarray:
+    """``mean_db - running_median(mean_db, MEDIAN_BINS)``, dB, shape of ``mean_db``."""
     x = np.ascontiguousarray(mean_db, dtype=np.float64)
     if x.ndim != 1 or x.size < 2 * MEDIAN_BINS:
         raise ParameterError(f"spectrum must be 1-D with >= {2 * MEDIAN_BINS} bins, got shape {x.shape!r}")
     if not np.all(np.isfinite(x)):
         raise ParameterError("spectrum contains NaN or Inf")
-    base = median_filter(x, size=MEDIAN_BINS, mode="nearest")
-    return np.clip(x - base, 0.0, cap_db)
+    return x - median_filter(x, size=MEDIAN_BINS, mode="nearest")
+
+
+def peakiness(mean_db: np.ndarray, *, cap_db: float = PEAK_CAP_DB) -> np.ndarray:
+    """``clip(mean_db - running_median(mean_db, MEDIAN_BINS), 0, cap_db)``, dB, shape of ``mean_db``."""
+    return np.clip(prominence(mean_db), 0.0, cap_db)
 
 
 def comb_statistic(p: np.ndarray, bin_hz: float, deltas: np.ndarray, edges: np.ndarray,
@@ -452,8 +456,8 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
     edges = band_edges(sample_rate)
     if edges.size == 0:
         return CombResult(0.0, None, (COMB_FMIN_HZ, sample_rate / 2.0), False)
-    p = peakiness(mean_db)
-    prom = mean_db - median_filter(mean_db, size=MEDIAN_BINS, mode="nearest")
+    prom = prominence(mean_db)  # one running median for both
+    p = np.clip(prom, 0.0, PEAK_CAP_DB)
     dense = dense_grid(bin_hz, float(edges[-1]))
     cand = plausible_deltas()
     # coarse-to-fine: the null (median and spread of T over jittered combs) is taken on every NULL_STRIDE-th
