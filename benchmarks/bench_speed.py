@@ -8,20 +8,22 @@ Usage::
 Four measurements, all in one run so the ratios share the machine's state:
 
 1. per file and stage: decode-only (soundfile reading the whole file in blocks of the sample type the analysis
-   reads, float32 where exact = the floor), then ``analyze_file`` with the time of its shared spectral pass (decoding included) and
-   of each detector (``DetectorResult.seconds``), for FLAC 44.1 kHz/16-bit, FLAC 96 kHz/24-bit and MP3 (LAME
-   CBR 192), 30 s, 3 min and 10 min long (plus 60 min with ``--long``); median of ``--repeat`` runs. Two
-   ratios against decode-only: issue 4's (spectral pass + lossy + hires + bitdepth) and issue 5's (spectral
-   pass + deconv), each also as "over decode" (the same minus one decode, i.e. the analysis work on top of
-   the decoding the pass itself performs). ``--music DIR`` loops real recordings instead of the synthetic signal
-   (the MP3 then encodes the looped 44.1 kHz music);
+   reads, float32 where exact = the floor), then ``analyze_file`` with the time of its shared spectral pass
+   (decoding included) and of each detector (``DetectorResult.seconds``), for FLAC 44.1 kHz/16-bit, FLAC
+   96 kHz/24-bit and MP3 (LAME CBR 192), 30 s, 3 min and 10 min long (plus 60 min with ``--long``);
+   ``--repeat`` rounds of one decode then one analysis, medians per stage. Two ratios against decode-only:
+   issue 4's (spectral pass + lossy + hires + bitdepth) and issue 5's (spectral pass + deconv), each also as
+   "over decode" (the same minus one decode, i.e. the analysis work on top of the decoding the pass itself
+   performs). ``--music DIR`` loops real recordings instead of the synthetic signal (the MP3 then encodes the
+   looped 44.1 kHz music);
 2. a folder of 12 x 30 s FLAC files through ``musicforensics scan --format jsonl`` with ``--jobs 1`` and ``2``;
 3. peak resident memory (``ru_maxrss`` of a child process) analysing a 24-bit/96 kHz FLAC of ``--memory-hours``
    hours (default 2), next to a child that only imports and warms the kernels;
 4. start-up: ``musicforensics --help`` against ``python -c pass`` (median of 7 runs).
 
 Files are synthesised (tones, a slow sweep and noise, streamed block by block with ``soundfile.SoundFile``), or
-looped from ``--music`` recordings, in a temporary folder that is deleted at the end. Never a unit test: numbers depend on the machine and its load.
+looped from ``--music`` recordings, in a temporary folder that is deleted at the end. Never a unit test: numbers
+depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -61,10 +63,15 @@ def synth_blocks(seconds: float, sr: int, *, seed: int = 0, noise_dbfs: float = 
         yield block
 
 
+def _stereo_writer(path: Path, sr: int, subtype: str) -> sf.SoundFile:
+    """A stereo file open for writing, FLAC or WAV by the suffix of ``path``."""
+    fmt = "FLAC" if path.suffix == ".flac" else "WAV"
+    return sf.SoundFile(str(path), "w", samplerate=sr, channels=2, subtype=subtype, format=fmt)
+
+
 def write_file(path: Path, seconds: float, sr: int, subtype: str, *, seed: int = 0) -> Path:
     """Stream a synthetic file to ``path`` (FLAC or WAV by suffix) without holding it in memory."""
-    fmt = "FLAC" if path.suffix == ".flac" else "WAV"
-    with sf.SoundFile(str(path), "w", samplerate=sr, channels=2, subtype=subtype, format=fmt) as fh:
+    with _stereo_writer(path, sr, subtype) as fh:
         for block in synth_blocks(seconds, sr, seed=seed):
             fh.write(block)
     return path
@@ -147,8 +154,7 @@ def write_music(path: Path, seconds: float, sr: int, subtype: str, sources: list
     """Loop real recordings (read whole: keep the source folder small) into a ``seconds``-long FLAC (or WAV)."""
     clip = np.concatenate([sf.read(str(p), dtype="float64", always_2d=True)[0] for p in sources])
     total = round(seconds * sr)
-    fmt = "FLAC" if path.suffix == ".flac" else "WAV"
-    with sf.SoundFile(str(path), "w", samplerate=sr, channels=2, subtype=subtype, format=fmt) as fh:
+    with _stereo_writer(path, sr, subtype) as fh:
         done = 0
         while done < total:
             part = clip[: total - done]

@@ -240,7 +240,6 @@ class SpectrumAccumulator:
         self._fft_in = np.empty((FFT_BATCH_FRAMES, self.n_fft), dtype=np.float32)  # reused windowed frames
         self.frame_cursor = 0  # index of the next STFT frame in the whole file
         self.sample_cursor = 0  # samples per channel counted for stats (non-overlapping part)
-        self.tail: np.ndarray | None = None
 
     # -- stats -------------------------------------------------------------------------------------
     def _keep(self, fresh: np.ndarray) -> None:
@@ -315,7 +314,6 @@ class SpectrumAccumulator:
         """Consume one block; ``block[fresh_from:]`` are samples not seen in earlier blocks."""
         self._update_stats(block[fresh_from:])
         self._update_spectrum(block)
-        self.tail = block[-self.n_fft:] if block.shape[0] else self.tail
 
     def finish(self, short_signal: np.ndarray | None = None) -> tuple[SpectralSummary, SampleStats]:
         """Return the summary. ``short_signal`` (whole signal shorter than n_fft) is zero-padded into one frame."""
