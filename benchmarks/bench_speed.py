@@ -11,10 +11,11 @@ Four measurements, all in one run so the ratios share the machine's state:
    reads, float32 where exact = the floor), then ``analyze_file`` with the time of its shared spectral pass
    (decoding included) and of each detector (``DetectorResult.seconds``), for FLAC 44.1 kHz/16-bit, FLAC
    96 kHz/24-bit and MP3 (LAME CBR 192), 30 s, 3 min and 10 min long (plus 60 min with ``--long``);
-   ``--repeat`` rounds of one decode then one analysis, medians per stage. Two ratios against decode-only:
-   issue 4's (spectral pass + lossy + hires + bitdepth) and issue 5's (spectral pass + deconv), each also as
-   "over decode" (the same minus one decode, i.e. the analysis work on top of the decoding the pass itself
-   performs). ``--music DIR`` loops real recordings instead of the synthetic signal (the MP3 then encodes the
+   ``--repeat`` rounds, each of three decode-then-analysis pairs: every detector (the per-stage columns), issue
+   4's command (lossy + hires + bitdepth, what ``musicforensics lossy`` runs) and issue 5's (deconv, what
+   ``musicforensics peaks`` runs); medians per stage. The two issue ratios are the whole ``analyze_file`` of
+   their run against decode-only, each also as "over decode" (the same minus one decode, i.e. the analysis work
+   on top of the decoding the pass itself performs). ``--music DIR`` loops real recordings instead of the synthetic signal (the MP3 then encodes the
    looped 44.1 kHz music);
 2. a folder of 12 x 30 s FLAC files through ``musicforensics scan --format jsonl`` with ``--jobs 1`` and ``2``;
 3. peak resident memory (``ru_maxrss`` of a child process) analysing a 24-bit/96 kHz FLAC of ``--memory-hours``
@@ -107,17 +108,22 @@ def decode_only(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-#: Detectors whose cost counts towards each issue's target, besides the shared spectral pass.
+#: The detectors each issue's own command runs (``musicforensics lossy`` and ``musicforensics peaks``); the
+#: issue's ratio is the whole ``analyze_file`` of such a run (reading, the spectral pass, its detectors).
 ISSUE4_DETECTORS = ("lossy", "hires", "bitdepth")  # lossy origin / fake hi-res / padded bit depth
 ISSUE5_DETECTORS = ("deconv",)  # AI (neural-decoder deconvolution)
+#: Runs per round: every detector (the per-stage columns), then each issue's command.
+RUNS = {"all": (), "issue4": ISSUE4_DETECTORS, "issue5": ISSUE5_DETECTORS}
 
 
-def analyse_once(path: Path) -> dict:
+def analyse_once(path: Path, detectors: tuple[str, ...] = ()) -> dict:
     """One ``analyze_file`` run: total seconds, the shared spectral pass (decoding included) and each detector."""
     from musicforensics.analysis import analyze_file
+    from musicforensics.config import AnalysisConfig
 
+    config = AnalysisConfig(detectors=detectors)
     t0 = time.perf_counter()
-    report = analyze_file(path)
+    report = analyze_file(path, config=config)
     elapsed = time.perf_counter() - t0
     if report.status == "error":
         raise RuntimeError(f"analysis failed on {path}: {report.error}")
@@ -127,14 +133,17 @@ def analyse_once(path: Path) -> dict:
     return stages
 
 
-def paired_medians(path: Path, repeat: int) -> tuple[float, dict]:
-    """Median decode-only time and per-stage medians of ``analyze_file`` over ``repeat`` rounds, each round one
-    decode then one analysis, so a burst of load on the shared machine hits both sides of the ratio alike."""
-    decodes, runs = [], []
+def paired_medians(path: Path, repeat: int) -> tuple[float, dict[str, dict]]:
+    """Median decode-only time and, per run of RUNS, per-stage medians of ``analyze_file`` over ``repeat`` rounds.
+    Each analysis follows its own decode, so a burst of load on the shared machine hits both sides of a ratio."""
+    decodes: list[float] = []
+    runs: dict[str, list[dict]] = {name: [] for name in RUNS}
     for _ in range(repeat):
-        decodes.append(decode_only(path))
-        runs.append(analyse_once(path))
-    return statistics.median(decodes), {k: statistics.median(r.get(k, 0.0) for r in runs) for k in runs[0]}
+        for name, detectors in RUNS.items():
+            decodes.append(decode_only(path))
+            runs[name].append(analyse_once(path, detectors))
+    medians = {name: {k: statistics.median(r.get(k, 0.0) for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    return statistics.median(decodes), medians
 
 
 def music_sources(folder: Path | None, sample_rate: int) -> list[Path]:
@@ -186,9 +195,9 @@ def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path |
             path = tmp / f"f_{int(seconds)}{ext}"
             make(path)
             decode_only(path)  # page cache warm for both measurements
-            decode, st = paired_medians(path, reps)
-            i4 = st["spectral"] + sum(st.get(d, 0.0) for d in ISSUE4_DETECTORS)
-            i5 = st["spectral"] + sum(st.get(d, 0.0) for d in ISSUE5_DETECTORS)
+            decode, runs = paired_medians(path, reps)
+            st = runs["all"]
+            i4, i5 = runs["issue4"]["total"], runs["issue5"]["total"]
             over = st["spectral"] - decode  # the pass's own work on top of decoding
             rows.append([
                 name, f"{seconds:g}", f"{decode:.3f}", f"{st['spectral']:.3f}", f"{over / decode:.2f}",
@@ -204,8 +213,8 @@ def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path |
 
 
 PER_FILE_HEADER = ["file", "s", "decode", "spectral pass", "pass over decode / decode", "bitdepth", "hires", "lossy",
-                   "deconv", "total", "total / decode", "issue 4 / decode", "issue 4 over decode / decode",
-                   "issue 5 / decode", "issue 5 over decode / decode", "x real time"]
+                   "deconv", "total", "total / decode", "issue 4 run / decode", "issue 4 over decode / decode",
+                   "issue 5 run / decode", "issue 5 over decode / decode", "x real time"]
 
 
 def cli_exe() -> list[str]:

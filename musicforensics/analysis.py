@@ -115,14 +115,15 @@ def _finish_status(report: TrackReport) -> None:
         report.status = STATUS_OK
 
 
-def _excerpt_from_memory(kept: tuple[int, np.ndarray], sample_rate: int, read_from_source):
+def _excerpt_from_memory(kept: tuple[int, np.ndarray] | None, sample_rate: int, read_from_source):
     """An excerpt reader that serves spans inside the kept middle excerpt from memory (a read-only float32 view,
-    no copy), others from the source (converted to float32 like the kept samples: exact for PCM up to 24 bits)."""
-    first, samples = kept
+    no copy), others (every span when nothing was kept) from the source, converted to float32 like the kept
+    samples (exact for PCM up to 24 bits)."""
 
     def excerpt(start_s=0.0, duration_s=None):
         a = int(round(start_s * sample_rate))
-        if duration_s is not None:
+        if kept is not None and duration_s is not None:
+            first, samples = kept
             b = a + int(round(duration_s * sample_rate))
             if first <= a and b <= first + samples.shape[0]:
                 view = samples[a - first:b - first]
@@ -140,7 +141,8 @@ def _analyze(path_label: str, info: audio.AudioInfo, blocks_factory, excerpt, cf
                                  cfg.hop)
     max_frames = None if cfg.max_seconds is None else int(round(cfg.max_seconds * info.sample_rate))
     total = info.frames if max_frames is None else min(info.frames, max_frames)
-    kept: list = []
+    # the middle excerpt is kept in memory only for detectors that read raw samples
+    kept: list | None = [] if any(det.reads_samples for det in detectors) else None
     t_pass = time.perf_counter()
     spectrum, stats = summarize_blocks(
         blocks_factory(block_frames=block, overlap=overlap, max_frames=max_frames),
@@ -148,7 +150,7 @@ def _analyze(path_label: str, info: audio.AudioInfo, blocks_factory, excerpt, cf
         grid_bits=_grid_bits(info), overlap=overlap, keep=kept,
     )
     t_pass = time.perf_counter() - t_pass
-    excerpt = _excerpt_from_memory(kept[0], info.sample_rate, excerpt)
+    excerpt = _excerpt_from_memory(kept[0] if kept else None, info.sample_rate, excerpt)
     report = TrackReport(path=path_label, status=STATUS_OK, audio=info.to_dict(), config_key=cfg.cache_key())
     # seconds of the shared spectral pass (decoding included), for benchmarks; kept in memory, never serialised
     report.spectral_pass_seconds = t_pass  # type: ignore[attr-defined]

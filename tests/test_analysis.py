@@ -126,3 +126,43 @@ def test_float32_read_gives_the_float64_results(write_audio, monkeypatch, rng, s
     single = report(analyze_file(path, config=cfg))
     monkeypatch.setattr(audio, "float32_is_exact", lambda info: False)
     assert report(analyze_file(path, config=cfg)) == single
+
+
+def test_excerpt_is_kept_only_for_detectors_that_read_samples(write_audio, monkeypatch, rng):
+    """A run without a sample-reading detector (``peaks``) keeps no excerpt and finds what the full run finds;
+    a detector that reads samples gets the same float32 samples whether they were kept or read again."""
+    from musicforensics.detectors import TrackContext, select
+    from musicforensics.dsp import spectrum as spectrum_mod
+
+    y = 0.3 * tone_mix(44100, 6.0) + 0.01 * rng.standard_normal((6 * 44100, 2))
+    path = write_audio("x.flac", y, 44100, "PCM_16")
+    assert [d.name for d in select(()) if d.reads_samples] == ["lossy"]
+    kept_sizes = []
+    real_init = spectrum_mod.SpectrumAccumulator.__init__
+
+    def spy(self, **kwargs):
+        real_init(self, **kwargs)
+        kept_sizes.append(self.kept.shape[0])
+
+    monkeypatch.setattr(spectrum_mod.SpectrumAccumulator, "__init__", spy)
+    full = analyze_file(path)
+    peaks = analyze_file(path, config=AnalysisConfig(detectors=("deconv",)))
+    assert kept_sizes[0] == 6 * 44100 and kept_sizes[1] == 0
+    assert peaks.verdicts["ai"].to_dict() == full.verdicts["ai"].to_dict()
+
+    seen = []
+    lossy = select(("lossy",))[0]
+    real_analyze = type(lossy).analyze
+
+    def grab(self, ctx: TrackContext):
+        seen.append(np.array(ctx.excerpt(1.0, 2.0)))
+        return real_analyze(self, ctx)
+
+    monkeypatch.setattr(type(lossy), "analyze", grab)
+    monkeypatch.setattr(type(lossy), "reads_samples", False)  # nothing kept: the excerpt is read from the file
+    analyze_file(path, config=AnalysisConfig(detectors=("lossy",)))
+    monkeypatch.setattr(type(lossy), "reads_samples", True)
+    analyze_file(path, config=AnalysisConfig(detectors=("lossy",)))
+    assert seen[0].dtype == seen[1].dtype == np.float32
+    np.testing.assert_array_equal(seen[0], seen[1])
+    np.testing.assert_array_equal(seen[0], np.round(y[44100:3 * 44100] * 32768) / 32768)

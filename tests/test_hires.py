@@ -92,3 +92,29 @@ def test_gradual_rolloff_reaching_the_floor_below_a_nyquist_is_not_an_upsample()
     sharp = np.where(f < 44100 - 200, -80.0, q16 - 4.5)
     ev = upsampling_evidence(f, sharp, sr, n_fft)
     assert next(c for c in ev["candidates"] if c["rate"] == 88200)["silent_above"]
+
+
+@pytest.mark.parametrize("floor_re_24bit_db, upsampled", [(-300.0, True), (0.0, True), (4.8, True), (30.0, False)])
+def test_a_digitally_silent_band_needs_no_edge(floor_re_24bit_db, upsampled):
+    """Music that fades before 22.05 kHz has no edge there. Over exact zeros, 24-bit rounding noise (0 dB re
+    24-bit) or TPDF-dithered 24-bit (+4.8 dB) it is an upsample all the same; over a converter's analogue
+    floor (30 dB over 24-bit rounding) it is genuine. The floored mean dB cannot tell these apart (all read
+    POWER_FLOOR); the unfloored mean power can."""
+    from musicforensics.config import POWER_FLOOR
+    from musicforensics.detectors.hires import UPS_DIGITAL_SILENCE_DB, source_candidate, upsampling_evidence
+    from musicforensics.dsp.wall import quantisation_floor_db
+
+    sr, n_fft = 96000, 16384
+    f = np.fft.rfftfreq(n_fft, 1 / sr)
+    q24 = quantisation_floor_db(24, n_fft)
+    fade_db = np.clip(-60.0 - 15.0 * (f - 15000.0) / 1000.0, -300.0, -60.0)  # -15 dB/kHz from 15 kHz
+    power = np.where(f < 22050.0, 10.0 ** (fade_db / 10.0), 0.0) + 10.0 ** ((q24 + floor_re_24bit_db) / 10.0)
+    level_db = 10.0 * np.log10(power + POWER_FLOOR)
+    ev = upsampling_evidence(f, level_db, sr, n_fft, power)
+    c441 = next(c for c in ev["candidates"] if c["rate"] == 44100)
+    assert c441["edge_db"] < 11.0  # the edge route alone would miss every case
+    assert c441["above_re_24bit_unfloored_db"] == pytest.approx(max(floor_re_24bit_db, -300.0 - q24), abs=0.1)
+    assert c441["digital_silence"] is (floor_re_24bit_db <= UPS_DIGITAL_SILENCE_DB)
+    src = source_candidate(ev)
+    assert (src is not None and src["rate"] == 44100) is upsampled
+    assert not any(c["silent_above"] for c in upsampling_evidence(f, level_db, sr, n_fft)["candidates"])

@@ -5,11 +5,19 @@ For every standard rate r below the file's rate (44.1, 48, 88.2, 96, 176.4 kHz) 
 (spine mean dB) is split at r/2: ``above`` is the median level over [r/2 + ABOVE_GUARD_HZ, min(fs/2, r/2 +
 ABOVE_SPAN_HZ)], ``content`` the 95th percentile of the 100 Hz-smoothed level over [1 kHz, r/2 - 1 kHz].
 The file is upsampled from r when ``above`` is digital silence (within UPS_SILENT_MARGIN_DB of 16-bit
-rounding noise in one bin), ``content - above >= UPS_MIN_GAP_DB``, and there is an edge at r/2: the mean level
-over [r/2 - EDGE_SPAN_HZ, r/2 - ABOVE_GUARD_HZ] stands UPS_MIN_EDGE_DB over ``above`` (a resampler cuts at
-r/2; a genuine hi-res roll-off that has faded into the floor before r/2 has no edge there). The smallest such r whose Nyquist is
-not below the measured wall is reported as the source rate. Genuine hi-res content with any noise floor
-above r/2 fails the silence test.
+rounding noise in one bin), ``content - above >= UPS_MIN_GAP_DB``, and either
+
+* there is an edge at r/2: the mean level over [r/2 - EDGE_SPAN_HZ, r/2 - ABOVE_GUARD_HZ] stands
+  UPS_MIN_EDGE_DB over ``above`` (a resampler cuts at r/2; a genuine hi-res roll-off that has faded into the
+  floor before r/2 has no edge there), or
+* the band above is digitally silent: the median of the long-term mean power there, read without the spine's
+  POWER_FLOOR (-140 dB per bin, which sits above 24-bit rounding noise), is within UPS_DIGITAL_SILENCE_DB of
+  24-bit rounding noise. Only arithmetic leaves a band that empty: a real converter's analogue noise floor
+  (about -120 dBFS rms at best, ~ -154 dB per bin at n_fft 16384) is 30 dB above 24-bit rounding (-184 dB per
+  bin), so music that fades before r/2 over a real noise floor fails it, whatever its edge.
+
+The smallest such r whose Nyquist is not below the measured wall is reported as the source rate. Genuine
+hi-res content with any noise floor above r/2 fails the silence test.
 """
 
 from __future__ import annotations
@@ -39,6 +47,13 @@ UPS_MIN_GAP_DB = 40.0
 #: 44.1 kHz (the 96 kHz render that was flagged: 6.0 dB), true upsamples 14.2-28.3 dB at their source
 #: Nyquist; the threshold sits between (docs/lossy.md).
 UPS_MIN_EDGE_DB = 11.0
+#: "Digitally silent" band above r/2 (no edge needed): median mean power at most this many dB over 24-bit
+#: rounding noise per bin (TPDF dither adds 4.8 dB). Dev split: sox upsamples 0.4-0.9 dB, ffmpeg upsamples
+#: 1.9-10.8 dB at their source rate; genuine 24-bit and hi-res renders 53-103 dB, 16-bit files >= 48 dB (their
+#: own rounding noise). A converter's analogue floor sits >= 30 dB over 24-bit rounding (module docstring).
+UPS_DIGITAL_SILENCE_DB = 12.0
+#: Power added before the logarithm of the floorless level above (-300 dB: exact zeros stay finite).
+TINY_POWER = 1e-30
 EDGE_SPAN_HZ = 1500.0
 #: Files at or below this rate are not hi-res candidates, Hz.
 MIN_RATE = 44100 * 1.01
@@ -50,10 +65,16 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
     return np.convolve(x, np.ones(width) / width, mode="same")
 
 
-def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: int, n_fft: int) -> dict:
-    """Per candidate source rate: level above its Nyquist, content below, and the verdict; plus the wall."""
+def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: int, n_fft: int,
+                        mean_power: np.ndarray | None = None) -> dict:
+    """Per candidate source rate: level above its Nyquist, content below, and the verdict; plus the wall.
+
+    ``level_db`` is the spine's mean dB (floored at POWER_FLOOR); ``mean_power`` its linear mean power, read
+    without a floor for the digital-silence test (without it, only the edge test can pass a candidate).
+    """
     nyq = sample_rate / 2
     q16 = quantisation_floor_db(16, n_fft)
+    q24 = quantisation_floor_db(24, n_fft)
     df = freqs[1] - freqs[0]
     smooth = _smooth(level_db, round(100.0 / df))
     cands = []
@@ -69,11 +90,15 @@ def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: in
         content = float(np.percentile(smooth[sel_below], 95))
         sel_near = (freqs >= r / 2 - EDGE_SPAN_HZ) & (freqs <= r / 2 - ABOVE_GUARD_HZ)
         near = float(np.mean(level_db[sel_near]))
-        ok = above - q16 <= UPS_SILENT_MARGIN_DB and content - above >= UPS_MIN_GAP_DB \
-            and near - above >= UPS_MIN_EDGE_DB
+        raw = None if mean_power is None else \
+            float(10.0 * np.log10(np.median(mean_power[sel_above]) + TINY_POWER)) - q24
+        edge = near - above >= UPS_MIN_EDGE_DB
+        digital = raw is not None and raw <= UPS_DIGITAL_SILENCE_DB
+        ok = above - q16 <= UPS_SILENT_MARGIN_DB and content - above >= UPS_MIN_GAP_DB and (edge or digital)
         cands.append({"rate": r, "above_db": round(above, 2), "above_re_16bit_db": round(above - q16, 2),
+                      "above_re_24bit_unfloored_db": None if raw is None else round(raw, 2),
                       "content_db": round(content, 2), "edge_db": round(near - above, 2),
-                      "silent_above": bool(ok)})
+                      "digital_silence": bool(digital), "silent_above": bool(ok)})
     wall = find_wall(freqs, level_db, fmin=8000.0, fmax=nyq - 1500.0)
     return {"candidates": cands, "wall": None if wall is None else wall.to_dict(), "q16_floor_db": round(q16, 3)}
 
@@ -103,7 +128,7 @@ class HiresDetector(Detector):
             ev = {"sample_rate": sr}
             finding = Finding("upsampled", False, 0.0, ev, reason=f"{sr} Hz: not above CD rate", detector=self.name)
             return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)
-        ev = upsampling_evidence(sp.freqs, sp.mean_db, sr, sp.n_fft)
+        ev = upsampling_evidence(sp.freqs, sp.mean_db, sr, sp.n_fft, sp.mean_power)
         src = source_candidate(ev)
         if src is not None:
             wall_hz = ev["wall"]["freq_hz"] if ev["wall"] else 0.0

@@ -343,7 +343,8 @@ def analyze_features(ctx: TrackContext) -> dict:
     upsampled_from = None
     wall_fmax = min(nyq - 300.0, 24000.0)
     if sp.sample_rate > hires.MIN_RATE:
-        src = hires.source_candidate(hires.upsampling_evidence(sp.freqs, sp.mean_db, sp.sample_rate, sp.n_fft))
+        src = hires.source_candidate(hires.upsampling_evidence(sp.freqs, sp.mean_db, sp.sample_rate, sp.n_fft,
+                                                                   sp.mean_power))
         if src is not None:
             # the resampler's anti-imaging filter (and the source's own content edge) sits just below the
             # source Nyquist: only clearly lower walls are codec evidence
@@ -390,6 +391,7 @@ class LossyDetector(Detector):
     version = "1"
     kinds = ("lossy",)
     order = 30
+    reads_samples = True  # holes, band breaks and the frame grid read the kept excerpt
 
     def analyze(self, ctx: TrackContext):
         t0 = time.perf_counter()

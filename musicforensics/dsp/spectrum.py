@@ -15,6 +15,7 @@ the mean-dB logarithm once per LOG_PRODUCT_FRAMES frames (a log of products); pe
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -191,6 +192,16 @@ def update_sample_stats(x: np.ndarray, scale: float, stats: np.ndarray, or_bits:
     or_bits[0] |= orb
 
 
+@functools.lru_cache(maxsize=4)
+def _periodic_hann(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Periodic Hann window of ``n_fft`` samples, float64 and float32 (read-only; made once per length)."""
+    w = np.hanning(n_fft + 1)[:-1]
+    w32 = w.astype(np.float32)
+    w.flags.writeable = False
+    w32.flags.writeable = False
+    return w, w32
+
+
 class SpectrumAccumulator:
     """Consume overlapping blocks and build a :class:`SpectralSummary` and :class:`SampleStats`.
 
@@ -207,8 +218,11 @@ class SpectrumAccumulator:
         Integer grid to test samples against (the stored bit depth; 24 for float files).
     """
 
-    def __init__(self, *, sample_rate: int, channels: int, total_frames: int, config: AnalysisConfig, grid_bits: int):
+    def __init__(self, *, sample_rate: int, channels: int, total_frames: int, config: AnalysisConfig, grid_bits: int,
+                 keep_excerpt: bool = True):
         self.keep_start, self.keep_stop = excerpt_span(total_frames, sample_rate, config.excerpt_seconds)
+        if not keep_excerpt:
+            self.keep_stop = self.keep_start
         self.kept = np.zeros((max(self.keep_stop - self.keep_start, 0), channels), dtype=np.float32)
         self.kept_frames = 0
         self.sr = int(sample_rate)
@@ -216,8 +230,7 @@ class SpectrumAccumulator:
         self.cfg = config
         self.n_fft = config.n_fft
         self.hop = config.hop
-        self.window = np.hanning(self.n_fft + 1)[:-1]  # periodic Hann
-        self.window32 = self.window.astype(np.float32)
+        self.window, self.window32 = _periodic_hann(self.n_fft)
         self.scale = 2.0 / self.window.sum()
         self.freqs = np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
         nyquist = self.sr / 2
@@ -360,10 +373,12 @@ def summarize_blocks(
 ) -> tuple[SpectralSummary, SampleStats]:
     """Run a :class:`SpectrumAccumulator` over blocks that overlap by ``overlap`` frames.
 
-    With ``keep`` (a list), the kept middle excerpt ``(first_frame, samples)`` is appended to it.
+    With ``keep`` (a list), the middle excerpt ``(first_frame, samples)`` is kept during the pass and appended
+    to it; without, no samples are kept.
     """
     acc = SpectrumAccumulator(
         sample_rate=sample_rate, channels=channels, total_frames=total_frames, config=config, grid_bits=grid_bits,
+        keep_excerpt=keep is not None,
     )
     first = True
     whole: list[np.ndarray] = []

@@ -21,38 +21,36 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, b
     picks ``chunk`` so that the product cannot overflow or underflow: with ``floor`` = 1e-14 and P <= 4 A^2 for
     samples |x| <= A, chunk 16 is safe for A up to ~1e9 (chunk 1 is the plain per-frame sum).
 
+    Band sums are taken once per run of frames in the same segment (per bin over the frames, then over the
+    band's bins), not per frame: the same sums in another order.
+
     spec : (n_frames, n_bins) complex64 or complex128; active : (n_frames,) bool; sum_db, sum_power : (n_bins,);
     band_of_bin : (n_bins,) int64, -1 for bins outside every band (runs of equal values are summed first);
     segment_of_frame : (n_frames,) int64; band_sum : (n_segments, n_bands); band_count : (n_segments,).
     """
     n_frames, n_bins = spec.shape
     prod = np.ones(n_bins)
-    row = np.empty(n_bins)
+    seg_power = np.zeros(n_bins)  # sum of P over the active frames of the current segment run
+    seg = -1
     pending = 0
-    for f in range(n_frames):
-        if not active[f]:
+    for f in range(n_frames + 1):
+        s = segment_of_frame[f] if f < n_frames else -1
+        if seg >= 0 and (f == n_frames or (active[f] and s != seg)):
+            _fold_bands(seg_power, band_of_bin, band_sum[seg])
+            seg = -1
+        if f == n_frames or not active[f]:
             continue
-        s = segment_of_frame[f]
+        if seg < 0:
+            seg = s
+            seg_power[:] = 0.0
         band_count[s] += 1.0
         for k in range(n_bins):
             re = np.float64(spec[f, k].real)
             im = np.float64(spec[f, k].imag)
             p = (re * re + im * im) * scale2
-            row[k] = p
+            seg_power[k] += p
             sum_power[k] += p
             prod[k] *= p + floor
-        b_cur = band_of_bin[0]
-        acc = 0.0
-        for k in range(n_bins):
-            b = band_of_bin[k]
-            if b != b_cur:
-                if b_cur >= 0:
-                    band_sum[s, b_cur] += acc
-                b_cur = b
-                acc = 0.0
-            acc += row[k]
-        if b_cur >= 0:
-            band_sum[s, b_cur] += acc
         pending += 1
         if pending >= chunk:
             for k in range(n_bins):
@@ -62,6 +60,23 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, b
     if pending:
         for k in range(n_bins):
             sum_db[k] += 10.0 * np.log10(prod[k])
+
+
+@njit(cache=True)
+def _fold_bands(power, band_of_bin, out):
+    """``out[band_of_bin[k]] += power[k]`` for every bin k with a band (>= 0), one run of equal bands at a time."""
+    b_cur = band_of_bin[0]
+    acc = 0.0
+    for k in range(power.shape[0]):
+        b = band_of_bin[k]
+        if b != b_cur:
+            if b_cur >= 0:
+                out[b_cur] += acc
+            b_cur = b
+            acc = 0.0
+        acc += power[k]
+    if b_cur >= 0:
+        out[b_cur] += acc
 
 
 @njit(cache=True)
