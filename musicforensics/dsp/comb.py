@@ -181,9 +181,16 @@ def band_edges(sample_rate: int) -> np.ndarray:
 
 def dense_grid(bin_hz: float, fmax: float, *, dmin: float = DELTA_MIN_HZ, dmax: float = DELTA_MAX_HZ) -> np.ndarray:
     """Log-spaced spacings (Hz) with neighbouring combs' top teeth :data:`GRID_STEP_BINS` bins apart."""
+    return _dense_grid(float(bin_hz), float(fmax), float(dmin), float(dmax)).copy()
+
+
+@lru_cache(maxsize=16)
+def _dense_grid(bin_hz: float, fmax: float, dmin: float, dmax: float) -> np.ndarray:
     ratio = GRID_STEP_BINS * bin_hz / fmax
     n = int(np.ceil(np.log(dmax / dmin) / np.log1p(ratio))) + 1
-    return dmin * (1.0 + ratio) ** np.arange(n)
+    grid = dmin * (1.0 + ratio) ** np.arange(n)
+    grid.flags.writeable = False  # shared between calls (one grid per sample rate and FFT length)
+    return grid
 
 
 def prominence(mean_db: np.ndarray) -> np.ndarray:
@@ -357,24 +364,21 @@ class CombResult:
 def _refine(p: np.ndarray, prom: np.ndarray, bin_hz: float, delta: float, fmin: float, fmax: float) -> tuple[float, list]:
     """Least-squares spacing from the parabolic-interpolated positions of the teeth that fired."""
     n_all = np.arange(int(np.ceil(fmin / delta)), int(fmax / delta) + 1)
-    ns, pos, proms = [], [], []
-    for n in n_all:
-        c = n * delta / bin_hz
-        i0 = int(np.floor(c)) - 1
-        if i0 < 1 or i0 + 3 >= p.size - 1:
-            continue
-        seg = p[i0:i0 + 4]
-        j = i0 + int(np.argmax(seg))
-        if p[j] < 1.0:
-            continue
-        a, b, cc = p[j - 1], p[j], p[j + 1]
-        den = a - 2 * b + cc
-        off = 0.5 * (a - cc) / den if den < 0 else 0.0
-        ns.append(n)
-        pos.append((j + np.clip(off, -0.5, 0.5)) * bin_hz)
-        proms.append(prom[j])
+    # each tooth n: the largest of the 4 bins from floor(n delta / bin_hz) - 1, kept when it stands >= 1 dB
+    i0 = np.floor(n_all * delta / bin_hz).astype(np.int64) - 1
+    inside = (i0 >= 1) & (i0 + 3 < p.size - 1)
+    n_in, i0 = n_all[inside], i0[inside]
+    j = i0 + np.argmax(p[i0[:, None] + np.arange(4)], axis=1)
+    fired = p[j] >= 1.0
+    ns, j = n_in[fired], j[fired]
+    a, b, cc = p[j - 1], p[j], p[j + 1]
+    den = a - 2 * b + cc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        off = np.where(den < 0, 0.5 * (a - cc) / den, 0.0)
+    pos = (j + np.clip(off, -0.5, 0.5)) * bin_hz
+    proms = prom[j]
     if len(ns) >= 3:
-        ns_a, pos_a = np.array(ns, float), np.array(pos)
+        ns_a, pos_a = ns.astype(float), pos
         refined = float(np.dot(ns_a, pos_a) / np.dot(ns_a, ns_a))  # line through the origin: f_n = n * Delta
         if abs(refined - delta) > 0.5 * bin_hz / max(ns_a.min(), 1):
             refined = delta
@@ -458,7 +462,7 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
         return CombResult(0.0, None, (COMB_FMIN_HZ, sample_rate / 2.0), False)
     prom = prominence(mean_db)  # one running median for both
     p = np.clip(prom, 0.0, PEAK_CAP_DB)
-    dense = dense_grid(bin_hz, float(edges[-1]))
+    dense = _dense_grid(float(bin_hz), float(edges[-1]), DELTA_MIN_HZ, DELTA_MAX_HZ)
     cand = plausible_deltas()
     # coarse-to-fine: the null (median and spread of T over jittered combs) is taken on every NULL_STRIDE-th
     # spacing of the dense grid, then the best coarse spacings are searched again at full grid resolution
