@@ -135,8 +135,10 @@ class HiresDetector(Detector):
             ev["source_rate_hz"] = src["rate"]
             gap = src["content_db"] - src["above_db"]
             prob = float(min(0.999, 0.5 + (gap - UPS_MIN_GAP_DB) / 40.0 + 0.2))
+            level = (f"digital silence, {src['above_re_24bit_unfloored_db']:.1f} dB over 24-bit rounding"
+                     if src.get("digital_silence") else f"{src['above_db']:.0f} dB")
             reason = (f"content stops at {wall_hz / 1000:.2f} kHz with silence above {src['rate'] / 2000:.2f} kHz "
-                      f"({src['above_db']:.0f} dB): upsampled from {src['rate'] / 1000:g} kHz")
+                      f"({level}): upsampled from {src['rate'] / 1000:g} kHz")
             finding = Finding("upsampled", True, max(0.5, prob), ev, reason=reason, detector=self.name)
         else:
             top = max(ev["candidates"], key=lambda c: c["rate"], default=None)
