@@ -15,8 +15,8 @@ Four measurements, all in one run so the ratios share the machine's state:
    4's command (lossy + hires + bitdepth, what ``musicforensics lossy`` runs) and issue 5's (deconv, what
    ``musicforensics peaks`` runs); medians per stage. The two issue ratios are the whole ``analyze_file`` of
    their run against decode-only, each also as "over decode" (the same minus one decode, i.e. the analysis work
-   on top of the decoding the pass itself performs). ``--music DIR`` loops real recordings instead of the synthetic signal (the MP3 then encodes the
-   looped 44.1 kHz music);
+   on top of the decoding the pass itself performs). ``--music DIR`` loops real recordings instead of the
+   synthetic signal (the MP3 then encodes the looped 44.1 kHz music);
 2. a folder of 12 x 30 s FLAC files through ``musicforensics scan --format jsonl`` with ``--jobs 1`` and ``2``;
 3. peak resident memory (``ru_maxrss`` of a child process) analysing a 24-bit/96 kHz FLAC of ``--memory-hours``
    hours (default 2), next to a child that only imports and warms the kernels;
@@ -180,7 +180,7 @@ def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path |
     cd_src, hr_src = music_sources(music, 44100), music_sources(music, 96000)
     rows = []
     for seconds in durations:
-        reps = repeat if seconds < 3600 else max(1, repeat // 2)  # the run-to-run noise needs rounds up to 10 min
+        reps = repeat if seconds < 3600 else max(1, repeat // 2)  # 10 min rows need every round (machine noise)
 
         def flac(sr, subtype, src, s=seconds):
             if src:
