@@ -67,6 +67,7 @@ class Detector(abc.ABC):
     """Base class of the detectors."""
 
     name: str = ""
+    #: Bumped whenever the detector's results change: result stores key on it, so old results are not reused.
     version: str = "0"
     kinds: tuple[str, ...] = ()
     order: int = 100

@@ -96,7 +96,7 @@ def _describe(comb: _comb.CombResult) -> str:
 
 class DeconvDetector(Detector):
     name = "deconv"
-    version = "1"
+    version = "2"
     kinds = ("ai",)
     order = 60
 

@@ -116,7 +116,7 @@ def source_candidate(ev: dict) -> dict | None:
 
 class HiresDetector(Detector):
     name = "hires"
-    version = "1"
+    version = "2"
     kinds = ("upsampled",)
     order = 20
 

@@ -388,7 +388,7 @@ def analyze_features(ctx: TrackContext) -> dict:
 
 class LossyDetector(Detector):
     name = "lossy"
-    version = "1"
+    version = "2"
     kinds = ("lossy",)
     order = 30
     reads_samples = True  # holes, band breaks and the frame grid read the kept excerpt
