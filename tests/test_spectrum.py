@@ -193,3 +193,28 @@ def test_mean_db_of_the_log_product_agrees_with_per_frame_logs(rng, gain):
     np.testing.assert_allclose(spec.mean_db[loud], exact[loud], atol=1e-3)
     if gain < 1:
         assert spec.mean_db[-10:].max() < -139  # far above the cut-off: the floor
+
+
+@pytest.mark.parametrize("where", ["none", "first_chunk", "middle", "last_tail", "overlap_only_once"])
+@pytest.mark.parametrize("hop", [512, 384])  # 384: n_fft not a multiple of hop (no shared per-hop peaks)
+def test_sample_stats_from_shared_hop_peaks_match_the_exact_kernel(rng, where, hop):
+    """The stats peak taken from the per-hop frame peaks (fresh chunks plus the uncovered tail of the last
+    block) equals the exact one-pass kernel over the whole signal, NaN and Inf placement included."""
+    from musicforensics.dsp._kernels.spectral import sample_stats
+
+    sr = 8000
+    y = (rng.standard_normal((3 * 4096 + 777, 2)) * 0.1).astype(np.float32)
+    y[5000, 1] = 0.9  # the loudest sample, in the middle
+    pos = {"first_chunk": 3, "middle": 7000, "last_tail": y.shape[0] - 5, "overlap_only_once": 4096 - 100}
+    if where in pos:
+        y[pos[where], 0] = np.nan
+        y[pos[where] + 1, 1] = -np.inf
+    cfg = AnalysisConfig(n_fft=1024, hop=hop, block_frames=4096, min_duration_s=0.01)
+    _, stats = summarize(y, sr, cfg)
+    ref = np.zeros(6)
+    or_bits = np.zeros(1, dtype=np.int64)
+    sample_stats(y, 2.0 ** 23, ref, or_bits, np.zeros(2))
+    assert stats.peak == ref[0]
+    assert stats.nonfinite_samples == int(ref[4]) == (0 if where == "none" else 2)
+    assert stats.samples == int(ref[2])
+    assert stats.rms == pytest.approx(np.sqrt(ref[1] / ref[2]), rel=1e-12)

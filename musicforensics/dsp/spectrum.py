@@ -169,17 +169,20 @@ def blocks_from_array(y: np.ndarray, *, block_frames: int, overlap: int) -> Iter
         start += step
 
 
-def update_sample_stats(x: np.ndarray, scale: float, stats: np.ndarray, or_bits: np.ndarray, sums: np.ndarray) -> None:
+def update_sample_stats(x: np.ndarray, scale: float, stats: np.ndarray, or_bits: np.ndarray, sums: np.ndarray,
+                        peak: float | None = None) -> None:
     """Add a block (frames, channels) to the running sample statistics, as :func:`._kernels.spectral.sample_stats`.
 
-    All-finite blocks (the rule) take the fast path: the peak from NumPy's vectorised max/min, the rest from
+    All-finite blocks (the rule) take the fast path: the peak from NumPy's vectorised max/min (or ``peak``, the
+    caller's max |x| of the same samples, NaN when there is a NaN), the rest from
     :func:`._kernels.spectral.finite_sample_stats`. A NaN or Inf anywhere makes the peak non-finite, and the
     block goes through the exact NaN-aware kernel instead, so the counts never depend on the path.
     """
     if x.shape[0] == 0:
         return
     x = np.ascontiguousarray(x)
-    peak = max(float(x.max()), -float(x.min()))
+    if peak is None:
+        peak = max(float(x.max()), -float(x.min()))
     if not (np.isfinite(peak) and peak * scale < FAST_STATS_MAX_GRID):
         _k.sample_stats(x, scale, stats, or_bits, sums)
         return
@@ -263,15 +266,15 @@ class SpectrumAccumulator:
             self.kept[a - self.keep_start:b - self.keep_start] = fresh[a - self.sample_cursor:b - self.sample_cursor]
             self.kept_frames = max(self.kept_frames, b - self.keep_start)
 
-    def _update_stats(self, fresh: np.ndarray) -> None:
+    def _update_stats(self, fresh: np.ndarray, peak: float | None = None) -> None:
         if fresh.shape[0] == 0:
             return
         self._keep(fresh)
-        update_sample_stats(fresh, float(2 ** (self.grid_bits - 1)), self.stats, self.or_bits, self.dc_sums)
+        update_sample_stats(fresh, float(2 ** (self.grid_bits - 1)), self.stats, self.or_bits, self.dc_sums, peak)
         self.sample_cursor += fresh.shape[0]
 
     # -- spectrum ----------------------------------------------------------------------------------
-    def _update_spectrum(self, block: np.ndarray) -> None:
+    def _update_spectrum(self, block: np.ndarray, hop_peaks: np.ndarray | None = None) -> None:
         n = block.shape[0]
         if n < self.n_fft:
             return
@@ -280,7 +283,7 @@ class SpectrumAccumulator:
         clean = np.where(np.isfinite(block), block, 0.0) if self.stats[4] else block
         frames = np.lib.stride_tricks.sliding_window_view(clean, self.n_fft, axis=0)[:: self.hop][:n_frames]
         # frames: (n_frames, channels, n_fft)
-        peaks = self._frame_peaks(clean, n_frames)
+        peaks = self._frame_peaks(clean, n_frames, hop_peaks if clean is block else None)
         active = peaks > self.silence_amp
         chunk = LOG_PRODUCT_FRAMES if float(peaks.max()) <= LOG_PRODUCT_MAX_AMPLITUDE else 1
         global_start = (self.frame_cursor + np.arange(n_frames)) * self.hop
@@ -312,21 +315,43 @@ class SpectrumAccumulator:
         self.n_active += int(active.sum())
         self.frame_cursor += n_frames
 
-    def _frame_peaks(self, block: np.ndarray, n_frames: int) -> np.ndarray:
-        """Peak |x| of each frame; with n_fft a multiple of hop, from per-hop peaks (one pass, no copies)."""
+    def _hop_peaks(self, block: np.ndarray) -> np.ndarray | None:
+        """Peak |x| over channels of each hop-long chunk the block's STFT frames cover (they cover all but the
+        last < hop samples); None when n_fft is not a multiple of hop or the block holds no frame. NaN
+        propagates (a chunk with a NaN has a NaN peak)."""
+        n = block.shape[0]
+        if n < self.n_fft or self.n_fft % self.hop:
+            return None
+        n_chunks = (n - self.n_fft) // self.hop + self.n_fft // self.hop
+        chunk = block[: n_chunks * self.hop].reshape(n_chunks, self.hop * block.shape[1])
+        return np.maximum(chunk.max(axis=1), -chunk.min(axis=1))
+
+    def _frame_peaks(self, block: np.ndarray, n_frames: int, hop_peaks: np.ndarray | None = None) -> np.ndarray:
+        """Peak |x| of each frame; with n_fft a multiple of hop, from per-hop peaks (one pass, no copies;
+        ``hop_peaks`` when the caller has them for this block already)."""
         if self.n_fft % self.hop:
             frames = np.lib.stride_tricks.sliding_window_view(block, self.n_fft, axis=0)[:: self.hop][:n_frames]
             return np.abs(frames).max(axis=(1, 2))
         per_frame = self.n_fft // self.hop
-        n_chunks = n_frames + per_frame - 1
-        chunk = block[: n_chunks * self.hop].reshape(n_chunks, self.hop * block.shape[1])
-        chunk_peak = np.maximum(chunk.max(axis=1), -chunk.min(axis=1))
+        chunk_peak = self._hop_peaks(block) if hop_peaks is None else hop_peaks
         return np.lib.stride_tricks.sliding_window_view(chunk_peak, per_frame)[:n_frames].max(axis=1)
 
     def update(self, block: np.ndarray, *, fresh_from: int) -> None:
-        """Consume one block; ``block[fresh_from:]`` are samples not seen in earlier blocks."""
-        self._update_stats(block[fresh_from:])
-        self._update_spectrum(block)
+        """Consume one block; ``block[fresh_from:]`` are samples not seen in earlier blocks.
+
+        The per-hop peaks are taken once and serve both the frame peaks and the sample statistics' peak of the
+        fresh samples (the chunks from ``fresh_from`` on, plus the uncovered tail).
+        """
+        hop_peaks = self._hop_peaks(block)
+        peak = None
+        if hop_peaks is not None and fresh_from % self.hop == 0 and fresh_from < hop_peaks.size * self.hop:
+            tail = block[hop_peaks.size * self.hop:]
+            parts = [hop_peaks[fresh_from // self.hop:].max()]
+            if tail.shape[0]:
+                parts += [tail.max(), -tail.min()]
+            peak = float(np.max(parts))  # NaN-propagating, like the max/min it replaces
+        self._update_stats(block[fresh_from:], peak)
+        self._update_spectrum(block, hop_peaks)
 
     def finish(self, short_signal: np.ndarray | None = None) -> tuple[SpectralSummary, SampleStats]:
         """Return the summary. ``short_signal`` (whole signal shorter than n_fft) is zero-padded into one frame."""
