@@ -33,7 +33,7 @@ import numpy as np
 
 from . import audio
 from .config import POWER_FLOOR, AnalysisConfig
-from .dsp.spectrum import SpectralSummary, SpectrumAccumulator, aligned_block_frames
+from .dsp.spectrum import SpectralSummary, SpectrumAccumulator, aligned_block_frames, periodic_hann
 from .errors import OutputExistsError, ParameterError
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision deficiency.
@@ -126,7 +126,7 @@ class _SpectrogramAccumulator:
     def __init__(self, *, sample_rate: int, total_frames: int, max_columns: int = SPECTROGRAM_MAX_COLUMNS):
         self.sr = int(sample_rate)
         self.n_fft = SPECTROGRAM_N_FFT * (2 if sample_rate > 50_000 else 1)
-        self.window = np.hanning(self.n_fft + 1)[:-1]
+        self.window = periodic_hann(self.n_fft)[0]
         self.scale = (2.0 / self.window.sum()) ** 2
         self.expected = max(1, total_frames // self.n_fft)
         self.n_cols = max(1, min(max_columns, self.expected))

@@ -23,6 +23,7 @@ import scipy.fft
 
 from ..config import POWER_FLOOR
 from ..dsp._kernels import lossy as _k
+from ..dsp.spectrum import periodic_hann
 from ..dsp.wall import quantisation_floor_db
 
 #: Frame length, s (2048 samples at 44.1 kHz: 21.5 Hz bins; rounded to a power of two at other rates).
@@ -68,7 +69,7 @@ def band_breaks(y: np.ndarray, sample_rate: int, *, wall_hz: float | None = None
     n_bands = (int(top / df) - k0) // BAND_BINS
     if m < 1 or n_bands < 2:
         return empty
-    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    win = periodic_hann(n_fft)[1]
     scale = (2.0 / win.sum()) ** 2  # float32, as the FFT
     starts = k0 + BAND_BINS * np.arange(n_bands)
     frames = x[: m * n_fft].reshape(m, n_fft)

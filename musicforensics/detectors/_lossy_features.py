@@ -22,6 +22,7 @@ import numpy as np
 import scipy.fft
 
 from ..dsp._kernels import lossy as _k
+from ..dsp.spectrum import periodic_hann
 
 #: STFT frame at 44.1 kHz (23 ms; scaled with the sample rate so tiles cover the same time span).
 FRAME = 1024
@@ -91,7 +92,7 @@ def hole_rates(y: np.ndarray, sample_rate: int, *, top_hz: float | None = None) 
         out["max_rate"] = 0.0
         return out
     n_frames = 1 + (x.size - n_fft) // hop
-    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)
+    win = periodic_hann(n_fft)[1]
     scale = np.float32((2.0 / float(win.sum())) ** 2)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     q16 = 6.0 * (2.0 ** -15) ** 2 / 12.0 / n_fft  # rounding-noise power per bin (see dsp.wall)

@@ -196,8 +196,9 @@ def update_sample_stats(x: np.ndarray, scale: float, stats: np.ndarray, or_bits:
 
 
 @functools.lru_cache(maxsize=4)
-def _periodic_hann(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
-    """Periodic Hann window of ``n_fft`` samples, float64 and float32 (read-only; made once per length)."""
+def periodic_hann(n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """Periodic Hann window of ``n_fft`` samples, float64 and float32 (read-only, made once per length; shared by
+    the spectral pass, the lossy excerpt features and the plots)."""
     w = np.hanning(n_fft + 1)[:-1]
     w32 = w.astype(np.float32)
     w.flags.writeable = False
@@ -233,7 +234,7 @@ class SpectrumAccumulator:
         self.cfg = config
         self.n_fft = config.n_fft
         self.hop = config.hop
-        self.window, self.window32 = _periodic_hann(self.n_fft)
+        self.window, self.window32 = periodic_hann(self.n_fft)
         self.scale = 2.0 / self.window.sum()
         self.freqs = np.fft.rfftfreq(self.n_fft, 1.0 / self.sr)
         nyquist = self.sr / 2
