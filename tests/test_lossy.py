@@ -81,6 +81,25 @@ def test_find_walls_equals_find_wall_row_by_row(rng):
     assert find_walls(freqs, rows[:0], **kw) == []
 
 
+def test_find_walls_floor_is_the_median_of_the_level_above_the_edge(rng):
+    """The vectorised floor of every row is np.median of that row's unsmoothed level from edge + guard up (exact,
+    floors of odd and even length alike), its flatness np.std of the same stretch (to rounding)."""
+    from musicforensics.dsp.wall import find_walls
+
+    freqs = np.arange(89) * 250.0 + 125.0
+    rows = np.cumsum(rng.normal(0, 2, (60, 89)), axis=1) - 60
+    for r in range(60):
+        rows[r, rng.integers(40, 85):] -= rng.uniform(20, 70)
+    walls = find_walls(freqs, rows, fmin=8000.0, fmax=21000.0, side_hz=1250.0, guard_hz=250.0, smooth_hz=250.0)
+    lengths = set()
+    for row, w in zip(rows, walls):
+        first = min(89 - 1, int(np.searchsorted(freqs, w.freq_hz)) + 1)  # guard 250 Hz = one band
+        assert w.floor_db == np.median(row[first:])
+        assert w.floor_flatness_db == pytest.approx(np.std(row[first:]), rel=1e-12, abs=1e-12)
+        lengths.add((89 - first) % 2)
+    assert lengths == {0, 1}
+
+
 def test_find_wall_gradual_rolloff_is_not_steep():
     f = np.arange(0, 22050, 2.7)
     level = -70.0 - 3.0 * np.maximum(0, f - 11000) / 1000  # 3 dB/kHz analogue-like slope

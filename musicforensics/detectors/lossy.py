@@ -295,13 +295,15 @@ def segment_walls(ctx: TrackContext, q16_db: float, *, fmax: float = WALL_MAX_HZ
     usable = np.all(np.isfinite(bands), axis=1) & hf.any()
     found = iter(find_walls(centres, bands[usable], fmin=WALL_MIN_HZ, fmax=min(fmax, sp.sample_rate / 2),
                             side_hz=1250.0, guard_hz=250.0, smooth_hz=250.0))
-    for row, ok in zip(bands, usable):
+    # per-row mean of the 11-16 kHz bands (C-ordered rows: the same sums as np.mean of each row)
+    hf_means = np.ascontiguousarray(bands[:, hf]).mean(axis=1) if hf.any() else np.zeros(bands.shape[0])
+    for hf_mean, ok in zip(hf_means, usable):
         if not ok:
             flags.append(None)
             walls.append(None)
             continue
         w = next(found)
-        content = float(np.mean(row[hf])) - q16_db
+        content = float(hf_mean) - q16_db
         if w is not None and w.drop_db >= SEG_DROP_DB and (w.floor_db - q16_db <= SILENT_FLOOR_MARGIN_DB
                                                            or w.drop_db >= SEG_DEEP_DROP_DB) \
                 and w.below_db - q16_db >= HF_CONTENT_MIN_DB and w.freq_hz <= fmax:

@@ -227,7 +227,8 @@ class SpectrumAccumulator:
         self.keep_start, self.keep_stop = excerpt_span(total_frames, sample_rate, config.excerpt_seconds)
         if not keep_excerpt:
             self.keep_stop = self.keep_start
-        self.kept = np.zeros((max(self.keep_stop - self.keep_start, 0), channels), dtype=np.float32)
+        # filled in order by _keep; only the first kept_frames rows are ever read, so no zero fill is needed
+        self.kept = np.empty((max(self.keep_stop - self.keep_start, 0), channels), dtype=np.float32)
         self.kept_frames = 0
         self.sr = int(sample_rate)
         self.channels = int(channels)
