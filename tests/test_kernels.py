@@ -17,13 +17,22 @@ from musicforensics.dsp._kernels import spectral as ks
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 
 
-def _accumulate(mod, spec, active, bands, segments, n_bands, n_segments, chunk, scale2=0.37):
+def _accumulate(mod, spec, active, bands, segments, n_bands, n_segments, chunk, scale2=0.37, calls=1):
+    """The sums after ``calls`` identical calls (the kernel's product state carries across calls)."""
     sum_db = np.zeros(spec.shape[1])
     sum_pow = np.zeros(spec.shape[1])
     band_sum = np.zeros((n_segments, n_bands))
     band_count = np.zeros(n_segments)
-    mod.accumulate_spectrum(spec, scale2, active, 1e-14, chunk, sum_db, sum_pow, bands, segments, band_sum,
-                            band_count)
+    if mod is ks:
+        mantissa, exponent = np.ones(spec.shape[1]), np.zeros(spec.shape[1])
+        for _ in range(calls):
+            ks.accumulate_spectrum(spec, scale2, active, 1e-14, chunk, mantissa, exponent, sum_pow, bands, segments,
+                                   band_sum, band_count)
+        sum_db = ks.sum_db(mantissa, exponent)
+    else:
+        for _ in range(calls):
+            mod.accumulate_spectrum(spec, scale2, active, 1e-14, chunk, sum_db, sum_pow, bands, segments, band_sum,
+                                    band_count)
     return sum_db, sum_pow, band_sum, band_count
 
 
@@ -44,10 +53,10 @@ def test_accumulate_spectrum_matches_numpy(seed, chunk):
     bands[-3:] = -1
     bands[:2] = -1
     segments = np.sort(r.integers(0, n_segments, n_frames)).astype(np.int64)
-    got = _accumulate(ks, spec, active, bands, segments, n_bands, n_segments, chunk)
-    want = _accumulate(ref, spec, active, bands, segments, n_bands, n_segments, chunk)
+    got = _accumulate(ks, spec, active, bands, segments, n_bands, n_segments, chunk, calls=3)
+    want = _accumulate(ref, spec, active, bands, segments, n_bands, n_segments, chunk, calls=3)
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
 
 
 def test_log_product_of_16_frames_is_exact_at_the_amplitude_bound():
@@ -61,6 +70,20 @@ def test_log_product_of_16_frames_is_exact_at_the_amplitude_bound():
         got = _accumulate(ks, spec, np.ones(n, bool), np.zeros(3, np.int64), np.zeros(n, np.int64), 1, 1, n,
                           scale2=1.0)[0]
         np.testing.assert_allclose(got, n * 10 * np.log10(p + 1e-14), rtol=1e-13)
+        # the exponent carried over many calls: 4000 frames, far beyond what one double's range could hold
+        got = _accumulate(ks, spec, np.ones(n, bool), np.zeros(3, np.int64), np.zeros(n, np.int64), 1, 1, n,
+                          scale2=1.0, calls=250)[0]
+        np.testing.assert_allclose(got, 250 * n * 10 * np.log10(p + 1e-14), rtol=1e-13)
+
+
+def test_overflowing_power_gives_infinite_db_as_a_per_frame_log_would():
+    spec = np.array([[1e200, 1.0], [1.0, 1.0]], dtype=np.complex128)  # |X|^2 = 1e400 overflows to +inf
+    got = _accumulate(ks, spec, np.ones(2, bool), np.zeros(2, np.int64), np.zeros(2, np.int64), 1, 1, 1, scale2=1.0)
+    with np.errstate(over="ignore"):
+        want = _accumulate(ref, spec, np.ones(2, bool), np.zeros(2, np.int64), np.zeros(2, np.int64), 1, 1, 1,
+                           scale2=1.0)
+    assert got[0][0] == want[0][0] == np.inf
+    np.testing.assert_allclose(got[0][1], want[0][1], rtol=1e-13)
 
 
 def test_bands_need_not_be_sorted():

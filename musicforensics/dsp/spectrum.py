@@ -8,8 +8,9 @@ coarse (segment x band) energy matrix for time-localised evidence. Memory is bou
 Power is scaled so that a full-scale sine has 0 dB at its bin: P = (2 |X| / sum(w))^2.
 
 Cost (docs/performance.md): per batch of FFT_BATCH_FRAMES frames and channel, a window product into a reused
-float32 buffer, a float32 real FFT and one numba kernel that squares, sums and band-sums the spectrum and takes
-the mean-dB logarithm once per LOG_PRODUCT_FRAMES frames (a log of products); per block, the sample statistics
+float32 buffer, a float32 real FFT and one numba kernel that squares, sums and band-sums the spectrum and
+multiplies the powers into a product per bin whose exponent is taken out every LOG_PRODUCT_FRAMES frames (the
+sum of logs as the log of a product, one logarithm per bin at the end); per block, the sample statistics
 (NumPy max/min and one fast-math kernel) and the frame peaks.
 """
 
@@ -25,12 +26,13 @@ import scipy.fft
 from ..config import POWER_FLOOR, AnalysisConfig
 from ._kernels import spectral as _k
 
-#: Active frames whose powers are multiplied before one log10 in the mean-dB sum (the log of a product is the
-#: sum of the logs, so this only changes rounding, < 1e-14 dB; see :func:`._kernels.spectral.accumulate_spectrum`).
+#: Active frames whose powers (+ floor) are multiplied into each bin's running product before its binary
+#: exponent is taken out (the log of a product is the sum of the logs, so this only changes rounding, ~1e-15
+#: relative; see :func:`._kernels.spectral.accumulate_spectrum`).
 LOG_PRODUCT_FRAMES = 16
 #: Largest sample magnitude of a block for which LOG_PRODUCT_FRAMES is safe: P <= 4 A^2, so a product of 16
-#: (4 A^2 + 1e-14) stays below 5e201 and above 1e-224, far from double-precision overflow and underflow.
-#: Blocks with louder samples (float files far above full scale) take one log per frame.
+#: (4 A^2 + 1e-14) started in [1, 2) stays below 1e202 and above 1e-224, far from double-precision overflow and
+#: underflow. Blocks with louder samples (float files far above full scale) renormalise after every frame.
 LOG_PRODUCT_MAX_AMPLITUDE = 1e6
 #: STFT frames windowed, transformed and accumulated together: 16 frames of 16384 float32 samples (1 MB) and
 #: their spectrum stay in cache between the three steps; a whole 2^18-frame block (31 frames) does not
@@ -246,7 +248,9 @@ class SpectrumAccumulator:
         n_segments = max(1, int(np.ceil(max(total_frames, 1) / self.segment_frames)))
         self.band_sum = np.zeros((n_segments, n_bands))
         self.band_count = np.zeros(n_segments)
-        self.sum_db = np.zeros(self.freqs.size)
+        # the sum over frames of each bin's dB, carried as a product mantissa * 2^exponent (_k.sum_db)
+        self.log_mantissa = np.ones(self.freqs.size)
+        self.log_exponent = np.zeros(self.freqs.size)
         self.sum_power = np.zeros(self.freqs.size)
         self.n_frames = 0
         self.n_active = 0
@@ -310,8 +314,8 @@ class SpectrumAccumulator:
                     np.multiply(buf, self.window32, out=buf)
                 spec = scipy.fft.rfft(buf, axis=-1, overwrite_x=True)
                 _k.accumulate_spectrum(
-                    spec, self.scale ** 2, active[a:b], POWER_FLOOR, chunk, self.sum_db, self.sum_power,
-                    self.band_of_bin, segment[a:b], self.band_sum, self.band_count,
+                    spec, self.scale ** 2, active[a:b], POWER_FLOOR, chunk, self.log_mantissa, self.log_exponent,
+                    self.sum_power, self.band_of_bin, segment[a:b], self.band_sum, self.band_count,
                 )
         self.n_frames += n_frames
         self.n_active += int(active.sum())
@@ -368,7 +372,8 @@ class SpectrumAccumulator:
             band_db = 10.0 * np.log10(band_mean + POWER_FLOOR)
         summary = SpectralSummary(
             sample_rate=self.sr, n_fft=self.n_fft, hop=self.hop, freqs=self.freqs,
-            mean_db=self.sum_db / active if self.n_active else np.full(self.freqs.size, 10 * np.log10(POWER_FLOOR)),
+            mean_db=(_k.sum_db(self.log_mantissa, self.log_exponent) / active if self.n_active
+                     else np.full(self.freqs.size, 10 * np.log10(POWER_FLOOR))),
             mean_power=self.sum_power / active,
             n_frames=self.n_frames, n_active_frames=self.n_active,
             band_edges_hz=self.band_edges, segment_seconds=self.segment_frames / self.sr, band_db=band_db,

@@ -7,29 +7,31 @@ from numba import njit
 
 
 @njit(cache=True)
-def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, band_of_bin, segment_of_frame,
-                        band_sum, band_count):
+def accumulate_spectrum(spec, scale2, active, floor, chunk, log_mantissa, log_exponent, sum_power, band_of_bin,
+                        segment_of_frame, band_sum, band_count):
     """Add one channel's STFT frames to the running sums, from the complex spectrum.
 
     With ``P[f,k] = |spec[f,k]|^2 * scale2`` (in double precision), for every active frame f and bin k:
-    ``sum_db[k] += 10 log10(P[f,k] + floor)``, ``sum_power[k] += P[f,k]`` and ``band_sum[s, band_of_bin[k]]
-    += P[f,k]`` with ``s = segment_of_frame[f]``; ``band_count[s] += 1``.
+    ``sum_power[k] += P[f,k]``, ``band_sum[s, band_of_bin[k]] += P[f,k]`` with ``s = segment_of_frame[f]``,
+    ``band_count[s] += 1``, and the sum of logarithms ``sum_f log2(P[f,k] + floor)`` is carried as a product:
+    ``log_mantissa[k] * 2^log_exponent[k]`` (:func:`sum_db` turns it into dB).
 
-    The sum of logarithms is taken as the logarithm of products of ``chunk`` consecutive active frames
-    (``sum log(a_i) = log(prod a_i)``): one log10 per bin per ``chunk`` frames instead of per frame, exact to
-    double-precision rounding (relative error of a product of 16 terms < 2e-15, i.e. < 1e-14 dB). The caller
-    picks ``chunk`` so that the product cannot overflow or underflow: with ``floor`` = 1e-14 and P <= 4 A^2 for
-    samples |x| <= A, chunk 16 is safe for A up to ~1e9 (chunk 1 is the plain per-frame sum).
+    A logarithm per bin and frame was the pass's costliest step; a product costs one multiplication. The caller
+    picks ``chunk`` so that ``chunk`` factors cannot overflow or underflow a double that starts in [1, 2): with
+    ``floor`` = 1e-14 and P <= 4 A^2 for samples |x| <= A, chunk 16 is safe for A up to ~1e9 (chunk 1 always).
+    After every ``chunk`` active frames, and at the end of the call, each product is renormalised exactly: its
+    binary exponent moves to ``log_exponent`` and its mantissa back to [1, 2) (:func:`_renormalise`). The
+    result equals the per-frame sum of logs to double-precision rounding (relative ~1e-15, tested).
 
-    Band sums are taken once per run of frames in the same segment (per bin over the frames, then over the
-    band's bins), not per frame: the same sums in another order.
+    Power sums are taken per bin over each run of frames in the same segment, then folded into ``sum_power``
+    and the segment's coarse bands once per run: the same sums in another order.
 
-    spec : (n_frames, n_bins) complex64 or complex128; active : (n_frames,) bool; sum_db, sum_power : (n_bins,);
-    band_of_bin : (n_bins,) int64, -1 for bins outside every band (runs of equal values are summed first);
-    segment_of_frame : (n_frames,) int64; band_sum : (n_segments, n_bands); band_count : (n_segments,).
+    spec : (n_frames, n_bins) complex64 or complex128; active : (n_frames,) bool; log_mantissa, log_exponent,
+    sum_power : (n_bins,) float64 (the first starts at 1, the others at 0); band_of_bin : (n_bins,) int64, -1 for
+    bins outside every band (runs of equal values are summed first); segment_of_frame : (n_frames,) int64;
+    band_sum : (n_segments, n_bands); band_count : (n_segments,).
     """
     n_frames, n_bins = spec.shape
-    prod = np.ones(n_bins)
     seg_power = np.zeros(n_bins)  # sum of P over the active frames of the current segment run
     seg = -1
     pending = 0
@@ -37,6 +39,8 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, b
         s = segment_of_frame[f] if f < n_frames else -1
         if seg >= 0 and (f == n_frames or (active[f] and s != seg)):
             _fold_bands(seg_power, band_of_bin, band_sum[seg])
+            for k in range(n_bins):
+                sum_power[k] += seg_power[k]
             seg = -1
         if f == n_frames or not active[f]:
             continue
@@ -49,17 +53,35 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, b
             im = np.float64(spec[f, k].imag)
             p = (re * re + im * im) * scale2
             seg_power[k] += p
-            sum_power[k] += p
-            prod[k] *= p + floor
+            log_mantissa[k] *= p + floor
         pending += 1
         if pending >= chunk:
-            for k in range(n_bins):
-                sum_db[k] += 10.0 * np.log10(prod[k])
-                prod[k] = 1.0
+            _renormalise(log_mantissa, log_exponent)
             pending = 0
     if pending:
-        for k in range(n_bins):
-            sum_db[k] += 10.0 * np.log10(prod[k])
+        _renormalise(log_mantissa, log_exponent)
+
+
+@njit(cache=True)
+def _renormalise(mantissa, exponent):
+    """Move the binary exponent of each positive ``mantissa[k]`` into ``exponent[k]`` (exactly: m = f 2^e with f
+    in [1, 2), by the IEEE-754 exponent field) and leave f; an infinite product (a sample so loud that P
+    overflows) sets the exponent to +inf, so the dB sum is +inf as a per-frame logarithm would give."""
+    bits = mantissa.view(np.int64)
+    for k in range(mantissa.shape[0]):
+        e = (bits[k] >> 52) & 0x7FF
+        if e == 0x7FF:
+            exponent[k] = np.inf
+            mantissa[k] = 1.0
+        else:
+            exponent[k] += e - 1023
+            bits[k] = (bits[k] & 0x800FFFFFFFFFFFFF) | (1023 << 52)
+
+
+def sum_db(log_mantissa, log_exponent):
+    """``sum_f 10 log10(P[f,k] + floor)`` from the product state of :func:`accumulate_spectrum`:
+    10 (log10(mantissa) + exponent log10(2))."""
+    return 10.0 * (np.log10(log_mantissa) + log_exponent * np.log10(2.0))
 
 
 @njit(cache=True)
