@@ -22,7 +22,7 @@ def accumulate_frames(power, active, floor, sum_db, sum_power, band_of_bin, segm
 
 def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, band_of_bin, segment_of_frame,
                         band_sum, band_count):
-    # the plain per-frame sum of logs (``chunk`` only changes how the kernel groups its logarithms)
+    # the plain per-frame sum of logs (``chunk`` only changes how often the kernel renormalises its products)
     power = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2) * scale2
     accumulate_frames(power, active, floor, sum_db, sum_power, band_of_bin, segment_of_frame, band_sum, band_count)
 

@@ -10,31 +10,31 @@ import math
 import numpy as np
 from numba import njit
 
+from .spectral import _renormalise
+
 
 @njit(cache=True)
 def accumulate_log_power(spec, lo, hi, eps, out):
     """Add ``sum_f 10 log10(|X[f, k]|^2 + eps)`` over frames f to ``out[k - lo]`` for bins lo <= k < hi.
 
     The sum of logarithms is taken as the logarithm of a product (log10 prod p = sum log10 p), the product
-    kept in range by splitting off its binary exponent (``frexp``) every 8 frames: one logarithm per bin
-    instead of one per bin and frame. Powers lie in [eps, ~1e9], so 8 factors stay far inside the double
-    range; the relative rounding error of the product is ~n_frames ulp, i.e. ~1e-13 dB.
+    kept in range by moving its binary exponent out every 8 frames (:func:`.spectral._renormalise`, as the
+    spectral pass does): one logarithm per bin instead of one per bin and frame. Powers lie in [eps, ~1e9], so
+    8 factors stay far inside the double range; the relative rounding error of the product is ~n_frames ulp,
+    i.e. ~1e-13 dB.
 
     spec : (n_frames, n_bins) complex128 STFT frames; out : (hi - lo,) float64, updated in place.
     """
     n_frames = spec.shape[0]
     n = hi - lo
     prod = np.ones(n)
-    expo = np.zeros(n, dtype=np.int64)
+    expo = np.zeros(n)
     for f in range(n_frames):
         for k in range(n):
             v = spec[f, lo + k]
             prod[k] *= v.real * v.real + v.imag * v.imag + eps
         if (f & 7) == 7 or f == n_frames - 1:
-            for k in range(n):
-                m, e = math.frexp(prod[k])
-                prod[k] = m
-                expo[k] += e
+            _renormalise(prod, expo)
     log2 = math.log10(2.0)
     for k in range(n):
         out[k] += 10.0 * (math.log10(prod[k]) + expo[k] * log2)
