@@ -17,7 +17,7 @@ from musicforensics.dsp._kernels import spectral as ks
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 
 
-def _accumulate(mod, spec, active, bands, segments, n_bands, n_segments, chunk, scale2=0.37, calls=1):
+def _accumulate(mod, spec, active, bands, segments, n_bands, n_segments, chunk, scale2=0.37, calls=1, floor=1e-14):
     """The sums after ``calls`` identical calls (the kernel's product state carries across calls)."""
     sum_db = np.zeros(spec.shape[1])
     sum_pow = np.zeros(spec.shape[1])
@@ -26,12 +26,12 @@ def _accumulate(mod, spec, active, bands, segments, n_bands, n_segments, chunk, 
     if mod is ks:
         mantissa, exponent = np.ones(spec.shape[1]), np.zeros(spec.shape[1])
         for _ in range(calls):
-            ks.accumulate_spectrum(spec, scale2, active, 1e-14, chunk, mantissa, exponent, sum_pow, bands, segments,
+            ks.accumulate_spectrum(spec, scale2, active, floor, chunk, mantissa, exponent, sum_pow, bands, segments,
                                    band_sum, band_count)
         sum_db = ks.sum_db(mantissa, exponent)
     else:
         for _ in range(calls):
-            mod.accumulate_spectrum(spec, scale2, active, 1e-14, chunk, sum_db, sum_pow, bands, segments, band_sum,
+            mod.accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_pow, bands, segments, band_sum,
                                     band_count)
     return sum_db, sum_pow, band_sum, band_count
 
@@ -84,6 +84,19 @@ def test_overflowing_power_gives_infinite_db_as_a_per_frame_log_would():
                            scale2=1.0)
     assert got[0][0] == want[0][0] == np.inf
     np.testing.assert_allclose(got[0][1], want[0][1], rtol=1e-13)
+
+
+def test_zero_power_with_a_zero_floor_gives_minus_infinity():
+    """With no floor a zero power makes the product 0 (renormalised through frexp, not read as an exponent
+    field), so its dB sum is -inf, as a per-frame logarithm gives; other bins are unaffected."""
+    spec = np.array([[0.0, 1e-3, 0.5]] * 4, dtype=np.complex128)
+    for chunk in (1, 4):
+        args = (np.ones(4, bool), np.zeros(3, np.int64), np.zeros(4, np.int64), 1, 1, chunk)
+        with np.errstate(divide="ignore"):
+            got = _accumulate(ks, spec, *args, scale2=1.0, floor=0.0, calls=2)[0]
+            want = _accumulate(ref, spec, *args, scale2=1.0, floor=0.0, calls=2)[0]
+        assert got[0] == want[0] == -np.inf
+        np.testing.assert_allclose(got[1:], want[1:], rtol=1e-13)
 
 
 def test_bands_need_not_be_sorted():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -13,8 +15,8 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, log_mantissa, log_ex
 
     With ``P[f,k] = |spec[f,k]|^2 * scale2`` (in double precision), for every active frame f and bin k:
     ``sum_power[k] += P[f,k]``, ``band_sum[s, band_of_bin[k]] += P[f,k]`` with ``s = segment_of_frame[f]``,
-    ``band_count[s] += 1``, and the sum of logarithms ``sum_f log2(P[f,k] + floor)`` is carried as a product:
-    ``log_mantissa[k] * 2^log_exponent[k]`` (:func:`sum_db` turns it into dB).
+    ``band_count[s] += 1``, and the product ``prod_f (P[f,k] + floor) = log_mantissa[k] * 2^log_exponent[k]``,
+    whose logarithm is the sum of the per-frame logarithms (:func:`sum_db` turns it into the sum of dB).
 
     A logarithm per bin and frame was the pass's costliest step; a product costs one multiplication. The caller
     picks ``chunk`` so that ``chunk`` factors cannot overflow or underflow a double that starts in [1, 2): with
@@ -64,15 +66,20 @@ def accumulate_spectrum(spec, scale2, active, floor, chunk, log_mantissa, log_ex
 
 @njit(cache=True)
 def _renormalise(mantissa, exponent):
-    """Move the binary exponent of each positive ``mantissa[k]`` into ``exponent[k]`` (exactly: m = f 2^e with f
-    in [1, 2), by the IEEE-754 exponent field) and leave f; an infinite product (a sample so loud that P
-    overflows) sets the exponent to +inf, so the dB sum is +inf as a per-frame logarithm would give."""
+    """Move the binary exponent of each non-negative ``mantissa[k]`` into ``exponent[k]`` exactly (m = f 2^e
+    with f in [1, 2), read from the IEEE-754 exponent field) and leave f. An infinite product (a sample so loud
+    that P overflows) sets the exponent to +inf, so the dB sum is +inf as a per-frame logarithm would give;
+    zero and subnormal products (only possible with a zero floor) go through ``frexp`` (0 stays 0: -inf dB)."""
     bits = mantissa.view(np.int64)
     for k in range(mantissa.shape[0]):
         e = (bits[k] >> 52) & 0x7FF
         if e == 0x7FF:
             exponent[k] = np.inf
             mantissa[k] = 1.0
+        elif e == 0:
+            m, e2 = math.frexp(mantissa[k])
+            mantissa[k] = m
+            exponent[k] += e2
         else:
             exponent[k] += e - 1023
             bits[k] = (bits[k] & 0x800FFFFFFFFFFFFF) | (1023 << 52)
