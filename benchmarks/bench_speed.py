@@ -97,7 +97,7 @@ def decode_only(path: Path) -> float:
     by up to a quarter for MP3), float64 otherwise."""
     from musicforensics import audio
 
-    dtype = "float32" if audio.float32_is_exact(audio.read_info(path)) else "float64"
+    dtype = audio.block_dtype(audio.read_info(path))
     t0 = time.perf_counter()
     with sf.SoundFile(str(path)) as fh:
         out = np.empty((BLOCK, fh.channels), dtype=dtype)

@@ -193,9 +193,7 @@ def analyze_file(path: str | os.PathLike, *, config: AnalysisConfig | None = Non
     p = Path(path)
     try:
         info = audio.read_info(p)
-        # float32 where it is exact (PCM up to 24 bits, libsndfile's lossy decoders): the same samples for
-        # half the memory traffic in the pass
-        dtype = "float32" if audio.float32_is_exact(info) else "float64"
+        dtype = audio.block_dtype(info)  # float32 where exact: PCM up to 24 bits, libsndfile's lossy decoders
 
         def blocks_factory(*, block_frames, overlap=0, max_frames=None):
             return audio.iter_blocks(p, block_frames=block_frames, overlap=overlap, max_frames=max_frames,
