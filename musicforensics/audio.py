@@ -8,6 +8,7 @@ become :class:`~musicforensics.errors.AudioReadError` naming the file.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
@@ -114,6 +115,43 @@ def _library_message(exc: Exception) -> str:
     return text
 
 
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _regular_file_size(path: Path) -> int:
+    """Size of ``path`` after checking, without blocking, that it is a readable, non-empty regular file.
+
+    Opening a named pipe would wait for a writer forever, and libsndfile reports a permission problem as
+    "System error.", so both are caught here with words a user can act on.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise AudioReadError(path, "no such file") from None
+    except PermissionError:
+        raise AudioReadError(path, "permission denied (cannot look at the file)") from None
+    except OSError as exc:
+        raise AudioReadError(path, f"cannot stat file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioReadError(path, f"not a regular file: {_file_kind(st.st_mode)}")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise AudioReadError(path, "permission denied (the file is not readable)") from None
+    except OSError as exc:
+        raise AudioReadError(path, f"cannot open file: {exc.strerror or exc}") from None
+    if st.st_size == 0:
+        raise AudioReadError(path, "file is empty (0 bytes)")
+    return st.st_size
+
+
 def read_info(path: str | os.PathLike) -> AudioInfo:
     """Open ``path`` and return its :class:`AudioInfo` without decoding samples.
 
@@ -125,12 +163,7 @@ def read_info(path: str | os.PathLike) -> AudioInfo:
         The file is audio but has no channels or an implausible sample rate.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise AudioReadError(path, f"cannot stat file: {exc.strerror or exc}") from exc
-    if size == 0:
-        raise AudioReadError(path, "file is empty (0 bytes)")
+    size = _regular_file_size(path)
     if _via_ffmpeg(path):
         from . import _ffmpeg
 

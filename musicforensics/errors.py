@@ -66,3 +66,24 @@ class StoreError(MusicForensicsError):
 class EngineError(MusicForensicsError):
     """An analysis engine failed as a whole (e.g. the Dask scheduler cannot be reached); per-file failures
     are results, never this."""
+
+
+class Interrupted(BaseException):
+    """The run was stopped from outside: Ctrl-C (SIGINT), SIGTERM, or the reader of standard output went away.
+
+    A ``BaseException`` like :class:`KeyboardInterrupt`, so no ``except Exception`` on the way swallows it; the
+    CLI raises it from its signal handlers and its standard-output guard. Engines stop their workers at once,
+    result stores mark the scan ``interrupted`` and keep every finished result.
+
+    Parameters
+    ----------
+    why : str
+        What stopped the run (for the message on stderr).
+    exit_code : int
+        The shell convention for it: 130 for SIGINT, 143 for SIGTERM, 141 for a closed pipe (128 + signal).
+    """
+
+    def __init__(self, why: str, exit_code: int) -> None:
+        self.why = why
+        self.exit_code = int(exit_code)
+        super().__init__(why)

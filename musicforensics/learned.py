@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -144,6 +145,8 @@ class AIModel:
     threshold: float
     provenance: dict = field(default_factory=dict)
     source: str = ""
+    #: Short SHA-256 of the model file's text (what result stores key on: another model, another verdict).
+    digest: str = ""
 
     @property
     def has_fakeprint(self) -> bool:
@@ -192,7 +195,7 @@ def _r(a: np.ndarray) -> list:
     return [float(f"{v:.6g}") for v in np.asarray(a, dtype=np.float64).tolist()]
 
 
-def model_from_dict(data: dict, *, source: str = "") -> AIModel:
+def model_from_dict(data: dict, *, source: str = "", digest: str = "") -> AIModel:
     """Validate and build an :class:`AIModel` from its JSON form."""
     if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
         raise ModelError(f"{source!r}: not a musicforensics AI model (format {data.get('format') if isinstance(data, dict) else None!r})")
@@ -207,6 +210,7 @@ def model_from_dict(data: dict, *, source: str = "") -> AIModel:
             fp_weights=np.array(fp["weights"], float) if fp else None, fp_bias=float(fp["bias"]) if fp else 0.0,
             comb_coef=coef[0], logit_coef=coef[1], intercept=float(comb["intercept"]),
             threshold=float(data["threshold"]), provenance=data.get("provenance") or {}, source=source,
+            digest=digest,
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelError(f"{source!r}: malformed model ({type(exc).__name__}: {exc})") from None
@@ -234,7 +238,7 @@ def load_model(path: str | os.PathLike | None = None) -> AIModel:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelError(f"{source!r}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return model_from_dict(data, source=source)
+    return model_from_dict(data, source=source, digest=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12])
 
 
 def _kfold(n: int, k: int, seed: int = 0):

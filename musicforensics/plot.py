@@ -21,6 +21,7 @@ Detector evidence is read defensively (:func:`read_evidence`): a missing key onl
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -437,7 +438,29 @@ def _new_figure(width: float, height: float, **adjust):
 
 
 def _short(label: str, limit: int = 90) -> str:
+    """``label`` cut to ``limit`` characters (keeping its end), with characters the figure font cannot draw
+    (e.g. CJK file names with DejaVu Sans) shown as "?" instead of empty boxes and a warning per glyph."""
+    label = _drawable(label)
     return label if len(label) <= limit else "..." + label[-(limit - 3):]
+
+
+@functools.lru_cache(maxsize=1)
+def _font_charmap() -> frozenset:
+    """Code points the default figure font has glyphs for (empty when it cannot be read: nothing replaced)."""
+    try:
+        from matplotlib import font_manager, ft2font
+
+        path = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]), fallback_to_default=True)
+        return frozenset(ft2font.FT2Font(path).get_charmap())
+    except Exception:  # noqa: BLE001 - a missing font only costs the replacement
+        return frozenset()
+
+
+def _drawable(text: str) -> str:
+    charmap = _font_charmap()
+    if not charmap:
+        return text
+    return "".join(c if ord(c) in charmap or c in "\n\t" else "?" for c in text)
 
 
 def _khz(ax, axis: str = "x") -> None:

@@ -7,7 +7,9 @@ results come back in a deterministic order (the discovery order) whatever the en
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
@@ -20,6 +22,10 @@ EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_FAILURES = 3
+#: Stopped from outside (128 + the signal's number, the shell's convention): Ctrl-C, SIGTERM, a closed pipe.
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+EXIT_BROKEN_PIPE = 141
 
 
 @dataclass(frozen=True)
@@ -126,12 +132,73 @@ class SerialEngine:
             yield i, analyse_item(item, config)
 
 
+def watch_parent(parent_pid: int) -> None:
+    """Exit this process as soon as process ``parent_pid`` ends (a daemon thread waits for it).
+
+    Worker processes call this at start, so a scan killed with SIGKILL (no chance to clean up) leaves no worker
+    behind: with the forkserver start method the workers are not even children of the scan, so the kernel's
+    parent-death signal would not reach them. Linux: a pidfd becomes readable when the process exits (no PID
+    reuse race); elsewhere the parent's existence is polled twice a second.
+    """
+
+    def wait_pidfd(fd: int) -> None:
+        import select
+
+        select.select([fd], [], [])
+        os._exit(0)
+
+    def poll() -> None:
+        import time
+
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # alive, owned by someone else (cannot happen for our own parent)
+                pass
+
+    try:
+        fd = os.pidfd_open(parent_pid)
+    except ProcessLookupError:
+        os._exit(0)  # the scan is already gone
+    except (AttributeError, OSError):
+        threading.Thread(target=poll, name="musicforensics-parent-watch", daemon=True).start()
+        return
+    threading.Thread(target=wait_pidfd, args=(fd,), name="musicforensics-parent-watch", daemon=True).start()
+
+
+def _worker_start(parent_pid: int) -> None:
+    """Initializer of every worker process: Ctrl-C is the parent's to handle (a terminal sends SIGINT to the
+    whole process group; the parent then stops the workers itself), and the worker dies with the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent(parent_pid)
+
+
+def _stop_now(pool) -> None:
+    """Stop a ProcessPoolExecutor's workers at once (terminate, not wait for the files in flight)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.terminate()
+        except (OSError, ValueError):
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
 class ProcessPoolEngine:
     """A local process pool (the default engine).
 
     At most ``2 * jobs`` files are in flight, so a library of millions never queues millions of futures.
     If a worker process dies (e.g. a decoder crash on a corrupt file), the pool is rebuilt and unfinished
     files are retried; a file in flight during two crashes is reported as an error, not retried forever.
+    When the run stops early (Ctrl-C, a closed pipe, the consumer gone), files that had already finished are
+    still delivered when the stop was raised inside the engine, and the workers are terminated at once; a
+    worker also exits by itself when the scanning process dies (:func:`watch_parent`).
     """
 
     def __init__(self, jobs: int):
@@ -149,15 +216,26 @@ class ProcessPoolEngine:
         pending = list(range(len(items)))[::-1]  # stack, next index at the end
         crashes: Counter = Counter()
         while pending:
-            pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx)
+            pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=ctx, initializer=_worker_start,
+                                       initargs=(os.getpid(),))
             running: dict = {}
             broken = False
+            finished = False
             try:
                 while pending or running:
                     while pending and len(running) < 2 * self.jobs:
                         i = pending.pop()
                         running[pool.submit(analyse_item, items[i], config)] = i
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    try:
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    except GeneratorExit:
+                        raise
+                    except BaseException:
+                        # stopped while waiting (Ctrl-C, SIGTERM): hand over what finished, then stop
+                        for fut, i in list(running.items()):
+                            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                                yield i, fut.result()
+                        raise
                     for fut in done:
                         i = running.pop(fut)
                         try:
@@ -179,8 +257,12 @@ class ProcessPoolEngine:
                             pending.append(i)
                         running.clear()
                         break
+                finished = True
             finally:
-                pool.shutdown(wait=not broken, cancel_futures=True)
+                if finished or broken:
+                    pool.shutdown(wait=not broken, cancel_futures=True)
+                else:
+                    _stop_now(pool)
 
 
 def make_engine(*, jobs: int | None = None, engine: str = "local", scheduler: str | None = None) -> Engine:
@@ -274,8 +356,9 @@ def scan(
     results: list[TrackReport | None] = [None] * len(items)
     next_out = 0
     progress.start(len(items))
+    runs = iter(engine.run(items, config))
     try:
-        for i, report in engine.run(items, config):
+        for i, report in runs:
             if results[i] is not None:  # an engine retried a file that had already finished: keep the first
                 continue
             results[i] = report
@@ -286,6 +369,9 @@ def scan(
                     on_result(results[next_out])
                 next_out += 1
     finally:
+        close = getattr(runs, "close", None)  # an early stop (a closed pipe, Ctrl-C) stops the engine's workers
+        if close is not None:                  # now, not when the generator is collected
+            close()
         progress.finish()
     missing = [items[i].label for i, r in enumerate(results) if r is None]
     if missing:  # an engine must return every item; never drop one silently

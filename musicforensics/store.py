@@ -27,6 +27,7 @@ file exactly once whatever came from where.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -86,6 +87,31 @@ CREATE TABLE IF NOT EXISTS scans (
 """
 
 
+def _damaged(path: Path, exc: Exception) -> StoreError:
+    """The error for a store SQLite cannot read (a damaged page, a half-written copy, an unreadable row)."""
+    return StoreError(path, f"is damaged ({exc}). Recover its intact rows into a new store with: "
+                            f"sqlite3 {str(path)!r} .recover | sqlite3 recovered.sqlite (Debian package sqlite3), "
+                            "then scan with --store recovered.sqlite; or move the file aside to start afresh")
+
+
+def _store_errors(method):
+    """Turn the sqlite3 and JSON errors of a store operation into :class:`StoreError` naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreError(self.path, f"is locked by another process (waited {BUSY_TIMEOUT_S:g} s): {exc}") \
+                    from None
+            raise _damaged(self.path, exc) from None
+        except (sqlite3.DatabaseError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise _damaged(self.path, exc) from None
+
+    return wrapper
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
@@ -118,11 +144,12 @@ def content_hash(path: str | os.PathLike, *, size: int | None = None, edge_bytes
 
 
 def analyzer_key(config: AnalysisConfig) -> str:
-    """Package version plus a short hash of the selected detectors' names and versions, e.g.
-    ``"0.1.0+3c9a61f2"``; stored results from another analyzer key are never reused."""
+    """Package version plus a short hash of the selected detectors' names and identities (version and the
+    digest of every model file they read, :meth:`Detector.identity`), e.g. ``"0.1.0+3c9a61f2"``; stored results
+    from another analyzer key are never reused."""
     from .detectors import select
 
-    dets = sorted((d.name, str(d.version)) for d in select(config.detectors))
+    dets = sorted((d.name, d.identity()) for d in select(config.detectors))
     digest = hashlib.sha256(json.dumps(dets).encode()).hexdigest()[:8]
     return f"{__version__}+{digest}"
 
@@ -193,6 +220,8 @@ class ResultStore:
             self._init_schema()
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            if "malformed" in str(exc):
+                raise _damaged(self.path, exc) from None
             raise StoreError(self.path, f"not a usable SQLite store ({exc})") from None
 
     def _close_quietly(self) -> None:
@@ -255,6 +284,7 @@ class ResultStore:
 
     # -- results ---------------------------------------------------------------------------------------
 
+    @_store_errors
     def lookup(self, path: str | os.PathLike, *, config_key: str, analyzer: str, verify: bool = False,
                retry_errors: bool = True, stats: StoreStats | None = None) -> tuple[TrackReport | None, FileStat | None, str]:
         """Find a reusable stored result for ``path``.
@@ -299,6 +329,7 @@ class ResultStore:
                            (st.mtime_ns, st.real, config_key, analyzer))
         return TrackReport.from_dict(json.loads(blob)), st, "same-content"
 
+    @_store_errors
     def put(self, report: TrackReport, stat: FileStat, *, config_key: str, analyzer: str,
             scan_id: int | None = None) -> bool:
         """Store ``report`` for the file ``stat`` describes (one transaction).
@@ -322,6 +353,7 @@ class ResultStore:
                  ",".join(report.findings), blob, scan_id, _now()))
         return content is not None
 
+    @_store_errors
     def keys(self) -> list[dict]:
         """Every (config_key, analyzer) in the store with its result count and newest write, newest first."""
         rows = self._db.execute(
@@ -329,6 +361,7 @@ class ResultStore:
             "ORDER BY MAX(stored_at) DESC")
         return [{"config_key": c, "analyzer": a, "results": n, "last_stored": t} for c, a, n, t in rows]
 
+    @_store_errors
     def latest_key(self) -> tuple[str, str] | None:
         """(config_key, analyzer) of the most recent scan, else of the newest result; None when empty."""
         row = self._db.execute("SELECT config_key, analyzer FROM scans ORDER BY id DESC LIMIT 1").fetchone()
@@ -344,9 +377,16 @@ class ResultStore:
         if analyzer is not None:
             sql += " AND analyzer=?"
             args.append(analyzer)
-        for (blob,) in self._db.execute(sql + " ORDER BY path", args):
-            yield TrackReport.from_dict(json.loads(blob))
+        try:
+            rows = self._db.execute(sql + " ORDER BY path", args).fetchall()
+            reports = [TrackReport.from_dict(json.loads(blob)) for (blob,) in rows]
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(self.path, exc) from None
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise _damaged(self.path, exc) from None
+        yield from reports
 
+    @_store_errors
     def config_for(self, config_key: str) -> dict | None:
         """The configuration (as :meth:`AnalysisConfig.to_dict`) a scan with ``config_key`` used."""
         row = self._db.execute("SELECT config FROM scans WHERE config_key=? ORDER BY id DESC LIMIT 1",
@@ -355,6 +395,7 @@ class ResultStore:
 
     # -- scans ------------------------------------------------------------------------------------------
 
+    @_store_errors
     def begin_scan(self, config: AnalysisConfig, *, analyzer: str, engine: str, files: int) -> int:
         """Record the start of a scan (state ``running`` until :meth:`end_scan`); returns its id."""
         with self._transaction() as db:
@@ -363,13 +404,22 @@ class ResultStore:
                 (_now(), "running", config.cache_key(), analyzer, json.dumps(config.to_dict()), engine, files))
             return int(cur.lastrowid)
 
+    @_store_errors
     def end_scan(self, scan_id: int, stats: StoreStats, *, state: str = "complete") -> None:
         with self._transaction() as db:
             db.execute("UPDATE scans SET finished=?, state=?, reused=?, analysed=? WHERE id=?",
                        (_now(), state, stats.reused, stats.analysed, scan_id))
 
+    @_store_errors
     def info(self) -> dict:
-        """What is in the store: format, size on disk, results per key and status, recent scans."""
+        """What is in the store: format, size on disk, results per key and status, recent scans.
+
+        Reads every page once (SQLite's ``quick_check``), so a damaged store is reported here even where the
+        summary queries would not touch the damage.
+        """
+        problems = [r[0] for r in self._db.execute("PRAGMA quick_check(5)")]
+        if problems != ["ok"]:
+            raise _damaged(self.path, "; ".join(problems))
         meta = dict(self._db.execute("SELECT key, value FROM meta"))
         statuses: dict = {}
         for c, a, s, n in self._db.execute(
@@ -459,22 +509,34 @@ class StoreEngine:
                 todo.append(i)
         self.plan_seconds = time.perf_counter() - t0
         self.scan_id = self.store.begin_scan(config, analyzer=akey, engine=self.engine_name, files=len(items))
-        for i, report in hits:
-            stats.reused += 1
-            yield i, report
-        seen: set[int] = set()
-        if todo:
-            sub = [items[i] for i in todo]
-            for j, report in self.inner.run(sub, config):
-                i = todo[j]
-                if i in seen:
-                    continue
-                seen.add(i)
-                stats.analysed += 1
-                if i in stat_of:
-                    self.store.put(report, stat_of[i], config_key=ckey, analyzer=akey, scan_id=self.scan_id)
-                    stats.written += 1
+        inner = None
+        try:
+            for i, report in hits:
+                stats.reused += 1
                 yield i, report
+            seen: set[int] = set()
+            if todo:
+                inner = self.inner.run([items[i] for i in todo], config)
+                for j, report in inner:
+                    i = todo[j]
+                    if i in seen:
+                        continue
+                    seen.add(i)
+                    stats.analysed += 1
+                    if i in stat_of:
+                        self.store.put(report, stat_of[i], config_key=ckey, analyzer=akey, scan_id=self.scan_id)
+                        stats.written += 1
+                    yield i, report
+        except BaseException:
+            # stopped early (Ctrl-C, a closed pipe, a failing engine, the consumer gone): stop the inner engine's
+            # workers, and record the scan as interrupted; every result yielded so far is already committed
+            if inner is not None:
+                inner.close()
+            try:
+                self.store.end_scan(self.scan_id, stats, state="interrupted")
+            except StoreError:
+                pass
+            raise
         self.store.end_scan(self.scan_id, stats)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -52,7 +54,7 @@ def test_lossy_container_reports_bitrate(tmp_path):
 
 
 def test_missing_empty_and_non_audio(tmp_path):
-    with pytest.raises(AudioReadError, match="cannot stat"):
+    with pytest.raises(AudioReadError, match="no such file"):
         audio.read_info(tmp_path / "nope.flac")
     empty = tmp_path / "empty.flac"
     empty.write_bytes(b"")
@@ -63,6 +65,29 @@ def test_missing_empty_and_non_audio(tmp_path):
     with pytest.raises(AudioReadError, match="not readable as audio") as err:
         audio.read_info(text)
     assert "text.wav" in str(err.value)
+
+
+def test_unreadable_fifo_and_folder_say_what_they_are(tmp_path, monkeypatch):
+    y = tone_mix(8000, 1.0)
+    locked = tmp_path / "locked.flac"
+    sf.write(str(locked), y, 8000)
+    real_open = open
+
+    def refuse(path, *args, **kwargs):  # what a file without read permission gives a non-root user
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refuse)
+    with pytest.raises(AudioReadError, match="permission denied"):
+        audio.read_info(locked)
+    monkeypatch.undo()
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(AudioReadError, match="not a regular file: a named pipe"):
+        audio.read_info(fifo)  # returns at once: a FIFO is never opened
+    with pytest.raises(AudioReadError, match="not a regular file: a folder"):
+        audio.read_info(tmp_path)
 
 
 def test_truncated_flac_fails_part_way_with_clear_error(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -287,3 +289,24 @@ def test_hole_counts_match_numpy(rng, lag):
         got = kl.hole_counts(levels, g0, g1, lag, 1e-20, on, dip)
         want = ref_lossy.hole_counts(levels, g0, g1, lag, 1e-20, on, dip)
         assert got == want and got[1] > 0
+
+
+def test_kernel_cache_lives_outside_the_package_and_honours_numba_cache_dir(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import musicforensics
+    from musicforensics.dsp import _kernels
+
+    package = Path(musicforensics.__file__).resolve().parent
+    assert not Path(_kernels.cache_dir()).resolve().is_relative_to(package)
+    code = ("import numba, musicforensics.dsp._kernels.spectral as k; "
+            "print(numba.config.CACHE_DIR); print(k.__name__)")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    chosen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=env | {"NUMBA_CACHE_DIR": str(tmp_path / "mine")}).stdout.split()[0]
+    assert chosen == str(tmp_path / "mine")
+    default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env=env | {"XDG_CACHE_HOME": str(tmp_path / "xdg")}).stdout.split()[0]
+    assert default == str(tmp_path / "xdg" / "musicforensics" / "numba")

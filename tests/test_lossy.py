@@ -10,6 +10,7 @@ from musicforensics.config import AnalysisConfig
 from musicforensics.detectors import _lossy_features as feat
 from musicforensics.detectors import lossy as L
 from musicforensics.dsp.wall import find_wall, quantisation_floor_db
+from tests.conftest import tone_mix
 
 SR = 44100
 
@@ -391,3 +392,13 @@ def test_lame_container_rule_flags_only_an_earlier_generation(tmp_path, rng):
     direct = analyze_file(tmp_path / "direct.mp3", config=cfg).verdicts["lossy"]
     assert direct.evidence["container"]["codec"] == "mp3"
     assert not direct.detected, direct.reason
+
+
+def test_a_low_rate_file_is_inconclusive_with_a_reason_in_words():
+    """At 8 kHz the 11-16 kHz band the test reads does not exist: say so, not '-inf dB'."""
+    from musicforensics.analysis import analyze_signal
+
+    y = tone_mix(8000, 5.0, freqs=(440.0, 1200.0), noise_db=-40)
+    f = analyze_signal(y, 8000, subtype="PCM_16").verdicts["lossy"]
+    assert f.inconclusive
+    assert "8000 Hz" in f.reason and "Nyquist" in f.reason and "inf" not in f.reason

@@ -384,3 +384,30 @@ def test_cli_killed_mid_scan_resumes(tmp_path):
     doc = json.loads(resumed.stdout)
     assert len(doc["results"]) == n and len({r["path"] for r in doc["results"]}) == n
     assert doc["run"]["store"]["reused"] == kept
+
+
+def test_analyzer_key_changes_with_the_ai_model(tmp_path, monkeypatch):
+    """Every input that changes a result is in the key: another AI model file, another key; the same model
+    content under another name, the same key."""
+    from importlib import resources
+
+    from musicforensics.detectors import deconv
+
+    default_key = analyzer_key(CFG)
+    text = resources.files("musicforensics").joinpath("models/default_ai.json").read_text("utf-8")
+    same = tmp_path / "same.json"
+    same.write_text(text)
+    model = json.loads(text)
+    model["threshold"] = 0.75
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(model))
+    deconv._model.cache_clear()
+    try:
+        monkeypatch.setenv(deconv.MODEL_ENV, str(same))
+        assert analyzer_key(CFG) == default_key
+        monkeypatch.setenv(deconv.MODEL_ENV, str(other))
+        assert analyzer_key(CFG) != default_key
+        assert analyzer_key(CFG.with_(detectors=("bitdepth",))) == analyzer_key(
+            CFG.with_(detectors=("bitdepth",)))  # detectors that read no model keep their key
+    finally:
+        deconv._model.cache_clear()

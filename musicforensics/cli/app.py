@@ -8,12 +8,15 @@ rich only: no numba kernels, no matplotlib (``musicforensics --help`` stays fast
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import signal
 import sys
 
 import typer
 
 from .._version import __version__
+from ..errors import Interrupted
 
 app = typer.Typer(
     name="musicforensics",
@@ -22,7 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 
 
@@ -34,7 +37,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", callback=_version_callback, is_eager=True),
+    version: bool = typer.Option(False, "--version", metavar="", help="Print the version and exit.", callback=_version_callback, is_eager=True),
 ) -> None:
     """Forensics for music audio."""
 
@@ -53,9 +56,119 @@ def _register_commands() -> None:
 _register_commands()
 
 
+class _StdoutGuard:
+    """Standard output of the console script: a write to a closed pipe (``scan ... | head -1``) raises
+    :class:`~musicforensics.errors.Interrupted` with exit code 141 instead of ``BrokenPipeError``, so it stops the
+    work at once (engines terminate their workers), passes through Typer's own EPIPE handling (which would exit
+    1, the "findings" code) and ends the process like a shell tool killed by SIGPIPE."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guarded(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise Interrupted(_PIPE_CLOSED, 128 + signal.SIGPIPE) from None
+
+    def write(self, text):
+        return self._guarded(self._stream.write, text)
+
+    def writelines(self, lines):
+        return self._guarded(self._stream.writelines, lines)
+
+    def flush(self):
+        return self._guarded(self._stream.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+_PIPE_CLOSED = "standard output was closed"
+
+
+def _install_signal_handlers(state: dict) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM raise :class:`Interrupted` in the main thread (not KeyboardInterrupt, which
+    Click would turn into "Aborted!" and exit 1). A second signal while stopping ends the process at once.
+    :func:`_watch_stdout_pipe` reuses the SIGINT handler (with ``state["pipe_closed"]`` set) to stop the main
+    thread when the reader of a pipe goes away."""
+
+    def handler(signum, _frame):
+        if state.get("stopping"):
+            os._exit(128 + signum)
+        state["stopping"] = True
+        if state.get("pipe_closed"):
+            raise Interrupted(_PIPE_CLOSED, 128 + signal.SIGPIPE)
+        name = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
+        raise Interrupted(f"interrupted by {name}", 128 + signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _watch_stdout_pipe(state: dict) -> None:
+    """When standard output is a pipe, stop the run as soon as its reader goes away (``scan -f jsonl | head
+    -1``), not at the next write, which may be minutes later: Linux reports POLLERR on a pipe's write end once
+    no reader is left, and a daemon thread waiting for it interrupts the main thread."""
+    import _thread
+    import select
+    import stat
+    import threading
+
+    try:
+        fd = sys.__stdout__.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
+            return
+    except (OSError, ValueError, AttributeError):
+        return
+
+    def wait():
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked: POLLERR / POLLHUP are always reported
+        while True:
+            events = poller.poll()
+            if any(ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _fd, ev in events):
+                state["pipe_closed"] = True
+                _thread.interrupt_main(signal.SIGINT)
+                return
+
+    threading.Thread(target=wait, name="musicforensics-stdout-watch", daemon=True).start()
+
+
+def _silence_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so the interpreter's last flush of a closed pipe is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="musicforensics")
+    """Console-script entry point: exit codes 0/1/2/3 from the command, 130 after Ctrl-C, 143 after SIGTERM,
+    141 when the reader of standard output went away."""
+    state: dict = {}
+    try:
+        _install_signal_handlers(state)
+        sys.stdout = _StdoutGuard(sys.stdout)
+        _watch_stdout_pipe(state)
+        app(prog_name="musicforensics")
+    except Interrupted as exc:
+        if exc.exit_code == 128 + signal.SIGPIPE:
+            _silence_stdout()
+        else:
+            try:
+                sys.stderr.write(f"musicforensics: {exc.why}\n")
+                sys.stderr.flush()
+            except OSError:
+                pass
+        sys.exit(exc.exit_code)
+    finally:
+        try:
+            sys.stdout.flush()
+        except Interrupted:
+            _silence_stdout()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,14 +25,14 @@ from .common import (
 
 ORDER = 40
 
-ManifestArgument = Annotated[Path, typer.Argument(help="Corpus manifest CSV (paths relative to its folder).",
+ManifestArgument = Annotated[Path, typer.Argument(metavar="MANIFEST", help="Corpus manifest CSV (paths relative to its folder).",
                                                   show_default=False, dir_okay=False)]
-SplitOption = Annotated[str, typer.Option("--split", help="Rows to evaluate: eval, dev or all.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON on stdout instead of tables.")]
-PlotOption = Annotated[Path | None, typer.Option("--plot", help="Write a PNG with ROC and reliability curves.", dir_okay=False)]
-ResultsOutOption = Annotated[Path | None, typer.Option("--results-out", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
-FromResultsOption = Annotated[Path | None, typer.Option("--from-results", help="Re-score stored JSON Lines results instead of analysing.", dir_okay=False)]
-TargetFprOption = Annotated[float, typer.Option("--target-fpr", min=0.0, max=1.0, help="False-positive rate the reported threshold is chosen for.")]
+SplitOption = Annotated[str, typer.Option("--split", metavar="SPLIT", help="Rows to evaluate: eval, dev or all.")]
+JsonOption = Annotated[bool, typer.Option("--json", metavar="", help="Print the evaluation as JSON on stdout instead of tables.")]
+PlotOption = Annotated[Path | None, typer.Option("--plot", metavar="FILE", help="Write a PNG with ROC and reliability curves.", dir_okay=False)]
+ResultsOutOption = Annotated[Path | None, typer.Option("--results-out", metavar="FILE", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
+FromResultsOption = Annotated[Path | None, typer.Option("--from-results", metavar="FILE", help="Re-score stored JSON Lines results instead of analysing.", dir_okay=False)]
+TargetFprOption = Annotated[float, typer.Option("--target-fpr", metavar="RATE", min=0.0, max=1.0, help="False-positive rate the reported threshold is chosen for.")]
 
 
 def print_tables(doc: dict) -> None:
@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
         force: ForceOption = False,
         quiet: QuietOption = False,
     ) -> None:
-        """Score the detectors on a labelled corpus MANIFEST (``benchmarks/corpus`` format).
+        """Score the detectors on a labelled corpus MANIFEST (the format benchmarks/corpus writes).
 
         Prints detection rates per codec/setting, architecture and family, false-positive rates per genuine
         family (Wilson 95% intervals), ROC AUC, calibration and the threshold for --target-fpr. Files that

@@ -91,13 +91,13 @@ def _write_plots(file: Path, report, config, plot_dir: Path | None, *, log_freq:
 def register(app: typer.Typer) -> None:
     @app.command("explain")
     def explain_command(
-        file: Annotated[Path, typer.Argument(help="One audio file.", show_default=False)],
-        as_json: Annotated[bool, typer.Option("--json", help="Print the full JSON record instead of tables.")] = False,
+        file: Annotated[Path, typer.Argument(metavar="FILE", help="One audio file.", show_default=False)],
+        as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print the full JSON record instead of tables.")] = False,
         max_seconds: MaxSecondsOption = None,
         detectors: DetectorOption = None,
-        plot: Annotated[bool, typer.Option("--plot", help="Also write PNG evidence: spectrogram, long-term spectrum, comb view and a one-page summary.")] = False,
-        plot_dir: Annotated[Optional[Path], typer.Option("--plot-dir", help="Folder for the PNGs (implies --plot; default ./musicforensics-plots). Existing files are never overwritten.", file_okay=False)] = None,
-        log_freq: Annotated[bool, typer.Option("--log-freq", help="Draw the spectrogram PNG on a log-frequency axis.")] = False,
+        plot: Annotated[bool, typer.Option("--plot", metavar="", help="Also write PNG evidence: spectrogram, long-term spectrum, comb view and a one-page summary.")] = False,
+        plot_dir: Annotated[Optional[Path], typer.Option("--plot-dir", metavar="DIR", help="Folder for the PNGs (implies --plot; default ./musicforensics-plots). Existing files are never overwritten.", file_okay=False)] = None,
+        log_freq: Annotated[bool, typer.Option("--log-freq", metavar="", help="Draw the spectrogram PNG on a log-frequency axis.")] = False,
     ) -> None:
         """Show every measured fact and every verdict, with its evidence, for one track.
 

@@ -23,7 +23,7 @@ from .common import (
 ORDER = 30
 
 ModelOption = Annotated[Path | None, typer.Option(
-    "--model", help="AI model JSON from 'musicforensics train' (default: the shipped model, or $MUSICFORENSICS_AI_MODEL).",
+    "--model", metavar="FILE", help="AI model JSON from 'musicforensics train' (default: the shipped model, or $MUSICFORENSICS_AI_MODEL).",
     dir_okay=False, exists=True,
 )]
 

@@ -79,11 +79,11 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_command(
         input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="A folder or audio file to scan, or JSON/JSONL results written by 'musicforensics scan'.", show_default=False)],
-        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Report file to write (refuses to overwrite without --force; default: stdout).", dir_okay=False)] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="html (one self-contained file, figures embedded) or md (Markdown; figures written beside it).")] = "html",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Report file to write (refuses to overwrite without --force; default: stdout).", dir_okay=False)] = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="html (one self-contained file, figures embedded) or md (Markdown; figures written beside it).")] = "html",
         force: ForceOption = False,
-        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Draw the summary figure of every flagged track whose audio is reachable.")] = True,
-        max_figures: Annotated[int, typer.Option("--max-figures", min=0, help="Draw at most this many figures.")] = 50,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", metavar="", help="Draw the summary figure of every flagged track whose audio is reachable.")] = True,
+        max_figures: Annotated[int, typer.Option("--max-figures", metavar="N", min=0, help="Draw at most this many figures.")] = 50,
         jobs: JobsOption = None,
         max_seconds: MaxSecondsOption = None,
         detectors: DetectorOption = None,

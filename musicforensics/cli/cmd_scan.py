@@ -11,19 +11,21 @@ import typer
 
 from .common import (
     DetectorOption, FailOnOption, ForceOption, FormatOption, JobsOption, MaxSecondsOption, OutputOption,
-    QuietOption, RichProgress, build_config, check_output_path, error_boundary, parse_fail_on, stderr_console,
-    emit,
+    QuietOption, RichProgress, build_config, check_output_path, error_boundary, output_width, parse_fail_on,
+    stderr_console, emit,
 )
+from ..errors import Interrupted
+from ..scan import EXIT_BROKEN_PIPE
 
 ORDER = 10
 
-PathsArgument = Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).", show_default=False)]
-StoreOption = Annotated[Optional[Path], typer.Option("--store", help="SQLite result store (created if missing): finished files are saved as they complete, an interrupted scan resumes, and unchanged files are answered from it. Nothing is written anywhere else.", dir_okay=False)]
-EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool on this machine) or dask (Dask distributed; needs the optional dask extra).")]
-SchedulerOption = Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask; default: a local Dask cluster of --jobs workers).")]
-ForceReanalyseOption = Annotated[bool, typer.Option("--force-reanalyse", help="With --store: analyse every file again and replace its stored result.")]
-PlotsOption = Annotated[Optional[Path], typer.Option("--plots", help="Write the summary figure (PNG) of every flagged file into this folder (created if needed; existing files are never overwritten).", file_okay=False)]
-VerifyHashOption = Annotated[bool, typer.Option("--verify-hash", help="With --store: check the content hash of every stored file, not only of those whose size or mtime changed.")]
+PathsArgument = Annotated[list[Path], typer.Argument(metavar="PATHS", help="Files or folders (searched recursively).", show_default=False)]
+StoreOption = Annotated[Optional[Path], typer.Option("--store", metavar="FILE", help="SQLite result store (created if missing): finished files are saved as they complete, an interrupted scan resumes, and unchanged files are answered from it. Nothing is written anywhere else.", dir_okay=False)]
+EngineOption = Annotated[str, typer.Option("--engine", metavar="ENGINE", help="local (process pool on this machine) or dask (Dask distributed; needs the optional dask extra).")]
+SchedulerOption = Annotated[Optional[str], typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --engine dask; default: a local Dask cluster of --jobs workers).")]
+ForceReanalyseOption = Annotated[bool, typer.Option("--force-reanalyse", metavar="", help="With --store: analyse every file again and replace its stored result.")]
+PlotsOption = Annotated[Optional[Path], typer.Option("--plots", metavar="DIR", help="Write the summary figure (PNG) of every flagged file into this folder (created if needed; existing files are never overwritten).", file_okay=False)]
+VerifyHashOption = Annotated[bool, typer.Option("--verify-hash", metavar="", help="With --store: check the content hash of every stored file, not only of those whose size or mtime changed.")]
 
 
 def print_summary(tally, elapsed: float, *, quiet: bool) -> None:
@@ -83,9 +85,20 @@ def run_scan(
             sys.stdout.flush()
 
     t0 = time.perf_counter()
+    done = [0]
+
+    def counted(report):
+        done[0] += 1
+        on_result(report)
+
     try:
         reports, tally = scan(items, config=config, engine=engine, progress=RichProgress(enabled=not quiet),
-                              on_result=on_result)
+                              on_result=counted)
+    except Interrupted as exc:
+        if not quiet and exc.exit_code != EXIT_BROKEN_PIPE:
+            kept = " (kept in the store: run the same command again to resume)" if result_store is not None else ""
+            stderr_console().print(f"stopped after {done[0]} of {len(items)} files{kept}")
+        raise
     finally:
         if result_store is not None:
             result_store.close()
@@ -94,7 +107,7 @@ def run_scan(
     if result_store is not None:
         meta["store"] = {"path": str(store), **engine.stats.to_dict()}
     if not stream:
-        text = render(fmt, reports, summary=tally.to_dict(), meta=meta)
+        text = render(fmt, reports, summary=tally.to_dict(), meta=meta, width=output_width(output))
         emit(text, output, force=force)
     print_summary(tally, elapsed, quiet=quiet)
     if result_store is not None and not quiet:

@@ -13,14 +13,14 @@ from .common import ForceOption, FormatOption, OutputOption, check_output_path, 
 
 ORDER = 60
 
-StoreArgument = Annotated[Path, typer.Argument(help="The result store (an SQLite file written by scan --store).",
+StoreArgument = Annotated[Path, typer.Argument(metavar="STORE", help="The result store (an SQLite file written by scan --store).",
                                                show_default=False, dir_okay=False)]
 ConfigKeyOption = Annotated[str | None, typer.Option(
-    "--config-key", help="Export results of this configuration key (default: the one of the latest scan; "
+    "--config-key", metavar="KEY", help="Export results of this configuration key (default: the one of the latest scan; "
                          "'store info' lists them).")]
 AnalyzerOption = Annotated[str | None, typer.Option(
-    "--analyzer", help="Export results of this analyzer key (default: the newest one of the configuration).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the information as JSON.")]
+    "--analyzer", metavar="KEY", help="Export results of this analyzer key (default: the newest one of the configuration).")]
+JsonOption = Annotated[bool, typer.Option("--json", metavar="", help="Print the information as JSON.")]
 
 
 def export_store(store: Path, *, fmt: str, output: Path | None, force: bool, config_key: str | None,

@@ -15,13 +15,13 @@ ORDER = 60
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train_command(
-        manifest: Annotated[Path, typer.Argument(help="CSV with columns path, label_ai (and split).", show_default=False,
+        manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="CSV with columns path, label_ai (and split).", show_default=False,
                                                  exists=True, dir_okay=False)],
-        output: Annotated[Path, typer.Option("--output", "-o", help="Model JSON to write.", dir_okay=False)],
-        split: Annotated[str, typer.Option("--split", help="Rows of this split only ('all' for every row).")] = "dev",
-        l2: Annotated[float, typer.Option("--l2", min=0.0, help="L2 strength of the fakeprint logistic regression.")] = 100.0,
-        fp_target: Annotated[float, typer.Option("--fp-target", min=0.0, max=0.5, help="False-positive rate allowed on the training rows when placing the threshold.")] = 0.005,
-        comb_only: Annotated[bool, typer.Option("--comb-only", help="Calibrate the comb score alone (no fakeprint model).")] = False,
+        output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Model JSON to write.", dir_okay=False)],
+        split: Annotated[str, typer.Option("--split", metavar="SPLIT", help="Rows of this split only ('all' for every row).")] = "dev",
+        l2: Annotated[float, typer.Option("--l2", metavar="STRENGTH", min=0.0, help="L2 strength of the fakeprint logistic regression.")] = 100.0,
+        fp_target: Annotated[float, typer.Option("--fp-target", metavar="RATE", min=0.0, max=0.5, help="False-positive rate allowed on the training rows when placing the threshold.")] = 0.005,
+        comb_only: Annotated[bool, typer.Option("--comb-only", metavar="", help="Calibrate the comb score alone (no fakeprint model).")] = False,
         force: ForceOption = False,
         quiet: QuietOption = False,
     ) -> None:

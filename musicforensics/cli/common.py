@@ -16,35 +16,57 @@ from ..errors import AudioReadError, MusicForensicsError, OutputExistsError, Par
 from ..scan import EXIT_FAILURES, EXIT_USAGE
 
 _DEFAULTS = AnalysisConfig()
+#: Console width when stdout is not a terminal: wide enough that rich never folds a line of a table or panel.
+UNWRAPPED_WIDTH = 100_000
 
 # -- shared options (defaults come from AnalysisConfig; tests/test_cli.py checks they match) -----------
-JobsOption = Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: all cores).")]
-FormatOption = Annotated[str, typer.Option("--format", "-f", help="Output format: table, json, jsonl or csv.")]
-OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results to this file instead of stdout (refuses to overwrite without --force).", dir_okay=False)]
-ForceOption = Annotated[bool, typer.Option("--force", help="Allow --output to replace an existing file.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary on stderr.")]
-FailOnOption = Annotated[Optional[str], typer.Option("--fail-on", help="Comma-separated finding kinds that make the exit code 1 (default: every kind), or 'none'.")]
-MaxSecondsOption = Annotated[Optional[float], typer.Option("--max-seconds", min=0.1, help="Analyse only the first N seconds of each file (default: whole file).")]
-DetectorOption = Annotated[Optional[str], typer.Option("--detectors", help="Comma-separated detector names to run (default: all).")]
+JobsOption = Annotated[Optional[int], typer.Option("--jobs", "-j", metavar="N", min=1, help="Worker processes (default: all cores).")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="Output format: table, json, jsonl or csv.")]
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write results to this file instead of stdout (refuses to overwrite without --force).", dir_okay=False)]
+ForceOption = Annotated[bool, typer.Option("--force", metavar="", help="Allow --output to replace an existing file.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar or summary on stderr.")]
+FailOnOption = Annotated[Optional[str], typer.Option("--fail-on", metavar="KINDS", help="Comma-separated finding kinds that make the exit code 1 (default: every kind), or 'none'.")]
+MaxSecondsOption = Annotated[Optional[float], typer.Option("--max-seconds", metavar="SECONDS", min=0.1, help="Analyse only the first N seconds of each file (default: whole file).")]
+DetectorOption = Annotated[Optional[str], typer.Option("--detectors", metavar="NAMES", help="Comma-separated detector names to run (default: all).")]
 
 
 def stdout_console():
-    """Console for results: plain text when stdout is not a terminal; NO_COLOR honoured (rich reads it)."""
+    """Console for results: plain text when stdout is not a terminal; NO_COLOR honoured (rich reads it).
+
+    Text is never read as rich markup or emoji codes (file names are full of brackets and colons), and when
+    stdout is not a terminal nothing is wrapped to a guessed width: pipes and files get whole lines.
+    """
     from rich.console import Console
 
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=False, markup=False, emoji=False)
+    if not console.is_terminal:
+        console.width = UNWRAPPED_WIDTH
+    return console
+
+
+def output_width(output: Path | None) -> int:
+    """Width for a rendered table: the terminal's when results go to a terminal, else unlimited (files and
+    pipes get whole lines, never a fold at a guessed 80 columns)."""
+    if output is None and sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size().columns
+    return UNWRAPPED_WIDTH
 
 
 def stderr_console():
-    """Console for humans: progress, summaries, warnings, errors."""
+    """Console for humans: progress, summaries, warnings, errors. No markup, no emoji codes, and messages are
+    never hard-wrapped (logs and scripts get one line per message)."""
     from rich.console import Console
 
-    return Console(file=sys.stderr, highlight=False, soft_wrap=False)
+    return Console(file=sys.stderr, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print ``message`` on stderr and return the Exit to raise."""
-    stderr_console().print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """Print ``message`` on stderr (as plain text: a file name is never markup) and return the Exit to raise."""
+    from rich.text import Text
+
+    stderr_console().print(Text.assemble(("error:", "bold red"), " ", str(message)))
     return typer.Exit(code)
 
 
@@ -159,13 +181,18 @@ class RichProgress:
         self._progress = Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeRemainingColumn(), console=stderr_console(), transient=True,
+            # results stream to stdout while the bar draws on stderr: never let the bar capture them
+            redirect_stdout=False, redirect_stderr=False,
         )
         self._progress.start()
         self._task = self._progress.add_task("analysing", total=total)
 
     def advance(self, report) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, advance=1, description=f"analysing {Path(report.path).name[:40]}")
+            from rich.markup import escape
+
+            name = escape(Path(report.path).name[:40])  # the column renders markup: a name is never markup
+            self._progress.update(self._task, advance=1, description=f"analysing {name}")
 
     def finish(self) -> None:
         if self._progress is not None:

@@ -80,6 +80,11 @@ class Detector(abc.ABC):
     def analyze(self, ctx: TrackContext) -> DetectorResult:
         """Judge one track; must not raise on degenerate audio (return inconclusive findings instead)."""
 
+    def identity(self) -> str:
+        """What makes this detector's results what they are: its version, plus a digest of every model file it
+        reads (subclasses add theirs). Result stores key on it, so a new model never reuses old verdicts."""
+        return str(self.version)
+
     def warm_up(self) -> None:
         """Compile numba kernels (or load them from cache) before worker processes start."""
 

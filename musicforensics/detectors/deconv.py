@@ -23,7 +23,6 @@ paper-faithful version.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -75,9 +74,7 @@ def _model(path: str | None):
     from ..learned import load_model
 
     model = load_model(path)
-    text = path or "default"
-    digest = hashlib.sha256(repr((text, model.threshold, model.intercept)).encode()).hexdigest()[:12]
-    return model, digest
+    return model, model.digest
 
 
 def current_model():
@@ -128,6 +125,10 @@ class DeconvDetector(Detector):
             reason = f"{what} (best z {m.comb.z:.1f})"
         finding = Finding("ai", bool(detected), prob, evidence, reason=reason, detector=self.name)
         return self.result(findings=[finding], evidence={"model_id": model_id}, seconds=time.perf_counter() - t0)
+
+    def identity(self) -> str:
+        """Version plus the digest of the AI model in use (``--model`` / ``$MUSICFORENSICS_AI_MODEL``)."""
+        return f"{self.version}+{current_model()[1]}"
 
     def warm_up(self) -> None:
         _fp.warm_up()

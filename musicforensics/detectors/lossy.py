@@ -29,6 +29,7 @@ resampler's and are not searched (UPSAMPLED_WALL_RATIO).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import time
@@ -203,9 +204,14 @@ def family_features(ev: dict) -> tuple[float, ...]:
 
 
 @functools.cache
+def _family_model_text() -> str:
+    return resources.files("musicforensics").joinpath(FAMILY_MODEL_RESOURCE).read_text("utf-8")
+
+
+@functools.cache
 def family_model() -> dict:
     """The shipped codec-family / bitrate-class model (FAMILY_MODEL_RESOURCE), parsed once per process."""
-    model = json.loads(resources.files("musicforensics").joinpath(FAMILY_MODEL_RESOURCE).read_text("utf-8"))
+    model = json.loads(_family_model_text())
     if tuple(model["features"]) != FAMILY_FEATURES:
         raise ValueError(f"{FAMILY_MODEL_RESOURCE}: features {model['features']} != {FAMILY_FEATURES}")
     return model
@@ -460,9 +466,13 @@ class LossyDetector(Detector):
                 reason = f"no wall, but spectro-temporal holes (rate {ev['holes']['max_rate']:.4f}); looks like {family}"
             finding = Finding("lossy", True, p, ev, reason=reason, detector=self.name)
         elif ev["hf_content_re_16bit_db"] < HF_CONTENT_MIN_DB and ev["holes"]["max_rate"] == 0.0:
-            finding = Finding.undecided(
-                "lossy", f"too little high-frequency content to judge (11-16 kHz at "
-                f"{ev['hf_content_re_16bit_db']:.0f} dB above 16-bit rounding noise)", detector=self.name, evidence=ev)
+            if math.isfinite(ev["hf_content_re_16bit_db"]):
+                why = (f"too little high-frequency content to judge (11-16 kHz at "
+                       f"{ev['hf_content_re_16bit_db']:.0f} dB above 16-bit rounding noise)")
+            else:
+                why = (f"sample rate {ctx.spectrum.sample_rate} Hz: the 11-16 kHz band the test reads lies above "
+                       f"its Nyquist frequency ({ctx.spectrum.sample_rate / 2000:g} kHz)")
+            finding = Finding.undecided("lossy", why, detector=self.name, evidence=ev)
         else:
             if wall is not None and wall["drop_db"] >= WALL_MIN_DROP_DB:
                 what = f"edge at {wall['freq_hz'] / 1000:.2f} kHz over {ev['floor_kind']}"
@@ -471,6 +481,10 @@ class LossyDetector(Detector):
             finding = Finding("lossy", False, p, ev, reason=f"{what}; hole rate {ev['holes']['max_rate']:.4f}",
                               detector=self.name)
         return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)
+
+    def identity(self) -> str:
+        """Version plus the digest of the shipped codec-family model."""
+        return f"{self.version}+{hashlib.sha256(_family_model_text().encode('utf-8')).hexdigest()[:12]}"
 
     def warm_up(self) -> None:
         """Load the excerpt-feature kernels from numba's cache once per process (measured 0.4 s including the

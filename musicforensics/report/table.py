@@ -51,7 +51,8 @@ def render(reports, *, summary: dict, meta: dict, width: int | None = None) -> s
     from rich.console import Console
 
     buf = io.StringIO()
+    # paths and reasons are never markup or emoji codes (music folders are full of brackets and colons)
     console = Console(file=buf, width=width or 160, no_color=True, color_system=None, highlight=False,
-                      force_terminal=False)
+                      force_terminal=False, markup=False, emoji=False)
     console.print(build(reports))
     return buf.getvalue()
