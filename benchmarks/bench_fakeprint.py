@@ -83,8 +83,9 @@ def numpy_twin_fakeprint(y: np.ndarray, sample_rate: int) -> np.ndarray:
     """The package pipeline with the kernels swapped for their NumPy twins."""
     import scipy.fft
 
-    from musicforensics.dsp import _reference_comb as ref
-    from musicforensics.dsp import fakeprint as fp
+    from musicforensics.ai import fakeprint as fp
+    from musicforensics.spectral.hull import join_anchors
+    from musicforensics.spectral.kernels import twins as ref
 
     x = fp.to_fakeprint_rate(y, sample_rate)
     lo, hi = fp.band_bins()
@@ -94,11 +95,11 @@ def numpy_twin_fakeprint(y: np.ndarray, sample_rate: int) -> np.ndarray:
     for ch in range(x.shape[1]):
         frames = np.lib.stride_tricks.sliding_window_view(x[:, ch], fp.FAKEPRINT_N_FFT)[:: fp.FAKEPRINT_HOP][:n_frames]
         for s in range(0, n_frames, fp.FRAME_BATCH):
-            spec = scipy.fft.rfft(frames[s:s + fp.FRAME_BATCH] * window, axis=-1)
-            ref.accumulate_log_power(spec, lo, hi, fp.LOG_EPS, out)
+            spec = scipy.fft.rfft(frames[s:s + fp.FRAME_BATCH] * window, axis=-1)[:, lo:hi]
+            out += (10.0 * np.log10(np.abs(spec) ** 2 + fp.LOG_EPS)).sum(axis=0)
     mdb = out / (n_frames * x.shape[1])
     idx, val = ref.window_minima(mdb, fp.HULL_WIDTH)
-    hull = fp._join_anchors(idx, val, mdb.size)
+    hull = join_anchors(idx, val, mdb.size)
     return ref.clipped_residual(mdb, hull, fp.HULL_FLOOR_DB, 0.0, fp.CLIP_DB)
 
 
@@ -122,8 +123,8 @@ def main() -> None:
                     help="also time decode vs deconv analysis of these audio files")
     args = ap.parse_args()
 
-    from musicforensics.dsp import comb
-    from musicforensics.dsp import fakeprint as fp
+    from musicforensics.ai import comb
+    from musicforensics.ai import fakeprint as fp
 
     rng = np.random.default_rng(0)
     n = int(args.seconds * args.rate)
@@ -147,7 +148,7 @@ def main() -> None:
     if args.file:
         import soundfile as sf
 
-        from musicforensics.analysis import analyze_file
+        from musicforensics.pipeline.analysis import analyze_file
         from musicforensics.config import AnalysisConfig
 
         cfg = AnalysisConfig(detectors=("deconv",))

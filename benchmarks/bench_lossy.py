@@ -34,7 +34,7 @@ def _decode_seconds(path: Path) -> float:
 
 
 def _detector_seconds(path: Path) -> tuple[float, dict]:
-    from musicforensics.analysis import analyze_file
+    from musicforensics.pipeline.analysis import analyze_file
     from musicforensics.config import AnalysisConfig
 
     rep = analyze_file(path, config=AnalysisConfig(detectors=("lossy", "hires")))

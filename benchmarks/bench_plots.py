@@ -68,8 +68,8 @@ def main(argv=None) -> None:
     ap.add_argument("--manifest", type=Path, help="use corpus files (eval split first) instead of synthetic ones")
     args = ap.parse_args(argv)
 
-    from musicforensics import plot
-    from musicforensics.analysis import analyze_file, warm_up
+    from musicforensics.evidence import plot
+    from musicforensics.pipeline.analysis import analyze_file, warm_up
 
     warm_up()
     with tempfile.TemporaryDirectory() as tmp:

@@ -104,8 +104,10 @@ def inprocess_rescan(lib: Path, store: Path) -> tuple:
     """A rescan of an unchanged folder inside one process (no interpreter or import start-up): what the store
     itself costs per file (one stat and one indexed lookup each)."""
     from musicforensics.config import AnalysisConfig
-    from musicforensics.scan import SerialEngine, discover, scan
-    from musicforensics.store import ResultStore, StoreEngine, analyzer_key
+    from musicforensics.pipeline.discovery import discover
+    from musicforensics.pipeline.engines import SerialEngine
+    from musicforensics.pipeline.scan import scan
+    from musicforensics.pipeline.store import ResultStore, StoreEngine, analyzer_key
 
     cfg = AnalysisConfig()
     analyzer_key(cfg)  # import the detectors before timing

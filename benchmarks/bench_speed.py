@@ -95,7 +95,7 @@ def decode_only(path: Path) -> float:
     """Seconds to read every sample in blocks into one reused buffer (the floor any analysis of the whole file
     pays), as the analysis reads them: float32 where that is exact (PCM up to 24 bits, MP3: the cheaper read,
     by up to a quarter for MP3), float64 otherwise."""
-    from musicforensics import audio
+    from musicforensics.io import audio
 
     dtype = audio.block_dtype(audio.read_info(path))
     t0 = time.perf_counter()
@@ -118,7 +118,7 @@ RUNS = {"all": (), "issue4": ISSUE4_DETECTORS, "issue5": ISSUE5_DETECTORS}
 
 def analyse_once(path: Path, detectors: tuple[str, ...] = ()) -> dict:
     """One ``analyze_file`` run: total seconds, the shared spectral pass (decoding included) and each detector."""
-    from musicforensics.analysis import analyze_file
+    from musicforensics.pipeline.analysis import analyze_file
     from musicforensics.config import AnalysisConfig
 
     config = AnalysisConfig(detectors=detectors)
@@ -174,7 +174,7 @@ def write_music(path: Path, seconds: float, sr: int, subtype: str, sources: list
 
 def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path | None = None) -> list[list[str]]:
     """Per file and duration, in one run: decode-only, the spectral pass, each detector, and the two ratios."""
-    from musicforensics.analysis import warm_up
+    from musicforensics.pipeline.analysis import warm_up
 
     warm_up()
     cd_src, hr_src = music_sources(music, 44100), music_sources(music, 96000)
@@ -243,7 +243,7 @@ def folder_table(tmp: Path, n_files: int = 12, seconds: float = 30.0) -> list[li
 
 MEMORY_CHILD = """
 import resource, sys, time
-from musicforensics.analysis import analyze_file, warm_up
+from musicforensics.pipeline.analysis import analyze_file, warm_up
 warm_up()
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()

@@ -35,7 +35,7 @@ FAMILY_LAMBDA = 0.1
 
 def _analyse(args):
     root, row = args
-    from musicforensics.analysis import analyze_file
+    from musicforensics.pipeline.analysis import analyze_file
     from musicforensics.config import AnalysisConfig
 
     rep = analyze_file(Path(root) / row["path"], config=AnalysisConfig(detectors=("lossy", "hires")))
@@ -84,7 +84,7 @@ def _codec(row) -> str:
 
 def _chain(row) -> set:
     """Every codec a transcode went through (``musicforensics.evaluation.codec_chain`` on a manifest dict row)."""
-    from musicforensics.evaluation import codec_chain
+    from musicforensics.pipeline.evaluation import codec_chain
 
     return codec_chain(SimpleNamespace(codec=row["codec"], setting=row["setting"]))
 
@@ -114,7 +114,7 @@ def grid_report(data: dict) -> None:
 
 
 def refit(data: dict) -> None:
-    from musicforensics.detectors import lossy as L
+    from musicforensics.lossy import decision as L
 
     X, y, paths = [], [], []
     for path, (row, res) in data.items():
@@ -173,7 +173,7 @@ def fit_family_model(data: dict, manifests: list) -> dict:
     """The codec-family model (multinomial logistic over lossy.family_features) and the per-class wall
     Gaussians of the bitrate classes, from the dev transcodes (label: the manifest's codec, i.e. the last codec
     of a double encode)."""
-    from musicforensics.detectors import lossy as L
+    from musicforensics.lossy import decision as L
 
     feats, labels, walls = [], [], defaultdict(list)
     for row, res in data.values():
@@ -217,7 +217,7 @@ def fit_family_model(data: dict, manifests: list) -> dict:
 
 
 def evaluate(data: dict, split: str) -> None:
-    from musicforensics.detectors import lossy as L
+    from musicforensics.lossy import decision as L
 
     genuine = defaultdict(lambda: [0, 0, 0])  # family -> [n, fp, inconclusive]
     lossy = defaultdict(lambda: [0, 0, 0])  # family/setting -> [n, detected, family right]
@@ -285,7 +285,7 @@ def evaluate(data: dict, split: str) -> None:
     print(f"  total detected {td}/{tn} = {td / max(tn, 1):.1%}; family right {tf}/{td} = {tf / max(td, 1):.1%} "
           "(a double encode's family is right when it names either codec of the chain)")
     if fam_conf:
-        from musicforensics.metrics import reliability_bins
+        from musicforensics.pipeline.metrics import reliability_bins
 
         conf = np.array([c for c, _ in fam_conf])
         right = np.array([int(r) for _, r in fam_conf])
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
     if a.write_family_model is not None:
         model = fit_family_model(data, a.manifest)
         a.write_family_model.write_text(json.dumps(model, indent=1) + "\n")
-        from musicforensics.detectors import lossy as L
+        from musicforensics.lossy import decision as L
 
         L.family_model.cache_clear()
         print(f"# wrote {a.write_family_model} ({model['training']['rows']} dev transcodes)")

@@ -37,8 +37,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from musicforensics import evaluation as ev
-from musicforensics import metrics
+from musicforensics.pipeline import evaluation as ev
+from musicforensics.pipeline import metrics
 from musicforensics.results import STATUS_ERROR, STATUS_OK, Finding, TrackReport
 
 FD_STRICT = frozenset({"FAKE_CERTAIN"})

@@ -1,7 +1,7 @@
 """Peak resident memory of one analysis: python benchmarks/memory_child.py FILE [DETECTORS] (prints MB and seconds)."""
 import resource, sys, time
 from musicforensics import AnalysisConfig
-from musicforensics.analysis import analyze_file, warm_up
+from musicforensics.pipeline.analysis import analyze_file, warm_up
 warm_up()
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 cfg = AnalysisConfig(detectors=tuple(sys.argv[2].split(","))) if len(sys.argv) > 2 else AnalysisConfig()

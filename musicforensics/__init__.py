@@ -19,14 +19,15 @@ __all__ = [
 
 
 def analyze_file(path, *, config=None, label=None):
-    """Analyse one audio file; see :func:`musicforensics.analysis.analyze_file`."""
-    from .analysis import analyze_file as _impl
+    """Analyse one audio file; see :func:`musicforensics.pipeline.analysis.analyze_file` (loaded on first use,
+    so ``import musicforensics`` stays cheap)."""
+    from .pipeline.analysis import analyze_file as _impl
 
     return _impl(path, config=config, label=label)
 
 
 def analyze_signal(y, sample_rate, *, config=None, subtype="FLOAT", label="<signal>"):
-    """Analyse an in-memory signal; see :func:`musicforensics.analysis.analyze_signal`."""
-    from .analysis import analyze_signal as _impl
+    """Analyse an in-memory signal; see :func:`musicforensics.pipeline.analysis.analyze_signal`."""
+    from .pipeline.analysis import analyze_signal as _impl
 
     return _impl(y, sample_rate, config=config, subtype=subtype, label=label)

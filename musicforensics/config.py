@@ -74,6 +74,18 @@ class AnalysisConfig:
     excerpt_seconds : float
         Length (s) of the middle excerpt kept in memory during the pass (a speed/memory trade-off; it
         does not change results, so it is not part of the cache key).
+    ai_model : str or None
+        An AI model file (``musicforensics train``) to use instead of the shipped one. Not part of the cache
+        key: result stores key on the digest of the model's content instead (the same model under another
+        path reuses its results; another model never does).
+
+    Examples
+    --------
+    >>> cfg = AnalysisConfig(max_seconds=60.0)
+    >>> cfg.with_(n_fft=8192).n_fft
+    8192
+    >>> AnalysisConfig(hop=3).cache_key() != AnalysisConfig().cache_key()
+    True
     """
 
     n_fft: int = DEFAULT_N_FFT
@@ -86,6 +98,7 @@ class AnalysisConfig:
     max_seconds: float | None = None
     detectors: tuple[str, ...] = field(default_factory=tuple)
     excerpt_seconds: float = DEFAULT_EXCERPT_SECONDS
+    ai_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.n_fft < 256 or self.n_fft & (self.n_fft - 1):
@@ -106,15 +119,17 @@ class AnalysisConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """Plain-data view, for JSON output."""
+        """Plain-data view, for JSON output (``ai_model`` only when one is set)."""
         data = asdict(self)
         data["detectors"] = list(self.detectors)
+        if data["ai_model"] is None:
+            del data["ai_model"]
         return data
 
     def cache_key(self) -> str:
         """Short stable hash of the parameters that change results (block size excluded: it does not)."""
         data = self.to_dict()
-        data.pop("block_frames")
-        data.pop("excerpt_seconds")
+        for speed_or_model_only in ("block_frames", "excerpt_seconds", "ai_model"):
+            data.pop(speed_or_model_only, None)
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

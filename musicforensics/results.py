@@ -1,18 +1,32 @@
 """Result data: what detectors return and what every renderer consumes.
 
-The JSON form of :class:`TrackReport` is the public contract (documented in docs/output-schema.md and
-``musicforensics/schema/track.schema.json``); bump :data:`SCHEMA_VERSION` on any incompatible change.
+The JSON form of :class:`TrackReport` is the public contract (docs/output-schema.md and
+``musicforensics/schema/track.schema.json``); bump :data:`SCHEMA_VERSION` on any change to it.
+
+Each finding kind's evidence is a frozen dataclass declared where its detector lives (``lossy.evidence``,
+``hires.evidence``, ``ai.evidence``), built on :class:`EvidenceRecord`: its ``to_dict`` is the JSON and its
+``from_dict`` reads the JSON back, so stores, plots, reports and ``evaluate`` all read typed fields.
+Evidence of a kind no detector declares is kept as :class:`MappingEvidence`.
+
+>>> f = Finding("lossy", True, 0.93, MappingEvidence({"wall_hz": 16000.0}), reason="wall at 16 kHz")
+>>> Finding.from_dict("lossy", f.to_dict()).evidence.get("wall_hz")
+16000.0
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, Protocol
 
 from ._version import __version__
 
-SCHEMA_VERSION = "1.0"
+#: Version of the JSON records (1.1: evidence gained named model inputs, ``model_input`` and
+#: ``family_input`` beside the old ``x`` and ``family_x``; the AI detector is named ``ai``, was ``deconv``).
+SCHEMA_VERSION = "1.1"
 
 STATUS_OK = "ok"
 STATUS_INCONCLUSIVE = "inconclusive"
@@ -39,6 +53,91 @@ def _clean(value: Any) -> Any:
     return value
 
 
+class Evidence(Protocol):
+    """What every evidence record offers: its JSON form."""
+
+    def to_dict(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class MappingEvidence:
+    """Evidence as plain data: what a report read back from JSON carries for a kind without a declared type
+    (and the detector-level records of the JSON)."""
+
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.data)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict") and is_dataclass(value):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _revive(tp: Any, value: Any) -> Any:
+    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _revive(inner[0], value) if len(inner) == 1 else value
+    if isinstance(tp, type) and issubclass(tp, EvidenceRecord):
+        return tp.from_dict(value)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        item = args[0] if args else Any
+        return tuple(_revive(item, v) for v in value)
+    if origin is dict and isinstance(value, dict):
+        item = args[1] if len(args) == 2 else Any
+        return {k: _revive(item, v) for k, v in value.items()}
+    return value
+
+
+class EvidenceRecord:
+    """Base of the frozen evidence dataclasses: :meth:`to_dict` writes the fields in declaration order (nested
+    records as objects, tuples as lists), leaving out a field whose metadata has ``omit_if_none`` while it is
+    None; :meth:`from_dict` reads that form back using the field annotations."""
+
+    def to_dict(self) -> dict:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.metadata.get("omit_if_none"):
+                continue
+            out[f.name] = _plain(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]):
+        hints = typing.get_type_hints(cls)
+        kwargs = {}
+        for f in fields(cls):
+            if f.name in data:
+                kwargs[f.name] = _revive(hints[f.name], data[f.name])
+            elif f.default is MISSING and f.default_factory is MISSING:
+                kwargs[f.name] = None
+        return cls(**kwargs)
+
+
+def optional(**kw) -> Any:
+    """A dataclass field that defaults to None and is left out of the JSON while it is None."""
+    return field(default=None, metadata={"omit_if_none": True}, **kw)
+
+
+#: Evidence classes per finding kind, for reading JSON back (filled by :mod:`musicforensics.pipeline.registry`).
+EvidenceTypes = Mapping[str, type]
+
+
 @dataclass
 class Finding:
     """One verdict of one finding kind (``lossy``, ``upsampled``, ``bitpadded``, ``ai``, ...).
@@ -51,8 +150,8 @@ class Finding:
         The detector's decision at its calibrated operating point.
     probability : float or None
         Calibrated probability that the kind is present (0..1); None when inconclusive.
-    evidence : dict
-        Measured values a person can check (Hz, dB, scores), JSON-safe.
+    evidence : Evidence
+        Measured values a person can check (Hz, dB, scores): the kind's evidence dataclass.
     inconclusive : bool
         True when the method cannot decide on this track; ``reason`` says why.
     reason : str or None
@@ -64,15 +163,15 @@ class Finding:
     kind: str
     detected: bool
     probability: float | None
-    evidence: dict = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=MappingEvidence)
     inconclusive: bool = False
     reason: str | None = None
     detector: str = ""
 
     @classmethod
-    def undecided(cls, kind: str, reason: str, *, detector: str = "", evidence: dict | None = None) -> "Finding":
+    def undecided(cls, kind: str, reason: str, *, detector: str = "", evidence: Evidence | None = None) -> "Finding":
         """An INCONCLUSIVE finding: not detected, no probability, with the reason."""
-        return cls(kind, False, None, evidence or {}, True, reason, detector)
+        return cls(kind, False, None, evidence or MappingEvidence(), True, reason, detector)
 
     def to_dict(self) -> dict:
         return {
@@ -81,14 +180,22 @@ class Finding:
             "status": "inconclusive" if self.inconclusive else "decided",
             "reason": self.reason,
             "detector": self.detector,
-            "evidence": _clean(self.evidence),
+            "evidence": _clean(self.evidence.to_dict()),
         }
 
     @classmethod
-    def from_dict(cls, kind: str, data: dict) -> "Finding":
+    def from_dict(cls, kind: str, data: dict, evidence_types: EvidenceTypes | None = None) -> "Finding":
+        raw = data.get("evidence") or {}
+        typed = (evidence_types or {}).get(kind)
+        evidence = MappingEvidence(raw)
+        if typed is not None and raw:
+            try:
+                evidence = typed.from_dict(raw)
+            except (TypeError, ValueError, KeyError, AttributeError):
+                evidence = MappingEvidence(raw)  # written by another version: kept as plain data
         return cls(
             kind=kind, detected=bool(data.get("detected")), probability=data.get("probability"),
-            evidence=data.get("evidence") or {}, inconclusive=data.get("status") == "inconclusive",
+            evidence=evidence, inconclusive=data.get("status") == "inconclusive",
             reason=data.get("reason"), detector=data.get("detector", ""),
         )
 
@@ -102,19 +209,24 @@ class DetectorResult:
     findings: list[Finding] = field(default_factory=list)
     status: str = STATUS_OK
     reason: str | None = None
-    evidence: dict = field(default_factory=dict)
+    evidence: Evidence = field(default_factory=MappingEvidence)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {
             "name": self.detector, "version": self.version, "status": self.status, "reason": self.reason,
-            "seconds": round(self.seconds, 4), "evidence": _clean(self.evidence),
+            "seconds": round(self.seconds, 4), "evidence": _clean(self.evidence.to_dict()),
         }
 
 
 @dataclass
 class TrackReport:
-    """The result for one file: facts, verdicts and the detectors that produced them."""
+    """The result for one file: facts, verdicts and the detectors that produced them.
+
+    ``spectrum`` and ``pass_seconds`` live in memory only (never serialised): the long-term spectrum that
+    :func:`~musicforensics.pipeline.analysis.analyze_file` keeps for plots and training, and the seconds of its
+    spectral pass (decoding included) for benchmarks.
+    """
 
     path: str
     status: str
@@ -127,6 +239,8 @@ class TrackReport:
     seconds: float = 0.0
     config_key: str = ""
     analyzer_version: str = __version__
+    spectrum: Any = field(default=None, repr=False, compare=False)
+    pass_seconds: float = field(default=0.0, repr=False, compare=False)
 
     @property
     def findings(self) -> list[str]:
@@ -150,18 +264,25 @@ class TrackReport:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrackReport":
-        """Rebuild a report from its JSON form (detector details are kept as evidence-only records)."""
+    def from_dict(cls, data: dict, evidence_types: EvidenceTypes | None = None) -> "TrackReport":
+        """Rebuild a report from its JSON form; with ``evidence_types`` (kind -> evidence class, see
+        :func:`musicforensics.pipeline.registry.evidence_types`) the evidence comes back typed."""
         dets = [
             DetectorResult(detector=d.get("name", ""), version=d.get("version", ""), status=d.get("status", "ok"),
-                           reason=d.get("reason"), evidence=d.get("evidence") or {}, seconds=d.get("seconds") or 0.0)
+                           reason=d.get("reason"), evidence=MappingEvidence(d.get("evidence") or {}),
+                           seconds=d.get("seconds") or 0.0)
             for d in data.get("detectors", [])
         ]
         return cls(
             path=data["path"], status=data["status"], error=data.get("error"), reasons=list(data.get("reasons") or []),
             audio=data.get("audio"), facts=data.get("facts") or {},
-            verdicts={k: Finding.from_dict(k, v) for k, v in (data.get("verdicts") or {}).items()},
+            verdicts={k: Finding.from_dict(k, v, evidence_types) for k, v in (data.get("verdicts") or {}).items()},
             detectors=dets, seconds=data.get("seconds") or 0.0,
             config_key=(data.get("analyzer") or {}).get("config_key", ""),
             analyzer_version=(data.get("analyzer") or {}).get("version", ""),
         )
+
+    def without_memory(self) -> "TrackReport":
+        """The report without its in-memory parts (what travels between processes)."""
+        self.spectrum = None
+        return self

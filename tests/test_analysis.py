@@ -17,7 +17,7 @@ def test_facts_of_a_known_signal():
     assert r.facts["peak_dbfs"] == pytest.approx(20 * np.log10(np.abs(y).max()), abs=0.01)
     assert r.audio["sample_rate"] == sr and r.audio["channels"] == 2
     assert r.facts["nonfinite_samples"] == 0
-    assert r.to_dict()["schema_version"] == "1.0"
+    assert r.to_dict()["schema_version"] == "1.1"
 
 
 def test_bandwidth_fact_sees_a_lowpass(rng):
@@ -84,9 +84,9 @@ def test_bitpadded_exact_test(rng):
     r_gen = analyze_signal(y, sr, subtype="PCM_24")
     r_16 = analyze_signal(y, sr, subtype="PCM_16")
     assert r_pad.verdicts["bitpadded"].detected and r_pad.verdicts["bitpadded"].probability == 1.0
-    assert r_pad.verdicts["bitpadded"].evidence["effective_bits"] == 16
+    assert r_pad.verdicts["bitpadded"].evidence.effective_bits == 16
     assert not r_gen.verdicts["bitpadded"].detected
-    assert r_gen.verdicts["bitpadded"].evidence["effective_bits"] == 24
+    assert r_gen.verdicts["bitpadded"].evidence.effective_bits == 24
     assert not r_16.verdicts["bitpadded"].detected
 
 
@@ -98,7 +98,7 @@ def test_bitpadded_in_float_files(write_audio):
 
 
 def test_padded_probability_is_exact_in_the_limit():
-    from musicforensics.detectors.bitdepth import padded_probability
+    from musicforensics.hires.bitdepth import padded_probability
 
     assert padded_probability(24, 16, 1) == pytest.approx(1 - 2 ** -8)
     assert padded_probability(24, 24, 10 ** 6) == 0.0
@@ -109,7 +109,7 @@ def test_padded_probability_is_exact_in_the_limit():
 def test_float32_read_gives_the_float64_results(write_audio, monkeypatch, rng, subtype):
     """Files whose samples float32 holds exactly are read as float32; every fact, verdict and piece of evidence
     is the same as from the float64 read (here with a 2^17-frame block, so several blocks are read)."""
-    from musicforensics import audio
+    from musicforensics.io import audio
 
     y = tone_mix(44100, 8.0) + 0.01 * rng.standard_normal((8 * 44100, 2))
     path = write_audio(f"x_{subtype}.flac" if subtype != "FLOAT" else "x.wav", 0.5 * y, 44100, subtype)
@@ -129,14 +129,18 @@ def test_float32_read_gives_the_float64_results(write_audio, monkeypatch, rng, s
 
 
 def test_excerpt_is_kept_only_for_detectors_that_read_samples(write_audio, monkeypatch, rng):
-    """A run without a sample-reading detector (``peaks``) keeps no excerpt and finds what the full run finds;
+    """A run without a sample-reading detector (``ai``) keeps no excerpt and finds what the full run finds;
     a detector that reads samples gets the same float32 samples whether they were kept or read again."""
-    from musicforensics.detectors import TrackContext, select
-    from musicforensics.dsp import spectrum as spectrum_mod
+    from dataclasses import replace
+
+    from musicforensics.detector import TrackContext
+    from musicforensics.lossy.detector import LossyDetector
+    from musicforensics.pipeline.registry import select_specs
+    from musicforensics.spectral import summary as spectrum_mod
 
     y = 0.3 * tone_mix(44100, 6.0) + 0.01 * rng.standard_normal((6 * 44100, 2))
     path = write_audio("x.flac", y, 44100, "PCM_16")
-    assert [d.name for d in select(()) if d.reads_samples] == ["lossy"]
+    assert [s.name for s in select_specs(()) if s.reads_samples] == ["lossy"]
     kept_sizes = []
     real_init = spectrum_mod.SpectrumAccumulator.__init__
 
@@ -146,23 +150,21 @@ def test_excerpt_is_kept_only_for_detectors_that_read_samples(write_audio, monke
 
     monkeypatch.setattr(spectrum_mod.SpectrumAccumulator, "__init__", spy)
     full = analyze_file(path)
-    peaks = analyze_file(path, config=AnalysisConfig(detectors=("deconv",)))
+    ai_only = analyze_file(path, config=AnalysisConfig(detectors=("ai",)))
     assert kept_sizes[0] == 6 * 44100 and kept_sizes[1] == 0
-    assert peaks.verdicts["ai"].to_dict() == full.verdicts["ai"].to_dict()
+    assert ai_only.verdicts["ai"].to_dict() == full.verdicts["ai"].to_dict()
 
     seen = []
-    lossy = select(("lossy",))[0]
-    real_analyze = type(lossy).analyze
+    real_analyze = LossyDetector.analyze
 
     def grab(self, ctx: TrackContext):
         seen.append(np.array(ctx.excerpt(1.0, 2.0)))
         return real_analyze(self, ctx)
 
-    monkeypatch.setattr(type(lossy), "analyze", grab)
-    monkeypatch.setattr(type(lossy), "reads_samples", False)  # nothing kept: the excerpt is read from the file
-    analyze_file(path, config=AnalysisConfig(detectors=("lossy",)))
-    monkeypatch.setattr(type(lossy), "reads_samples", True)
-    analyze_file(path, config=AnalysisConfig(detectors=("lossy",)))
+    monkeypatch.setattr(LossyDetector, "analyze", grab)
+    for reads in (False, True):  # False: nothing kept, the excerpt is read from the file
+        monkeypatch.setattr(LossyDetector, "spec", replace(LossyDetector.spec, reads_samples=reads))
+        analyze_file(path, config=AnalysisConfig(detectors=("lossy",)))
     assert seen[0].dtype == seen[1].dtype == np.float32
     np.testing.assert_array_equal(seen[0], seen[1])
     np.testing.assert_array_equal(seen[0], np.round(y[44100:3 * 44100] * 32768) / 32768)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musicforensics import audio
+from musicforensics.io import audio
 from musicforensics.errors import AudioReadError
 from tests.conftest import tone_mix
 

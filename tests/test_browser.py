@@ -73,9 +73,11 @@ def parse(text: str) -> Dom:
 def report_page(tmp_path_factory) -> Path:
     """A report of a folder holding '<script>alert(1)</script>.flac' (flagged), the title canary, and a clean file."""
     from musicforensics.config import AnalysisConfig
-    from musicforensics.report import html, run_metadata
-    from musicforensics.report._figures import collect_figures
-    from musicforensics.scan import SerialEngine, discover, scan
+    from musicforensics.evidence.formats import html, run_metadata
+    from musicforensics.evidence.figures import collect_figures
+    from musicforensics.pipeline.discovery import discover
+    from musicforensics.pipeline.engines import SerialEngine
+    from musicforensics.pipeline.scan import scan
 
     root = tmp_path_factory.mktemp("browser")
     lib = root / "lib"

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from musicforensics.dsp import _reference_comb as ref
-from musicforensics.dsp import comb
-from musicforensics.dsp._kernels import comb as kern
-from musicforensics.dsp.fakeprint import mean_db_spectrum
+from musicforensics.spectral.kernels import twins as ref
+from musicforensics.ai import comb, decoders
+from musicforensics.spectral.kernels import comb as kern
+from musicforensics.ai.fakeprint import mean_db_spectrum
 from musicforensics.errors import ParameterError
 
 
@@ -167,7 +167,7 @@ def test_explain_spacing_names_known_decoders():
 
 def test_plausible_deltas_cover_known_decoders():
     d = comb.plausible_deltas()
-    for _name, _fam, rate, strides in comb.KNOWN_DECODERS:
+    for _name, _fam, rate, strides in decoders.KNOWN_DECODERS:
         if strides:
             assert np.min(np.abs(d - rate / np.prod(strides))) < 1e-6
 

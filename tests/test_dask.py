@@ -15,7 +15,9 @@ import pytest
 
 from musicforensics.config import AnalysisConfig
 from musicforensics.errors import EngineError, ParameterError
-from musicforensics.scan import SerialEngine, discover, make_engine, scan
+from musicforensics.pipeline.discovery import discover
+from musicforensics.pipeline.engines import SerialEngine, make_engine
+from musicforensics.pipeline.scan import scan
 from tests.conftest import require_module, tone_mix, write_wav
 
 CFG = AnalysisConfig()
@@ -60,7 +62,7 @@ def cluster():
 
     from distributed import LocalCluster
 
-    from musicforensics.analysis import warm_up
+    from musicforensics.pipeline.analysis import warm_up
 
     warm_up()
     c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -81,7 +83,7 @@ def test_dask_engine_needs_the_optional_dependency(monkeypatch):
 
 @pytest.mark.slow
 def test_local_cluster_gives_the_same_results_each_index_once(cluster, library, reference):
-    from musicforensics.dask_engine import DaskEngine
+    from musicforensics.pipeline.dask_engine import DaskEngine
 
     items = discover([str(library)])
     seen = []
@@ -103,7 +105,7 @@ def test_local_cluster_gives_the_same_results_each_index_once(cluster, library, 
 def test_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(cluster, library, reference):
     from distributed import Client
 
-    from musicforensics.dask_engine import DaskEngine
+    from musicforensics.pipeline.dask_engine import DaskEngine
 
     items = discover([str(library)])
     with Client(cluster.scheduler_address, set_as_default=False) as spy:
@@ -128,8 +130,8 @@ def test_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(cluster, 
 
 @pytest.mark.slow
 def test_interrupted_dask_scan_resumes_through_the_store(cluster, library, reference_fast, tmp_path):
-    from musicforensics.dask_engine import DaskEngine
-    from musicforensics.store import ResultStore, StoreEngine
+    from musicforensics.pipeline.dask_engine import DaskEngine
+    from musicforensics.pipeline.store import ResultStore, StoreEngine
 
     items = discover([str(library)])
     with ResultStore(tmp_path / "s.sqlite") as st:
@@ -145,7 +147,7 @@ def test_interrupted_dask_scan_resumes_through_the_store(cluster, library, refer
 
 def test_unreachable_scheduler_is_an_engine_error():
     require_module("distributed")
-    from musicforensics.dask_engine import DaskEngine
+    from musicforensics.pipeline.dask_engine import DaskEngine
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from musicforensics import learned
-from musicforensics.analysis import analyze_file, analyze_signal
+from musicforensics.ai import model as learned
+from musicforensics.fitting import fit_logistic
+from musicforensics.pipeline.analysis import analyze_file, analyze_signal
 from musicforensics.config import AnalysisConfig
-from musicforensics.detectors import deconv
+from musicforensics.ai import detector as deconv
 
 from .test_comb import music, sawtooth, upsampler_chain
 
@@ -31,9 +31,9 @@ def test_detects_synthetic_decoder(rng):
     report = analyze_signal(_ai(rng), 44100, config=CFG)
     f = report.verdicts["ai"]
     assert f.detected and f.probability > 0.9 and not f.inconclusive
-    assert f.evidence["delta_hz"] == pytest.approx(44100 / 512, abs=0.5)
-    assert f.evidence["stride_product"] == 512 and f.evidence["family"] == "DAC"
-    assert f.evidence["teeth"] and "86.13 Hz" in f.reason
+    assert f.evidence.delta_hz == pytest.approx(44100 / 512, abs=0.5)
+    assert f.evidence.stride_product == 512 and f.evidence.family == "DAC"
+    assert f.evidence.teeth and "86.13 Hz" in f.reason
     json.dumps(report.to_dict(), allow_nan=False)
 
 
@@ -59,7 +59,7 @@ def test_real_decoder_fixture(name, expected):
     report = analyze_file(FIXTURES / name, config=CFG)
     f = report.verdicts["ai"]
     assert f.detected, f.reason
-    delta = f.evidence["delta_hz"]
+    delta = f.evidence.delta_hz
     assert min(abs(delta - expected * m) for m in (1, 0.5, 0.25, 2)) < 0.5  # the comb or one of its levels
 
 
@@ -69,7 +69,7 @@ def test_fakeprint_from_summary_matches_paper_mode_at_44k(rng):
     moves near-silent bins of single frames by a fraction of a dB."""
     y = _ai(rng, seconds=6)
     report = analyze_signal(y, 44100, config=CFG)
-    from musicforensics.dsp.fakeprint import fakeprint
+    from musicforensics.ai.fakeprint import fakeprint
 
     a = deconv.fakeprint_from_summary(report.spectrum)
     b = fakeprint(y, 44100).values
@@ -81,7 +81,7 @@ def test_fakeprint_from_summary_matches_paper_mode_at_44k(rng):
 def test_fit_logistic_recovers_separable_direction(rng):
     X = rng.standard_normal((400, 3))
     y = (X[:, 0] - 0.5 * X[:, 2] > 0).astype(float)
-    w, b = learned.fit_logistic(X, y, l2=1e-3)
+    w, b = fit_logistic(X, y, l2=1e-3)
     assert w[0] > 0 and w[2] < 0 and abs(w[1]) < 0.2 * w[0]
     assert ((X @ w + b > 0) == (y > 0)).mean() > 0.97
 
@@ -112,7 +112,7 @@ def test_default_model_loads():
     assert 0 < m.threshold < 1 and m.provenance
 
 
-@pytest.mark.parametrize("text, msg", [("{", "not valid JSON"), ('{"format": "x"}', "not a musicforensics AI model"),
+@pytest.mark.parametrize("text, msg", [("{", "not valid JSON"), ('{"format": "x"}', "not a musicforensics-ai-model model"),
                                        ('{"format": "musicforensics-ai-model", "format_version": 1}', "malformed")])
 def test_bad_model_files(tmp_path, text, msg):
     p = tmp_path / "bad.json"
@@ -146,7 +146,7 @@ def test_train_and_peaks_commands(small_manifest, tmp_path, monkeypatch):
 
     from musicforensics.cli.app import app
 
-    monkeypatch.delenv(deconv.MODEL_ENV, raising=False)
+    monkeypatch.delenv("MUSICFORENSICS_AI_MODEL", raising=False)
     runner = CliRunner()
     out = tmp_path / "model.json"
     res = runner.invoke(app, ["train", str(small_manifest), "-o", str(out), "-q"])
@@ -155,12 +155,8 @@ def test_train_and_peaks_commands(small_manifest, tmp_path, monkeypatch):
     assert data["format"] == "musicforensics-ai-model" and data["provenance"]["training"]["n"] == 8
     res = runner.invoke(app, ["train", str(small_manifest), "-o", str(out), "-q"])
     assert res.exit_code == 2  # refuses to overwrite
-    try:
-        res = runner.invoke(app, ["peaks", str(tmp_path / "ai_0.wav"), str(tmp_path / "gen_0.wav"), "-f", "json",
-                                  "-q", "--model", str(out), "-j", "1"])
-    finally:
-        os.environ.pop(deconv.MODEL_ENV, None)
-        deconv._model.cache_clear()
+    res = runner.invoke(app, ["ai", str(tmp_path / "ai_0.wav"), str(tmp_path / "gen_0.wav"), "-f", "json",
+                              "-q", "--model", str(out), "-j", "1"])
     assert res.exit_code == 1, res.output
     doc = json.loads(res.stdout)
     assert doc["run"]["ai_model"] == str(out)
@@ -199,4 +195,4 @@ def test_real_decoder_with_torch(rng, tmp_path):
     y, sr = neural.autoencode(x, 44100, architecture="encodec24", weights="random", seed=1, cache_dir=tmp_path)
     f = analyze_signal(y, sr, config=CFG).verdicts["ai"]
     assert f.detected, f.reason
-    assert min(abs(f.evidence["delta_hz"] - 75.0 * m) for m in (1, 0.5, 0.25, 2, 4, 8)) < 0.5
+    assert min(abs(f.evidence.delta_hz - 75.0 * m) for m in (1, 0.5, 0.25, 2, 4, 8)) < 0.5

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicforensics import evaluation as ev
-from musicforensics import metrics
+from musicforensics.evidence import evaluation_tables as tables
+from musicforensics.pipeline import evaluation as ev
+from musicforensics.pipeline import metrics
 from musicforensics.config import AnalysisConfig
 from musicforensics.errors import ParameterError
-from musicforensics.results import Finding, TrackReport
+from musicforensics.results import Finding, MappingEvidence, TrackReport
 from tests.conftest import tone_mix, write_wav
 
 COLUMNS = ["path", "split", "class", "family", "codec", "setting", "architecture", "weights", "expected_delta_hz",
@@ -112,8 +113,8 @@ def test_evaluate_bitpadded_numbers(corpus):
     assert op["fit_on"] == "evaluated files" and op["fit_fpr"] == 0.0 and op["fit_tpr"] == 1.0
     # kinds without a selected detector are reported as not scored, not as perfect
     assert not doc["kinds"]["lossy"]["scored"] and doc["kinds"]["lossy"]["roc"]["auc"] is None
-    json.loads(ev.to_json(doc))  # strict JSON (no NaN)
-    md = ev.to_markdown(doc)
+    json.loads(tables.to_json(doc))  # strict JSON (no NaN)
+    md = tables.to_markdown(doc)
     assert "| pad24 | 3 | 3 | 0 | 0 | 100.0% [43.9, 100.0] |" in md
     assert "| files/gone.wav | missing file:" in md
 
@@ -129,7 +130,7 @@ def _rep(path, kind, *, detected=False, p=None, inconclusive=False, evidence=Non
     r = TrackReport(path=path, status=status, error="boom" if status == "error" else None)
     if status != "error":
         r.verdicts[kind] = (Finding.undecided(kind, "too quiet") if inconclusive
-                            else Finding(kind, detected, p, evidence or {}))
+                            else Finding(kind, detected, p, MappingEvidence(evidence or {})))
     return r
 
 
@@ -203,7 +204,7 @@ def test_stored_results_join_and_missing_rows(tmp_path):
     rows = [ev.ManifestRow("x", "eval", "genuine", "f", labels=_labels()),
             ev.ManifestRow("y", "eval", "genuine", "f", labels=_labels())]
     m = ev.Manifest(root=tmp_path, rows=rows)
-    from musicforensics.report.jsonl import record
+    from musicforensics.evidence.formats.jsonl import record
 
     (tmp_path / "r.jsonl").write_text(record(_rep("x", "lossy", p=0.1)) + "\n" + record(_rep("zz", "lossy", p=0.2)))
     reports, unmatched = ev.join_results(m, ev.load_results(tmp_path / "r.jsonl"))
@@ -257,7 +258,7 @@ def test_cli_default_target_fpr_matches_library():
 
 
 def test_evaluation_modules_do_not_load_matplotlib():
-    code = ("import sys, musicforensics.evaluation, musicforensics.plot_eval, musicforensics.cli.cmd_evaluate\n"
+    code = ("import sys, musicforensics.pipeline.evaluation, musicforensics.evidence.plot_eval, musicforensics.cli.cmd_evaluate\n"
             "print('MPL', 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          check=False).stdout
@@ -266,7 +267,7 @@ def test_evaluation_modules_do_not_load_matplotlib():
 
 @pytest.mark.slow
 def test_parallel_engine_matches_serial(corpus):
-    from musicforensics.scan import make_engine
+    from musicforensics.pipeline.engines import make_engine
 
     serial, _ = ev.run_evaluation(corpus, split="all", config=CONFIG)
     parallel, _ = ev.run_evaluation(corpus, split="all", config=CONFIG, engine=make_engine(jobs=2))

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from musicforensics.analysis import analyze_signal
+from musicforensics.pipeline.analysis import analyze_signal
 from musicforensics.config import AnalysisConfig
 
 
@@ -39,7 +39,7 @@ def _verdict(y, sr):
 def test_upsampled_content_is_detected_with_source_rate(rng, sr, top, src):
     v = _verdict(_band_noise(rng, sr, 6.0, top), sr)
     assert v.detected
-    assert v.evidence["source_rate_hz"] == src
+    assert v.evidence.source_rate_hz == src
 
 
 def test_genuine_hires_with_content_above_is_clean(rng):
@@ -76,8 +76,8 @@ def test_lossy_command_writes_json(tmp_path, rng):
 def test_gradual_rolloff_reaching_the_floor_below_a_nyquist_is_not_an_upsample():
     """A genuine 96 kHz render whose content fades into a near-silent floor before 44.1 kHz (the dev-split
     false positive) has no edge at 44.1 kHz; a true upsample from 88.2 kHz has one."""
-    from musicforensics.detectors.hires import UPS_MIN_EDGE_DB, upsampling_evidence
-    from musicforensics.dsp.wall import quantisation_floor_db
+    from musicforensics.hires.upsampled import UPS_MIN_EDGE_DB, upsampling_evidence
+    from musicforensics.spectral.wall import quantisation_floor_db
 
     sr, n_fft = 96000, 16384
     f = np.fft.rfftfreq(n_fft, 1 / sr)
@@ -85,13 +85,13 @@ def test_gradual_rolloff_reaching_the_floor_below_a_nyquist_is_not_an_upsample()
     floor = q16 + 7.0
     fade = np.clip(-60.0 - 10.0 * (f - 34000.0) / 1000.0, floor, -60.0)  # -10 dB/kHz from 34 kHz
     ev = upsampling_evidence(f, fade, sr, n_fft)
-    c882 = next(c for c in ev["candidates"] if c["rate"] == 88200)
-    assert c882["above_re_16bit_db"] < 8.0  # the old rule's silence test alone would pass
-    assert c882["edge_db"] < UPS_MIN_EDGE_DB
-    assert not any(c["silent_above"] for c in ev["candidates"])
+    c882 = next(c for c in ev.candidates if c.rate == 88200)
+    assert c882.above_re_16bit_db < 8.0  # the old rule's silence test alone would pass
+    assert c882.edge_db < UPS_MIN_EDGE_DB
+    assert not any(c.silent_above for c in ev.candidates)
     sharp = np.where(f < 44100 - 200, -80.0, q16 - 4.5)
     ev = upsampling_evidence(f, sharp, sr, n_fft)
-    assert next(c for c in ev["candidates"] if c["rate"] == 88200)["silent_above"]
+    assert next(c for c in ev.candidates if c.rate == 88200).silent_above
 
 
 @pytest.mark.parametrize("floor_re_24bit_db, upsampled", [(-300.0, True), (0.0, True), (4.8, True), (30.0, False)])
@@ -101,8 +101,8 @@ def test_a_digitally_silent_band_needs_no_edge(floor_re_24bit_db, upsampled):
     floor (30 dB over 24-bit rounding) it is genuine. The floored mean dB cannot tell these apart (all read
     POWER_FLOOR); the unfloored mean power can."""
     from musicforensics.config import POWER_FLOOR
-    from musicforensics.detectors.hires import UPS_DIGITAL_SILENCE_DB, source_candidate, upsampling_evidence
-    from musicforensics.dsp.wall import quantisation_floor_db
+    from musicforensics.hires.upsampled import UPS_DIGITAL_SILENCE_DB, source_candidate, upsampling_evidence
+    from musicforensics.spectral.wall import quantisation_floor_db
 
     sr, n_fft = 96000, 16384
     f = np.fft.rfftfreq(n_fft, 1 / sr)
@@ -111,10 +111,10 @@ def test_a_digitally_silent_band_needs_no_edge(floor_re_24bit_db, upsampled):
     power = np.where(f < 22050.0, 10.0 ** (fade_db / 10.0), 0.0) + 10.0 ** ((q24 + floor_re_24bit_db) / 10.0)
     level_db = 10.0 * np.log10(power + POWER_FLOOR)
     ev = upsampling_evidence(f, level_db, sr, n_fft, power)
-    c441 = next(c for c in ev["candidates"] if c["rate"] == 44100)
-    assert c441["edge_db"] < 11.0  # the edge route alone would miss every case
-    assert c441["above_re_24bit_unfloored_db"] == pytest.approx(max(floor_re_24bit_db, -300.0 - q24), abs=0.1)
-    assert c441["digital_silence"] is (floor_re_24bit_db <= UPS_DIGITAL_SILENCE_DB)
+    c441 = next(c for c in ev.candidates if c.rate == 44100)
+    assert c441.edge_db < 11.0  # the edge route alone would miss every case
+    assert c441.above_re_24bit_unfloored_db == pytest.approx(max(floor_re_24bit_db, -300.0 - q24), abs=0.1)
+    assert c441.digital_silence is (floor_re_24bit_db <= UPS_DIGITAL_SILENCE_DB)
     src = source_candidate(ev)
-    assert (src is not None and src["rate"] == 44100) is upsampled
-    assert not any(c["silent_above"] for c in upsampling_evidence(f, level_db, sr, n_fft)["candidates"])
+    assert (src is not None and src.rate == 44100) is upsampled
+    assert not any(c.silent_above for c in upsampling_evidence(f, level_db, sr, n_fft).candidates)

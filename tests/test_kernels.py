@@ -10,11 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from musicforensics.dsp import _reference as ref
-from musicforensics.dsp import _reference_lossy as ref_lossy
-from musicforensics.dsp._kernels import lossy as kl
-from musicforensics.dsp._kernels import peaks as kp
-from musicforensics.dsp._kernels import spectral as ks
+from musicforensics.spectral.kernels import twins as ref
+from musicforensics.spectral.kernels import twins as ref_lossy
+from musicforensics.spectral.kernels import lossy as kl
+from musicforensics.spectral.kernels import spectral as ks
 
 finite = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
 
@@ -64,7 +63,7 @@ def test_accumulate_spectrum_matches_numpy(seed, chunk):
 def test_log_product_of_16_frames_is_exact_at_the_amplitude_bound():
     """Products of 16 powers up to 4 A^2 (A = LOG_PRODUCT_MAX_AMPLITUDE) and down to the floor stay finite, so the
     chunked sum of logs equals the per-frame sum to rounding (the largest and smallest cases analytically)."""
-    from musicforensics.dsp.spectrum import LOG_PRODUCT_FRAMES, LOG_PRODUCT_MAX_AMPLITUDE
+    from musicforensics.spectral.summary import LOG_PRODUCT_FRAMES, LOG_PRODUCT_MAX_AMPLITUDE
 
     n = LOG_PRODUCT_FRAMES
     for p in (4.0 * LOG_PRODUCT_MAX_AMPLITUDE ** 2, 0.0):
@@ -134,7 +133,7 @@ def test_sample_stats_matches_numpy(x, scale):
 def test_update_sample_stats_fast_path_matches_numpy(x, scale, single, bad_at):
     """The block-level dispatcher (NumPy peak + fast-math kernel, or the exact kernel when a sample is NaN/Inf)
     gives the NumPy twin's statistics for float32 and float64 blocks, with or without a non-finite sample."""
-    from musicforensics.dsp.spectrum import update_sample_stats
+    from musicforensics.spectral.summary import update_sample_stats
 
     x = x.copy()
     x[::2] = np.round(x[::2] * scale) / scale
@@ -179,37 +178,6 @@ def test_sample_stats_counts_nonfinite_and_full_scale():
     assert stats[0] == 1.0
     assert stats[2] == 4
     np.testing.assert_array_equal(sums, [1.5, -0.75])  # non-finite samples are left out of the DC sums
-
-
-@settings(max_examples=80, deadline=None)
-@given(arrays(np.float64, st.integers(1, 80), elements=finite), st.integers(1, 15))
-def test_sliding_min_matches_numpy(x, width):
-    np.testing.assert_array_equal(kp.sliding_min(x, width), ref.sliding_min(x, width))
-
-
-@settings(max_examples=120, deadline=None)
-@given(arrays(np.float64, st.integers(3, 120), elements=st.integers(-5, 5).map(float)))
-def test_local_maxima_matches_scipy(x):
-    # small integer values make plateaus common: the hard case
-    np.testing.assert_array_equal(kp.local_maxima(x), ref.local_maxima(x))
-
-
-@settings(max_examples=120, deadline=None)
-@given(arrays(np.float64, st.integers(3, 120), elements=finite), st.sampled_from([-1, 3, 5, 11, 31]))
-def test_prominences_match_scipy(x, wlen):
-    peaks = ref.local_maxima(x)
-    if peaks.size == 0:
-        return
-    np.testing.assert_allclose(kp.prominences(x, peaks, wlen), ref.prominences(x, peaks, wlen))
-
-
-def test_prominence_of_isolated_peak_is_analytic():
-    x = np.zeros(21)
-    x[10] = 3.0
-    x[5] = 1.0
-    peaks = kp.local_maxima(x)
-    np.testing.assert_array_equal(peaks, [5, 10])
-    np.testing.assert_allclose(kp.prominences(x, peaks, -1), [1.0, 3.0])
 
 
 # -- lossy excerpt features (bit-identical to the NumPy twins) ------------------------------------------------
@@ -297,11 +265,11 @@ def test_kernel_cache_lives_outside_the_package_and_honours_numba_cache_dir(tmp_
     from pathlib import Path
 
     import musicforensics
-    from musicforensics.dsp import _kernels
+    from musicforensics.spectral import kernels as _kernels
 
     package = Path(musicforensics.__file__).resolve().parent
     assert not Path(_kernels.cache_dir()).resolve().is_relative_to(package)
-    code = ("import numba, musicforensics.dsp._kernels.spectral as k; "
+    code = ("import numba, musicforensics.spectral.kernels.spectral as k; "
             "print(numba.config.CACHE_DIR); print(k.__name__)")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     chosen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

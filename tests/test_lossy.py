@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from musicforensics.analysis import analyze_signal
+from musicforensics.pipeline.analysis import analyze_signal
 from musicforensics.config import AnalysisConfig
-from musicforensics.detectors import _lossy_features as feat
-from musicforensics.detectors import lossy as L
-from musicforensics.dsp.wall import find_wall, quantisation_floor_db
+from musicforensics.lossy import decision as L
+from musicforensics.lossy import detector as D
+from musicforensics.lossy import grid as G
+from musicforensics.lossy import holes as H
+from musicforensics.lossy.codecs import bitrate_class
+from musicforensics.lossy.evidence import (
+    BandBreaks, ExcerptSpan, FrameGrid, GridScore, HoleRates, LossyEvidence, SegmentWalls,
+)
+from musicforensics.spectral.wall import find_wall, quantisation_floor_db
 from tests.conftest import tone_mix
 
 SR = 44100
@@ -70,7 +78,7 @@ def test_find_wall_on_step_curve():
 def test_find_walls_equals_find_wall_row_by_row(rng):
     """The batched search over segment rows gives, row by row, exactly what find_wall gives (walls of random
     depth and position, and rows without one)."""
-    from musicforensics.dsp.wall import find_walls
+    from musicforensics.spectral.wall import find_walls
 
     freqs = np.arange(88) * 250.0 + 125.0
     rows = np.cumsum(rng.normal(0, 3, (40, 88)), axis=1) - 60
@@ -85,7 +93,7 @@ def test_find_walls_equals_find_wall_row_by_row(rng):
 def test_find_walls_floor_is_the_median_of_the_level_above_the_edge(rng):
     """The vectorised floor of every row is np.median of that row's unsmoothed level from edge + guard up (exact,
     floors of odd and even length alike), its flatness np.std of the same stretch (to rounding)."""
-    from musicforensics.dsp.wall import find_walls
+    from musicforensics.spectral.wall import find_walls
 
     freqs = np.arange(89) * 250.0 + 125.0
     rows = np.cumsum(rng.normal(0, 2, (60, 89)), axis=1) - 60
@@ -111,8 +119,8 @@ def test_find_wall_gradual_rolloff_is_not_steep():
 
 def test_holes_zero_for_stationary_noise_and_high_for_gated_bands(rng):
     x = 0.05 * rng.standard_normal(SR * 6)
-    clean = feat.hole_rates(x, SR)
-    assert clean["max_rate"] < 0.002
+    clean = H.hole_rates(x, SR)
+    assert clean.max_rate < 0.002
     # switch a 16-19 kHz band off for one 1024-sample block in every fourth block (sfb21-like flicker)
     X = _brickwall(x[:, None], 16000)[:, 0]
     hf = x - X
@@ -120,20 +128,24 @@ def test_holes_zero_for_stationary_noise_and_high_for_gated_bands(rng):
     for start in range(0, x.size - 1024, 4096):
         gate[start:start + 1024] = 0
     flick = X + hf * gate
-    got = feat.hole_rates(flick, SR)
-    assert got["16-19.5k"]["rate"] > 0.05
-    assert got["max_rate"] > 10 * clean["max_rate"]
+    got = H.hole_rates(flick, SR)
+    assert got.rate("16-19.5k") > 0.05
+    assert got.max_rate > 10 * clean.max_rate
 
 
 def test_feature_vector_ignores_wall_over_noise():
-    from musicforensics.dsp.wall import Wall
+    from musicforensics.spectral.wall import Wall
 
     silent = Wall(16000, 60, 300, -70, -130, -134, 1)
     noisy = Wall(16000, 40, 300, -70, -110, -110, 3)
     q = quantisation_floor_db(16, 16384)
-    assert L.feature_vector(silent, q, 0.0)[0] == pytest.approx(6.0)
-    assert L.feature_vector(noisy, q, 0.0)[0] == 0.0
-    assert L.lossy_probability(L.feature_vector(silent, q, 0.0)) > L.lossy_probability(L.feature_vector(noisy, q, 0.0))
+    assert L.wall_vector(silent, q, 0.0)[0] == pytest.approx(6.0)
+    assert L.wall_vector(noisy, q, 0.0)[0] == 0.0
+
+    def p(wall):
+        return L.lossy_probability(L.LossyModelInput(*L.wall_vector(wall, q, 0.0), 0.0))
+
+    assert p(silent) > p(noisy)
 
 
 def _lossy_verdict(y, sr=SR, **kw):
@@ -146,9 +158,9 @@ def test_brickwall_lowpass_is_lossy(rng, cutoff):
     y = _q16(_brickwall(_music_like(rng, 12.0), cutoff))
     v = _lossy_verdict(y)
     assert v.detected and not v.inconclusive
-    assert v.evidence["wall"]["freq_hz"] == pytest.approx(cutoff, abs=150)
-    assert v.evidence["floor_kind"] == "digital silence"
-    assert "codec_family" in v.evidence and "bitrate_class" in v.evidence
+    assert v.evidence.wall.freq_hz == pytest.approx(cutoff, abs=150)
+    assert v.evidence.floor_kind == "digital silence"
+    assert v.evidence.codec_family is not None and v.evidence.bitrate_class
 
 
 def test_gentle_rolloff_with_noise_floor_is_clean(rng):
@@ -180,10 +192,10 @@ def test_spliced_lossy_segment_is_localised(rng):
     lo, hi = 8 * SR, 16 * SR
     y[lo:hi] = _brickwall(y[lo:hi], 16000.0)
     v = _lossy_verdict(_q16(y))
-    seg = v.evidence["segments"]
+    seg = v.evidence.segments
     assert v.detected
-    assert seg["flagged"] >= 2
-    assert all(8.0 - 2.0 <= s <= 16.0 for s in seg["flagged_starts_s"])
+    assert seg.flagged >= 2
+    assert all(8.0 - 2.0 <= s <= 16.0 for s in seg.flagged_starts_s)
 
 
 def test_soxr_like_edge_above_21k_is_not_lossy(rng):
@@ -193,8 +205,8 @@ def test_soxr_like_edge_above_21k_is_not_lossy(rng):
 
 
 def test_family_and_bitrate_helpers():
-    assert L.bitrate_class("mp3", 16700) == "128 kbps / V5"
-    assert L.bitrate_class("mp3", None) == "320 kbps / V0"
+    assert bitrate_class("mp3", 16700) == "128 kbps / V5"
+    assert bitrate_class("mp3", None) == "320 kbps / V0"
     model = L.family_model()
     assert tuple(model["features"]) == L.FAMILY_FEATURES
     assert set(model["families"]) == {"aac", "mp2", "mp3", "opus", "vorbis"}
@@ -210,23 +222,37 @@ def test_family_probabilities_are_the_softmax_of_the_model():
     n = len(L.FAMILY_FEATURES)
     model = {"families": ["a", "b"], "features": list(L.FAMILY_FEATURES), "mean": [0.0] * n, "scale": [2.0] * n,
              "intercepts": [0.0, 1.0], "weights": [[1.0] + [0.0] * (n - 1), [0.0] * n]}
-    x = (4.0,) + (0.0,) * (n - 1)  # standardised first feature 2 -> logits (2, 1)
+    x = dict(zip(L.FAMILY_FEATURES, (4.0,) + (0.0,) * (n - 1)))  # standardised first feature 2 -> logits (2, 1)
     p = L.family_probabilities(x, model)
     assert p["a"] == pytest.approx(np.exp(2) / (np.exp(2) + np.exp(1)))
     assert p["a"] + p["b"] == pytest.approx(1.0)
 
 
 def test_family_features_read_grid_segments_and_drop():
-    ev = {"family_x": [17.0, 0.5, 0.3, 0.0, 0.0, 0.0], "wall_counts": True, "wall": {"drop_db": 90.0},
-          "grid": {"aac": {"z": 99.0, "share": 0.5, "null": 0.1}, "vorbis": {"z": 9.0, "share": 0.3, "null": 0.1},
-                   "mp3": {"z": -1.0}},
-          "segments": {"walls_hz": [16000.0, None, 18000.0]}}
-    f = dict(zip(L.FAMILY_FEATURES, L.family_features(ev)))
+    from musicforensics.spectral.wall import Wall
+
+    grid = FrameGrid(best="aac", z=99.0, scores={"aac": GridScore(0, 0.5, 0.1, 99.0),
+                                                  "vorbis": GridScore(0, 0.3, 0.1, 9.0),
+                                                  "mp3": GridScore(0, 0.0, 0.0, -1.0)})
+    ev = _evidence(family_x=(17.0, 0.5, 0.3, 0.0, 0.0, 0.0), wall_counts=True,
+                   wall=Wall(16000.0, 90.0, 300.0, -70.0, -160.0, -134.0, 0.1), grid=grid,
+                   segments=SegmentWalls(2.0, (True, None, True), (16000.0, None, 18000.0), 2, 2, (0.0, 4.0)))
+    f = L.family_features(ev)
     assert f["grid_z_aac"] == pytest.approx(2.0) and f["grid_z_vorbis"] == pytest.approx(1.0)
     assert f["grid_z_mp3"] == 0.0
     assert f["grid_excess_aac_minus_vorbis"] == pytest.approx(10 * (0.4 - 0.2))
     assert f["segment_wall_spread_khz"] == pytest.approx(1.0)  # std of (16, 18) kHz
     assert f["wall_drop_per_60"] == pytest.approx(L.DROP_CLIP_DB / 60)
+
+
+def _evidence(**changes) -> LossyEvidence:
+    """Measured lossy evidence of a plain full-band track, with ``changes`` applied (for decision tests)."""
+    base = LossyEvidence(
+        wall=None, wall_counts=False, upsampled_from_hz=None, wall_search_max_hz=21750.0, q16_floor_db=-135.5,
+        floor_above_wall_re_16bit_db=None, floor_kind=None, hf_content_re_16bit_db=40.0,
+        holes=HoleRates({}, 0.0), band_breaks=BandBreaks(0.0, 0, 0), grid=FrameGrid(), excerpt=ExcerptSpan(0.0, 10.0),
+        x=(0.0, 4.0, 0.0), family_x=(22.05, 8.0, 0.0, 0.0, 0.0, 0.0))
+    return replace(base, **changes)
 
 
 def _upsample(y: np.ndarray, sr_out: int, sr_in: int = SR) -> np.ndarray:
@@ -251,11 +277,11 @@ def test_upsampled_file_resampler_edge_is_not_a_lossy_wall(rng, monkeypatch):
     rep = analyze_signal(y96, 96000, config=cfg, subtype="PCM_24")
     v = rep.verdicts["lossy"]
     assert rep.verdicts["upsampled"].detected
-    assert v.evidence["upsampled_from_hz"] == 44100
-    assert v.evidence["wall_search_max_hz"] == pytest.approx(L.UPSAMPLED_WALL_RATIO * 22050, abs=1)
+    assert v.evidence.upsampled_from_hz == 44100
+    assert v.evidence.wall_search_max_hz == pytest.approx(D.UPSAMPLED_WALL_RATIO * 22050, abs=1)
     assert not v.detected
     # without the rule the resampler's edge is taken for a codec wall
-    monkeypatch.setattr(L, "UPSAMPLED_WALL_RATIO", 1.0)
+    monkeypatch.setattr(D, "UPSAMPLED_WALL_RATIO", 1.0)
     assert analyze_signal(y96, 96000, config=cfg, subtype="PCM_24").verdicts["lossy"].detected
     monkeypatch.undo()
     # a codec-like 16 kHz low-pass before the upsampling is still found
@@ -274,11 +300,11 @@ def _mdct_matrix(n: int) -> np.ndarray:
 
 def test_mdct_matches_direct_formula(rng):
     for codec in ("aac", "vorbis", "mp3"):
-        win = feat.GRID_SPECS[codec]["window"]
+        win = G.GRID_SPECS[codec]["window"]
         n = win.size // 2
         x = rng.standard_normal((3, 2 * n))
         direct = (x * win) @ _mdct_matrix(n).T
-        np.testing.assert_allclose(feat.mdct(x, win), direct, atol=1e-9)
+        np.testing.assert_allclose(G.mdct(x, win), direct, atol=1e-9)
         # Princen-Bradley: the windows give perfect reconstruction (w[t]^2 + w[t + n]^2 = 1)
         np.testing.assert_allclose(win[:n] ** 2 + win[n:] ** 2, 1.0, atol=1e-12)
 
@@ -286,7 +312,7 @@ def test_mdct_matches_direct_formula(rng):
 def _synthetic_codec(rng, codec: str, offset: int, frames: int = 120) -> np.ndarray:
     """Overlap-added inverse MDCT of sparse coefficients (dense below ~6 kHz, 85 % zeros up to ~19 kHz,
     none above), first frame starting at ``offset`` - 2n, rounded to 16 bits: what a decoder outputs."""
-    win = feat.GRID_SPECS[codec]["window"]
+    win = G.GRID_SPECS[codec]["window"]
     n = win.size // 2
     m = _mdct_matrix(n)
     X = rng.standard_normal((frames, n)) * 0.02 / np.sqrt(1 + np.arange(n) / 40.0)
@@ -305,33 +331,33 @@ def _synthetic_codec(rng, codec: str, offset: int, frames: int = 120) -> np.ndar
 @pytest.mark.parametrize("codec,offset", [("aac", 0), ("aac", 300), ("vorbis", 704)])
 def test_frame_grid_finds_codec_and_offset(rng, codec, offset):
     y = _synthetic_codec(rng, codec, offset)
-    g = feat.frame_grid(y, SR)
-    assert g["best"] == codec
-    assert g["z"] >= L.GRID_Z_LOSSY
-    assert g[codec]["offset"] == offset % 1024
-    assert g[codec]["share"] > g[codec]["null"] + 0.2
+    g = G.frame_grid(y, SR)
+    assert g.best == codec
+    assert g.z >= L.grid_z_lossy()
+    assert g.scores[codec].offset == offset % 1024
+    assert g.scores[codec].share > g.scores[codec].null + 0.2
 
 
 def test_frame_grid_has_no_preferred_offset_in_genuine_audio(rng):
     for y in (_q16(_music_like(rng, 8.0)), _q16(_brickwall(_music_like(rng, 8.0), 16000.0)),
               _q16(_music_like(rng, 8.0, channels=1)[:, 0] * 0.01)):
-        g = feat.frame_grid(y, SR)
-        assert g["z"] < L.GRID_Z_LOSSY, g
+        g = G.frame_grid(y, SR)
+        assert g.z < L.grid_z_lossy(), g
 
 
 def test_frame_grid_silence_and_short_input():
-    assert feat.frame_grid(np.zeros((SR * 4, 2)), SR)["z"] == 0.0
-    assert feat.frame_grid(np.zeros(3000), SR)["z"] == 0.0
+    assert G.frame_grid(np.zeros((SR * 4, 2)), SR).z == 0.0
+    assert G.frame_grid(np.zeros(3000), SR).z == 0.0
 
 
 def test_decide_uses_grid_without_wall():
-    ev = {"x": [0.0, 4.0, 0.0], "family_x": [22.05, 8.0, 0.0, 0.0, 0.0, 0.0], "segments": {},
-          "grid": {"z": 2 * L.GRID_Z_LOSSY, "best": "aac", "aac": {"z": 2 * L.GRID_Z_LOSSY}}}
+    z = L.grid_z_lossy()
+    ev = _evidence(x=(0.0, 4.0, 0.0), family_x=(22.05, 8.0, 0.0, 0.0, 0.0, 0.0),
+                   grid=FrameGrid(best="aac", z=2 * z, scores={"aac": GridScore(0, 0.5, 0.1, 2 * z)}))
     d = L.decide(ev)
-    assert d["detected"] and d["via"] in ("grid", "model") and d["family"] == "aac"  # the model also reads grid z
-    ev["grid"] = {"z": 0.5 * L.GRID_Z_LOSSY, "best": "aac", "aac": {"z": 0.5 * L.GRID_Z_LOSSY}}
-    d = L.decide(ev)
-    assert not d["detected"]
+    assert d.detected and d.via in ("grid", "model") and d.family == "aac"  # the model also reads grid z
+    d = L.decide(replace(ev, grid=FrameGrid(best="aac", z=0.5 * z, scores={"aac": GridScore(0, 0.5, 0.4, 0.5 * z)})))
+    assert not d.detected
 
 
 # -- real encoders -------------------------------------------------------------------------------------------
@@ -351,7 +377,7 @@ def _wav(path, y, sr=SR):
 
 @pytest.mark.slow
 def test_real_aac_256k_without_wall_is_detected_as_aac(tmp_path, rng):
-    from musicforensics.analysis import analyze_file
+    from musicforensics.pipeline.analysis import analyze_file
     from tests.conftest import require_tool
 
     require_tool("ffmpeg")
@@ -363,16 +389,16 @@ def test_real_aac_256k_without_wall_is_detected_as_aac(tmp_path, rng):
     cfg = AnalysisConfig(detectors=("lossy",))
     v = analyze_file(tmp_path / "a.flac", config=cfg).verdicts["lossy"]
     assert v.detected
-    assert v.evidence["grid"]["best"] == "aac" and v.evidence["grid"]["z"] >= L.GRID_Z_LOSSY
-    assert v.evidence["codec_family"]["estimate"] == "aac"
+    assert v.evidence.grid.best == "aac" and v.evidence.grid.z >= L.grid_z_lossy()
+    assert v.evidence.codec_family.estimate == "aac"
     g = analyze_file(src, config=cfg).verdicts["lossy"]
     assert not g.detected
-    assert g.evidence["grid"]["z"] < L.GRID_Z_LOSSY
+    assert g.evidence.grid.z < L.grid_z_lossy()
 
 
 @pytest.mark.slow
 def test_lame_container_rule_flags_only_an_earlier_generation(tmp_path, rng):
-    from musicforensics.analysis import analyze_file
+    from musicforensics.pipeline.analysis import analyze_file
     from tests.conftest import require_tool
 
     require_tool("lame")
@@ -385,18 +411,17 @@ def test_lame_container_rule_flags_only_an_earlier_generation(tmp_path, rng):
     _run(*lame, "--cbr", "-b", "320", str(src), str(tmp_path / "direct.mp3"))
     cfg = AnalysisConfig(detectors=("lossy",))
     re = analyze_file(tmp_path / "g2.mp3", config=cfg).verdicts["lossy"]
-    assert re.evidence["container"]["codec"] == "mp3"
+    assert re.evidence.container.codec == "mp3"
     assert re.detected, re.reason
-    assert "earlier_generation" in re.evidence
-    assert re.evidence["earlier_generation"]["wall_hz"] < 18000
+    assert re.evidence.earlier_generation.wall_hz < 18000
     direct = analyze_file(tmp_path / "direct.mp3", config=cfg).verdicts["lossy"]
-    assert direct.evidence["container"]["codec"] == "mp3"
+    assert direct.evidence.container.codec == "mp3"
     assert not direct.detected, direct.reason
 
 
 def test_a_low_rate_file_is_inconclusive_with_a_reason_in_words():
     """At 8 kHz the 11-16 kHz band the test reads does not exist: say so, not '-inf dB'."""
-    from musicforensics.analysis import analyze_signal
+    from musicforensics.pipeline.analysis import analyze_signal
 
     y = tone_mix(8000, 5.0, freqs=(440.0, 1200.0), noise_db=-40)
     f = analyze_signal(y, 8000, subtype="PCM_16").verdicts["lossy"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from musicforensics.detectors import _band_breaks as bb
-from musicforensics.detectors import _lossy_features as feat
-from musicforensics.dsp import _reference_lossy as ref_lossy
+from musicforensics.lossy import band_breaks as bb
+from musicforensics.lossy import grid as feat_grid, holes as feat
+from musicforensics.spectral.kernels import twins as ref_lossy
 from tests.test_lossy import _synthetic_codec
 
 
@@ -73,10 +73,10 @@ def test_batched_hole_rates_equal_the_whole_excerpt_formula(rng, sr, channels, m
     y = gated_noise(rng, sr, 4.0, channels)
     for top in (None, 15000.0, 4100.0):
         got = feat.hole_rates(y, sr, top_hz=top)
-        assert got == plain_hole_rates(y, sr, top_hz=top)
-    assert feat.hole_rates(y, sr)["11-16k"]["rate"] > 0.05  # the holes are there and counted
+        assert got.to_dict() == plain_hole_rates(y, sr, top_hz=top)
+    assert feat.hole_rates(y, sr).rate("11-16k") > 0.05  # the holes are there and counted
     one = y[:, 0]
-    assert feat.hole_rates(one, sr) == plain_hole_rates(one, sr)
+    assert feat.hole_rates(one, sr).to_dict() == plain_hole_rates(one, sr)
 
 
 def test_mono_is_bit_identical_to_numpy(rng):
@@ -88,35 +88,36 @@ def test_mono_is_bit_identical_to_numpy(rng):
 
 
 def test_mdct_is_the_numpy_fold_and_dct(rng):
-    """The kernel fold inside :func:`feat.mdct` gives the MDCT of the NumPy fold bit for bit (any strides)."""
+    """The kernel fold inside :func:`feat_grid.mdct` gives the MDCT of the NumPy fold bit for bit (any strides)."""
     x = rng.standard_normal(9000).astype(np.float32)
     for codec in ("aac", "mp3"):
-        win = feat.GRID_SPECS[codec]["window"]
+        win = feat_grid.GRID_SPECS[codec]["window"]
         n2 = win.size
         view = np.lib.stride_tricks.sliding_window_view(x, n2)[::37]
         u = np.empty((view.shape[0], n2 // 2), np.float32)
         ref_lossy.fold_frames(x, np.arange(view.shape[0]) * 37, win.astype(np.float32), u)
         want = scipy.fft.dct(u, type=4, axis=-1) * (np.sqrt(2.0 / (n2 // 2)) / 2.0)
-        np.testing.assert_array_equal(feat.mdct(view, win), want)
+        np.testing.assert_array_equal(feat_grid.mdct(view, win), want)
 
 
 def test_zero_share_equals_the_gathered_frames_formula(rng):
     """Frames folded straight from x, in chunks, give the share of the plain formula on gathered frames."""
     x = np.round(rng.standard_normal(12000) * 300) / 32768
     x = x.astype(np.float32)
-    spec = feat.GRID_SPECS["mp3"]
-    n2, tau = spec["window"].size, spec["tau"] * feat.Q16_SIGMA
+    spec = feat_grid.GRID_SPECS["mp3"]
+    n2, tau = spec["window"].size, spec["tau"] * feat_grid.Q16_SIGMA
     starts = np.array([0, 1728, 5184])
     for offsets in (np.arange(n2 // 2), np.array([3, 286, 287, 500])):
         idx = offsets[:, None, None] + starts[None, :, None] + np.arange(n2)[None, None, :]
-        want = (np.abs(feat.mdct(x[idx], spec["window"])) < tau).mean(axis=(1, 2))
-        np.testing.assert_array_equal(feat.zero_share(x, starts, offsets, spec["window"], tau), want)
+        want = (np.abs(feat_grid.mdct(x[idx], spec["window"])) < tau).mean(axis=(1, 2))
+        np.testing.assert_array_equal(feat_grid.zero_share(x, starts, offsets, spec["window"], tau), want)
 
 
 def _twin_run(monkeypatch, fn, *args, **kw):
     """``fn`` with the numba kernels swapped for their NumPy twins."""
     with monkeypatch.context() as m:
         m.setattr(feat, "_k", ref_lossy)
+        m.setattr(feat_grid, "_k", ref_lossy)
         m.setattr(bb, "_k", ref_lossy)
         return fn(*args, **kw)
 
@@ -125,9 +126,9 @@ def _twin_run(monkeypatch, fn, *args, **kw):
 def test_frame_grid_kernels_equal_numpy_twins_on_a_codec_signal(rng, monkeypatch, codec, offset):
     y = _synthetic_codec(rng, codec, offset, frames=60)
     for signal in (y, np.stack([y, 0.5 * y], axis=1), _music_noise(rng, y.size)):
-        got = feat.frame_grid(signal, 44100)
-        assert got == _twin_run(monkeypatch, feat.frame_grid, signal, 44100)
-    assert feat.frame_grid(y, 44100)["z"] > 5.0  # the grid is found, so the counts near tau matter
+        got = feat_grid.frame_grid(signal, 44100)
+        assert got == _twin_run(monkeypatch, feat_grid.frame_grid, signal, 44100)
+    assert feat_grid.frame_grid(y, 44100).z > 5.0  # the grid is found, so the counts near tau matter
 
 
 def _music_noise(rng, n):
@@ -144,8 +145,8 @@ def test_hole_rates_kernels_equal_numpy_twins(rng, monkeypatch, sr, channels):
     for top in (None, 13000.0):
         got = feat.hole_rates(y, sr, top_hz=top)
         assert got == _twin_run(monkeypatch, feat.hole_rates, y, sr, top_hz=top)
-        assert got == plain_hole_rates(y, sr, top_hz=top)
-    assert feat.hole_rates(y, sr)["11-16k"]["rate"] > 0.05  # holes are counted
+        assert got.to_dict() == plain_hole_rates(y, sr, top_hz=top)
+    assert feat.hole_rates(y, sr).rate("11-16k") > 0.05  # holes are counted
 
 
 @pytest.mark.parametrize("sr", [44100, 96000])
@@ -167,4 +168,4 @@ def test_band_breaks_kernels_in_batches_equal_the_whole_excerpt_numpy_formula(rn
             got = bb.band_breaks(y, sr, wall_hz=wall)
             monkeypatch.setattr(bb, "BREAK_BATCH_FRAMES", 10 ** 6)
             assert got == _twin_run(monkeypatch, bb.band_breaks, y, sr, wall_hz=wall)
-    assert bb.band_breaks(broken, sr)["rate"] > 0.004  # two breaks in every other frame
+    assert bb.band_breaks(broken, sr).rate > 0.004  # two breaks in every other frame

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from musicforensics import metrics
+from musicforensics.pipeline import metrics
 from musicforensics.errors import ParameterError
 
 # Two positives (0.8, 0.4) and two negatives (0.6, 0.2): of the 4 (pos, neg) pairs, 3 are ordered right.

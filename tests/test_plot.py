@@ -12,9 +12,9 @@ import pytest
 from scipy.signal import butter, sosfilt
 
 from musicforensics.config import AnalysisConfig
-from musicforensics.dsp.spectrum import SpectralSummary
+from musicforensics.spectral.summary import SpectralSummary
 from musicforensics.errors import OutputExistsError, ParameterError
-from musicforensics.results import DetectorResult, Finding, TrackReport
+from musicforensics.results import Finding, TrackReport
 from tests.conftest import tone_mix, write_wav
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -36,60 +36,59 @@ def lowpassed(tmp_path_factory) -> Path:
 
 
 def _report(path: str, *, wall_hz: float = CUTOFF) -> TrackReport:
-    """A report shaped like the real lossy and deconv detectors' output."""
+    """A report shaped like the real lossy and AI detectors' JSON, read back with typed evidence."""
     lossy = {
-        "wall": {"freq_hz": wall_hz, "floor_db": -130.0, "steepness_db_per_khz": 120.0},
-        "segments": {"segment_seconds": 2.0, "flags": [True, None], "walls_hz": [wall_hz, None]},
+        "wall": {"freq_hz": wall_hz, "drop_db": 60.0, "steepness_db_per_khz": 120.0, "below_db": -70.0,
+                 "above_db": -130.0, "floor_db": -130.0, "floor_flatness_db": 0.5},
+        "wall_counts": True,
+        "segments": {"segment_seconds": 2.0, "flags": [True, None], "walls_hz": [wall_hz, None], "decided": 1,
+                     "flagged": 1, "flagged_starts_s": [0.0]},
         "codec_family": {"estimate": "mp3", "probabilities": {"mp3": 0.9}},
         "bitrate_class": "128 kbps / V5",
     }
     ai = {"delta_hz": 86.13, "teeth": [{"freq_hz": 86.13 * k, "prominence_db": 2.0} for k in (70, 80, 90)],
           "matches": [{"rate_hz": 44100, "stride_product": 512, "delta_hz": 86.13, "decoders": ["DAC 44.1 kHz"]}]}
-    return TrackReport(
-        path=path, status="ok",
-        verdicts={"lossy": Finding("lossy", True, 0.99, lossy, reason="wall", detector="lossy"),
-                  "ai": Finding("ai", False, 0.1, ai, reason="weak", detector="deconv")},
-        detectors=[DetectorResult("lossy", "1", evidence=lossy)],
-        facts={"bandwidth_hz": wall_hz},
-    )
+    return _typed({"path": path, "status": "ok", "facts": {"bandwidth_hz": wall_hz},
+                   "verdicts": {"lossy": {"detected": True, "probability": 0.99, "reason": "wall", "evidence": lossy},
+                                "ai": {"detected": False, "probability": 0.1, "reason": "weak", "evidence": ai}}})
+
+
+def _typed(data: dict) -> TrackReport:
+    from musicforensics.pipeline.registry import evidence_types
+
+    return TrackReport.from_dict(data, evidence_types())
 
 
 # -- evidence ------------------------------------------------------------------------------------------------
 
-def test_read_evidence_real_detector_shapes():
-    from musicforensics.plot import read_evidence
+def test_marks_read_the_typed_evidence():
+    from musicforensics.evidence.marks import read_marks
+    from musicforensics.lossy.evidence import LossyEvidence
 
-    ev = read_evidence(_report("x.flac", wall_hz=16712.5))
+    report = _report("x.flac", wall_hz=16712.5)
+    assert isinstance(report.verdicts["lossy"].evidence, LossyEvidence)
+    ev = read_marks(report)
     assert ev.wall_hz == pytest.approx(16712.5)
     assert ev.floor_db == -130.0 and ev.steepness_db_per_khz == 120.0
     assert ev.codec == "mp3" and ev.bitrate_class == "128 kbps / V5"
     lo, hi = ev.expected_wall_hz
     assert lo < 16712.5 <= hi  # the lossy detector's own class band (BITRATE_CLASSES) contains the wall
-    assert [s["lossy"] for s in ev.segments] == [True, None]
-    assert ev.segments[1] == {"start_s": 2.0, "end_s": 4.0, "lossy": None}
+    assert ev.segments == [(0.0, 2.0, True), (2.0, 4.0, None)]
     assert ev.teeth_hz == pytest.approx([86.13 * k for k in (70, 80, 90)])
     assert ev.architecture == "DAC 44.1 kHz"
     assert ev.expected_delta_hz == pytest.approx(44100 / 512)
     assert [v[1] for v in ev.verdicts] == ["not detected", "DETECTED"]
 
 
-def test_read_evidence_flat_keys_and_missing():
-    from musicforensics.plot import read_evidence
+def test_marks_of_missing_or_foreign_evidence():
+    from musicforensics.evidence.marks import read_marks
 
-    flat = {"wall_hz": 19000.0, "floor_db": -120, "codec": "vorbis", "bitrate_class": "q0",
-            "segments": [{"start_s": 0, "end_s": 3, "lossy": True}, {"start_s": "bad"}]}
-    ai = {"delta_hz": 50.0, "teeth_hz": [400.0, None, "x"], "architecture": "EnCodec 32 kHz", "expected_delta_hz": 50}
-    r = TrackReport("y.wav", "ok", verdicts={"lossy": Finding("lossy", True, 0.9, flat), "ai": Finding("ai", True, 0.9, ai)})
-    ev = read_evidence(r)
-    assert ev.wall_hz == 19000.0 and ev.codec == "vorbis"
-    assert ev.expected_wall_hz == (15000, 16300)  # SCIENCE.md table fallback: the detector has no "q0" class
-    flat["bitrate_class"] = "q4"
-    assert read_evidence(r).expected_wall_hz == (17800, 19600)  # the detector's own class band wins
-    assert len(ev.segments) == 1
-    assert ev.teeth_hz == [400.0] and ev.expected_delta_hz == 50.0
-    empty = read_evidence(TrackReport("z.wav", "error", error="bad"))
+    foreign = TrackReport("y.wav", "ok", verdicts={"lossy": Finding("lossy", True, 0.9)})  # no typed evidence
+    ev = read_marks(foreign)
+    assert ev.wall_hz is None and ev.codec is None and ev.segments == []
+    empty = read_marks(TrackReport("z.wav", "error", error="bad"))
     assert empty.wall_hz is None and empty.segments == [] and empty.teeth_hz == []
-    assert read_evidence(None).verdicts == []
+    assert read_marks(None).verdicts == []
 
 
 @pytest.mark.parametrize("codec, setting, band", [
@@ -97,7 +96,7 @@ def test_read_evidence_flat_keys_and_missing():
     ("aac", "128k", (16900, 17500)), ("flac", "x", None), (None, "128", None),
 ])
 def test_expected_wall_band(codec, setting, band):
-    from musicforensics.plot import expected_wall_band
+    from musicforensics.lossy.codecs import expected_wall_band
 
     assert expected_wall_band(codec, setting) == band
 
@@ -114,7 +113,7 @@ def _flat_summary(sr=SR, n_fft=16384, level_db=-80.0, rng=None) -> SpectralSumma
 
 
 def test_comb_residual_finds_injected_teeth(rng):
-    from musicforensics.plot import comb_residual
+    from musicforensics.evidence.plot_data import comb_residual
 
     s = _flat_summary(rng=rng)
     step = 32  # bins: 86.13 Hz at 44.1 kHz / 16384 (DAC: n_fft / 512)
@@ -131,7 +130,7 @@ def test_comb_residual_finds_injected_teeth(rng):
 
 
 def test_plot_data_spectrogram_shows_the_cutoff(lowpassed):
-    from musicforensics.plot import compute_plot_data
+    from musicforensics.evidence.plot_data import compute_plot_data
 
     data = compute_plot_data(lowpassed)
     assert data.spec_db.shape == (data.spec_freqs.size, data.spec_times.size - 1)
@@ -140,7 +139,7 @@ def test_plot_data_spectrogram_shows_the_cutoff(lowpassed):
     above = data.spec_db[data.spec_freqs > CUTOFF + 2500].mean()
     assert below - above > 60  # 16th-order Butterworth: far more than 60 dB down 2.5 kHz past the edge
     # the recomputed long-term spectrum equals the analysis' own
-    from musicforensics.analysis import analyze_file
+    from musicforensics.pipeline.analysis import analyze_file
 
     rep = analyze_file(lowpassed)
     np.testing.assert_allclose(data.spectrum.mean_db, rep.spectrum.mean_db, atol=1e-9)
@@ -150,14 +149,15 @@ def test_plot_data_spectrogram_shows_the_cutoff(lowpassed):
 
 
 def test_plot_data_respects_max_seconds(lowpassed):
-    from musicforensics.plot import compute_plot_data
+    from musicforensics.evidence.plot_data import compute_plot_data
 
     data = compute_plot_data(lowpassed, config=AnalysisConfig(max_seconds=1.5))
     assert data.duration_s == pytest.approx(1.5, abs=0.05)
 
 
 def test_plot_data_short_file(tmp_path):
-    from musicforensics.plot import compute_plot_data, summary_figure
+    from musicforensics.evidence.plot import summary_figure
+    from musicforensics.evidence.plot_data import compute_plot_data
 
     path = write_wav(tmp_path / "short.wav", tone_mix(SR, 0.03), SR)
     data = compute_plot_data(path)
@@ -168,7 +168,7 @@ def test_plot_data_short_file(tmp_path):
 # -- figures -------------------------------------------------------------------------------------------------
 
 def test_figures_mark_the_evidence(lowpassed):
-    from musicforensics import plot
+    from musicforensics.evidence import plot
 
     data = plot.compute_plot_data(lowpassed)
     rep = _report(str(lowpassed))
@@ -202,14 +202,14 @@ def test_figures_mark_the_evidence(lowpassed):
 
 
 def test_bad_freq_scale(lowpassed):
-    from musicforensics import plot
+    from musicforensics.evidence import plot
 
     with pytest.raises(ParameterError):
         plot.spectrogram_figure(plot.compute_plot_data(lowpassed), None, freq_scale="mel")
 
 
 def test_names_with_markup_and_dollars_draw(tmp_path):
-    from musicforensics import plot
+    from musicforensics.evidence import plot
 
     path = write_wav(tmp_path / "a $x^2$ <b> _b_.wav", tone_mix(SR, 1.5), SR)
     png = plot.figure_to_png(plot.summary_figure(plot.compute_plot_data(path), None))
@@ -221,7 +221,7 @@ def test_names_with_markup_and_dollars_draw(tmp_path):
 # -- files ---------------------------------------------------------------------------------------------------
 
 def test_never_overwrites(tmp_path, lowpassed):
-    from musicforensics import plot
+    from musicforensics.evidence import plot
 
     fig = plot.ltas_figure(plot.compute_plot_data(lowpassed))
     mine = tmp_path / "x.ltas.png"
@@ -237,7 +237,7 @@ def test_never_overwrites(tmp_path, lowpassed):
 
 
 def test_write_track_plots(tmp_path, lowpassed):
-    from musicforensics import plot
+    from musicforensics.evidence import plot
 
     out = tmp_path / "new" / "plots"
     first = plot.write_track_plots(lowpassed, _report("lib/lowpassed.flac"), out_dir=out)
@@ -253,7 +253,7 @@ def test_write_track_plots(tmp_path, lowpassed):
 
 
 def test_flagged_plot_writer(tmp_path, lowpassed):
-    from musicforensics.plot import FlaggedPlotWriter
+    from musicforensics.evidence.plot import FlaggedPlotWriter
 
     errors = []
     w = FlaggedPlotWriter(tmp_path / "p", on_error=errors.append)
@@ -313,19 +313,24 @@ def test_cli_explain_plot_and_scan_plots(tmp_path):
     assert sorted(p.name for p in lib.iterdir()) == ["good.flac", "padded.flac"]  # nothing written beside the music
 
 
-def test_wall_drawn_only_when_it_counts():
-    from musicforensics.plot import read_evidence
+def _lossy_json(**fields) -> dict:
+    wall = {"freq_hz": 9680.0, "drop_db": 30.0, "steepness_db_per_khz": 50.0, "below_db": -60.0, "above_db": -90.0,
+            "floor_db": -87.0, "floor_flatness_db": 1.0}
+    return {"wall": wall, **fields}
 
-    ev = {"wall": {"freq_hz": 9680.0, "floor_db": -87.0}, "wall_counts": False}
-    r = TrackReport("a.wav", "ok", verdicts={"lossy": Finding("lossy", False, 0.01, ev)})
-    assert read_evidence(r).wall_hz is None
-    ev["wall_counts"] = True
-    assert read_evidence(r).wall_hz == 9680.0
-    hires = {"wall": {"freq_hz": 22050.0, "floor_db": -140.0}}
-    clean = TrackReport("b.wav", "ok", verdicts={"upsampled": Finding("upsampled", False, 0.0, hires)})
-    assert read_evidence(clean).wall_hz is None
-    hit = TrackReport("b.wav", "ok", verdicts={"upsampled": Finding("upsampled", True, 1.0, hires)})
-    assert read_evidence(hit).wall_hz == 22050.0
+
+def test_wall_drawn_only_when_it_counts():
+    from musicforensics.evidence.marks import read_marks
+
+    def report(kind, detected, evidence):
+        return _typed({"path": "a.wav", "status": "ok",
+                       "verdicts": {kind: {"detected": detected, "probability": 0.5, "evidence": evidence}}})
+
+    assert read_marks(report("lossy", False, _lossy_json(wall_counts=False))).wall_hz is None
+    assert read_marks(report("lossy", False, _lossy_json(wall_counts=True))).wall_hz == 9680.0
+    hires = {"candidates": [], "wall": dict(_lossy_json()["wall"], freq_hz=22050.0), "q16_floor_db": -135.5}
+    assert read_marks(report("upsampled", False, hires)).wall_hz is None
+    assert read_marks(report("upsampled", True, hires)).wall_hz == 22050.0
 
 
 @pytest.mark.parametrize("codec, klass, band", [
@@ -336,8 +341,8 @@ def test_wall_drawn_only_when_it_counts():
     ("opus", "any (20 kHz band limit)", (19800, 20200)),
 ])
 def test_expected_band_of_detector_classes(codec, klass, band):
-    from musicforensics.plot import read_evidence
+    from musicforensics.evidence.marks import read_marks
 
-    ev = {"wall": {"freq_hz": 17000.0}, "codec_family": {"estimate": codec}, "bitrate_class": klass}
-    r = TrackReport("a.wav", "ok", verdicts={"lossy": Finding("lossy", True, 0.9, ev)})
-    assert read_evidence(r).expected_wall_hz == band
+    ev = _lossy_json(wall_counts=True, codec_family={"estimate": codec, "probabilities": {}}, bitrate_class=klass)
+    r = _typed({"path": "a.wav", "status": "ok", "verdicts": {"lossy": {"detected": True, "evidence": ev}}})
+    assert read_marks(r).expected_wall_hz == band

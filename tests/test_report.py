@@ -64,7 +64,7 @@ def hostile_reports() -> list[TrackReport]:
 # -- HTML -------------------------------------------------------------------------------------------------------
 
 def test_html_escapes_every_name_and_value():
-    from musicforensics.report import html
+    from musicforensics.evidence.formats import html
 
     text = html.render(hostile_reports(), meta={"version": "9<9", "created": "now", "config": {"n_fft": 16384}})
     p = parse(text)
@@ -79,7 +79,7 @@ def test_html_escapes_every_name_and_value():
 
 
 def test_html_csp_allows_only_the_sort_script():
-    from musicforensics.report import html
+    from musicforensics.evidence.formats import html
 
     text = html.render(hostile_reports(), meta={})
     csp = re.search(r'http-equiv=\'Content-Security-Policy\' content="([^"]+)"', text).group(1)
@@ -92,8 +92,8 @@ def test_html_csp_allows_only_the_sort_script():
 
 
 def test_html_content_counts_table_and_sections():
-    from musicforensics.report import html
-    from musicforensics.report._figures import FigureRecord
+    from musicforensics.evidence.formats import html
+    from musicforensics.evidence.figures import FigureRecord
 
     reports = hostile_reports()
     figures = {XSS_NAME: FigureRecord(png=b"\x89PNG\r\n\x1a\nfake")}
@@ -113,8 +113,8 @@ def test_html_content_counts_table_and_sections():
 
 
 def test_html_figure_notes():
-    from musicforensics.report import html
-    from musicforensics.report._figures import FigureRecord
+    from musicforensics.evidence.formats import html
+    from musicforensics.evidence.figures import FigureRecord
 
     rep = hostile_reports()[:1]
     assert "figure not requested" in html.render(rep, meta={})
@@ -123,7 +123,7 @@ def test_html_figure_notes():
 
 
 def test_collect_figures_reachable_and_not(tmp_path):
-    from musicforensics.report._figures import collect_figures, resolve_audio
+    from musicforensics.evidence.figures import collect_figures, resolve_audio
 
     wav = write_wav(tmp_path / "a.wav", tone_mix(44100, 1.5), 44100)
     flag = {"lossy": Finding("lossy", True, 0.9, {})}
@@ -142,7 +142,7 @@ def test_collect_figures_reachable_and_not(tmp_path):
 # -- Markdown -----------------------------------------------------------------------------------------------------
 
 def test_markdown_escapes_and_keeps_tables_intact():
-    from musicforensics.report import markdown
+    from musicforensics.evidence.formats import markdown
 
     text = markdown.render(hostile_reports(), meta={"version": "1", "config": {"n_fft": 16384}},
                            figure_links={XSS_NAME: "r_figures/script.summary.png"})
@@ -156,7 +156,7 @@ def test_markdown_escapes_and_keeps_tables_intact():
 
 
 def test_markdown_escape_function():
-    from musicforensics.report.markdown import escape
+    from musicforensics.evidence.formats.markdown import escape
 
     assert escape("a|b") == "a\\|b"
     assert escape("<x>") == "&lt;x&gt;"

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from musicforensics.config import AnalysisConfig
-from musicforensics.scan import ProcessPoolEngine, ScanItem, SerialEngine, Tally, discover, scan
+from musicforensics.pipeline.discovery import discover
+from musicforensics.pipeline.engines import ProcessPoolEngine, SerialEngine
+from musicforensics.pipeline.scan import Tally, scan
+from musicforensics.pipeline.work import ScanItem
 from musicforensics.results import TrackReport, Finding
 from tests.conftest import tone_mix, write_wav
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from musicforensics.config import AnalysisConfig
-from musicforensics.dsp.peaks import local_maxima, lower_hull, peak_prominences
-from musicforensics.dsp.spectrum import aligned_block_frames, blocks_from_array, summarize_blocks
+from musicforensics.spectral.hull import lower_hull
+from musicforensics.spectral.framing import aligned_block_frames, blocks_from_array
+from musicforensics.spectral.summary import summarize_blocks
 
 
 def summarize(y, sr, cfg, grid_bits=24):
@@ -93,16 +94,18 @@ def test_lower_hull_follows_the_floor_under_peaks():
     assert np.all(lower_hull(x - 100, width=10, floor=-45) == -45)
 
 
-def test_peak_tools_on_a_comb():
-    x = np.zeros(100)
-    x[10::10] = np.arange(1, 10)
-    p = local_maxima(x)
-    np.testing.assert_array_equal(p, np.arange(10, 100, 10))
-    np.testing.assert_allclose(peak_prominences(x, p), np.arange(1, 10))
+def test_lower_hull_matches_the_fakeprint_hull():
+    """One hull serves the fakeprint and the comb view: anchors at each window's first minimum, quadratic joins."""
+    from musicforensics.ai.fakeprint import hull_residual
+
+    x = np.sin(np.arange(300) * 0.37) * 3 + np.linspace(-80, -60, 300)
+    res = hull_residual(x, floor=-1e9)
+    direct = np.clip(x - lower_hull(x, width=10), 0, 5)
+    np.testing.assert_allclose(res, direct / direct.max())
 
 
 def test_kept_excerpt_is_the_exact_middle_of_the_signal(rng):
-    from musicforensics.dsp.spectrum import excerpt_span
+    from musicforensics.spectral.framing import excerpt_span
 
     sr = 8000
     y = np.round(rng.uniform(-0.5, 0.5, (sr * 50, 2)) * 32768) / 32768  # 16-bit samples: float32 is exact
@@ -119,13 +122,13 @@ def test_kept_excerpt_is_the_exact_middle_of_the_signal(rng):
 
 def test_memory_excerpt_matches_file_excerpt(write_audio, rng):
     from musicforensics import analyze_file
-    from musicforensics.detectors.base import TrackContext
+    from musicforensics.detector import TrackContext
 
     seen = {}
     y = np.round(rng.uniform(-0.5, 0.5, (8000 * 40, 2)) * 32768) / 32768
     path = write_audio("x.flac", y, 8000)
 
-    import musicforensics.analysis as analysis
+    import musicforensics.pipeline.analysis as analysis
 
     original = analysis._run_detectors
 
@@ -200,7 +203,7 @@ def test_mean_db_of_the_log_product_agrees_with_per_frame_logs(rng, gain):
 def test_sample_stats_from_shared_hop_peaks_match_the_exact_kernel(rng, where, hop):
     """The stats peak taken from the per-hop frame peaks (fresh chunks plus the uncovered tail of the last
     block) equals the exact one-pass kernel over the whole signal, NaN and Inf placement included."""
-    from musicforensics.dsp._kernels.spectral import sample_stats
+    from musicforensics.spectral.kernels.spectral import sample_stats
 
     sr = 8000
     y = (rng.standard_normal((3 * 4096 + 777, 2)) * 0.1).astype(np.float32)

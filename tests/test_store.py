@@ -17,16 +17,19 @@ import pytest
 from musicforensics.config import AnalysisConfig
 from musicforensics.errors import StoreError
 from musicforensics.results import STATUS_ERROR, TrackReport
-from musicforensics.scan import SerialEngine, analyse_item, discover, scan
-from musicforensics.store import (
+from musicforensics.pipeline.discovery import discover
+from musicforensics.pipeline.engines import SerialEngine
+from musicforensics.pipeline.scan import scan
+from musicforensics.pipeline.work import analyse_item
+from musicforensics.pipeline.store import (
     HASH_EDGE_BYTES,
     FileStat,
     ResultStore,
-    StoreEngine,
     StoreStats,
     analyzer_key,
     content_hash,
 )
+from musicforensics.pipeline.store_engine import StoreEngine
 from tests.conftest import tone_mix, write_wav
 
 CFG = AnalysisConfig()
@@ -179,7 +182,7 @@ def test_interrupted_scan_resumes_with_only_the_rest(tmp_path):
     con = sqlite3.connect(store_path)
     stored = sorted(os.path.basename(p) for (p,) in con.execute("SELECT path FROM results"))
     assert stored == [f"t{i:03d}.flac" for i in range(4)]
-    assert con.execute("SELECT state FROM scans").fetchall() == [("running",)]  # shown as unfinished
+    assert con.execute("SELECT state FROM scans").fetchall() == [("interrupted",)]  # the engine failed
     con.close()
 
     with ResultStore(store_path) as st:
@@ -287,8 +290,8 @@ def _run(*args):
 
 
 def test_cli_store_rescan_and_export_in_every_format(tmp_path):
-    from musicforensics.report import FORMATS, render
-    from musicforensics.scan import Tally
+    from musicforensics.evidence.formats import FORMATS, render
+    from musicforensics.pipeline.scan import Tally
 
     lib = _library(tmp_path / "lib", 6)
     (lib / "broken.flac").write_bytes(b"junk" * 50)
@@ -386,12 +389,10 @@ def test_cli_killed_mid_scan_resumes(tmp_path):
     assert doc["run"]["store"]["reused"] == kept
 
 
-def test_analyzer_key_changes_with_the_ai_model(tmp_path, monkeypatch):
+def test_analyzer_key_changes_with_the_ai_model(tmp_path):
     """Every input that changes a result is in the key: another AI model file, another key; the same model
     content under another name, the same key."""
     from importlib import resources
-
-    from musicforensics.detectors import deconv
 
     default_key = analyzer_key(CFG)
     text = resources.files("musicforensics").joinpath("models/default_ai.json").read_text("utf-8")
@@ -401,13 +402,8 @@ def test_analyzer_key_changes_with_the_ai_model(tmp_path, monkeypatch):
     model["threshold"] = 0.75
     other = tmp_path / "other.json"
     other.write_text(json.dumps(model))
-    deconv._model.cache_clear()
-    try:
-        monkeypatch.setenv(deconv.MODEL_ENV, str(same))
-        assert analyzer_key(CFG) == default_key
-        monkeypatch.setenv(deconv.MODEL_ENV, str(other))
-        assert analyzer_key(CFG) != default_key
-        assert analyzer_key(CFG.with_(detectors=("bitdepth",))) == analyzer_key(
-            CFG.with_(detectors=("bitdepth",)))  # detectors that read no model keep their key
-    finally:
-        deconv._model.cache_clear()
+    assert analyzer_key(CFG.with_(ai_model=str(same))) == default_key
+    assert analyzer_key(CFG.with_(ai_model=str(other))) != default_key
+    assert CFG.with_(ai_model=str(other)).cache_key() == CFG.cache_key()  # the path is not the key, the content is
+    only = CFG.with_(detectors=("bitdepth",))
+    assert analyzer_key(only.with_(ai_model=str(other))) == analyzer_key(only)  # no AI detector: no model in the key

@@ -1,6 +1,6 @@
 """AI-like audio from real neural-decoder architectures (no pretrained weights).
 
-The deconvolution comb (SCIENCE.md section 2; Afchar et al., ISMIR 2025) is a property of the
+The deconvolution comb (Afchar et al., ISMIR 2025; docs/references.md) is a property of the
 architecture: transposed convolutions with strides k1..kL leave peaks spaced fs / prod(k) in the long-term
 average spectrum whatever the weights.  Pretrained weights cannot be downloaded here, so this module builds
 the published architectures from the packages' own model classes (DAC, EnCodec, SNAC, Vocos) plus a

@@ -1,15 +1,13 @@
 """The ``musicforensics`` Typer application.
 
-Commands live in ``cmd_*.py`` modules beside this one, each exposing ``register(app)`` and an ``ORDER``;
-they are registered automatically, so a new command is a new module. Importing this loads typer and
-rich only: no numba kernels, no matplotlib (``musicforensics --help`` stays fast).
+Commands live in ``cmd_*.py`` modules beside this one, each exposing ``register(app)``; :data:`COMMANDS`
+lists them in the order ``--help`` shows them. Importing this loads typer only: no numba kernels, no scipy,
+no matplotlib (``musicforensics --help`` stays fast).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import signal
 import sys
 
@@ -17,6 +15,8 @@ import typer
 
 from .._version import __version__
 from ..errors import Interrupted
+from ..exit_codes import EXIT_BROKEN_PIPE
+from . import cmd_ai, cmd_evaluate, cmd_explain, cmd_lossy, cmd_report, cmd_scan, cmd_store, cmd_train
 
 app = typer.Typer(
     name="musicforensics",
@@ -42,18 +42,10 @@ def _root(
     """Forensics for music audio."""
 
 
-def _register_commands() -> None:
-    from . import __path__ as pkg_path
-
-    modules = []
-    for mod in pkgutil.iter_modules(pkg_path):
-        if mod.name.startswith("cmd_"):
-            modules.append(importlib.import_module(f"{__package__}.{mod.name}"))
-    for module in sorted(modules, key=lambda m: (getattr(m, "ORDER", 100), m.__name__)):
-        module.register(app)
-
-
-_register_commands()
+#: The command modules, in the order ``--help`` lists them.
+COMMANDS = (cmd_scan, cmd_explain, cmd_lossy, cmd_ai, cmd_report, cmd_evaluate, cmd_train, cmd_store)
+for _module in COMMANDS:
+    _module.register(app)
 
 
 class _StdoutGuard:
@@ -69,7 +61,7 @@ class _StdoutGuard:
         try:
             return call(*args)
         except BrokenPipeError:
-            raise Interrupted(_PIPE_CLOSED, 128 + signal.SIGPIPE) from None
+            raise Interrupted(_PIPE_CLOSED, EXIT_BROKEN_PIPE) from None
 
     def write(self, text):
         return self._guarded(self._stream.write, text)
@@ -98,7 +90,7 @@ def _install_signal_handlers(state: dict) -> None:
             os._exit(128 + signum)
         state["stopping"] = True
         if state.get("pipe_closed"):
-            raise Interrupted(_PIPE_CLOSED, 128 + signal.SIGPIPE)
+            raise Interrupted(_PIPE_CLOSED, EXIT_BROKEN_PIPE)
         name = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
         raise Interrupted(f"interrupted by {name}", 128 + signum)
 
@@ -155,7 +147,7 @@ def main() -> None:
         _watch_stdout_pipe(state)
         app(prog_name="musicforensics")
     except Interrupted as exc:
-        if exc.exit_code == 128 + signal.SIGPIPE:
+        if exc.exit_code == EXIT_BROKEN_PIPE:
             _silence_stdout()
         else:
             try:

@@ -23,7 +23,6 @@ from .common import (
     write_output,
 )
 
-ORDER = 40
 
 ManifestArgument = Annotated[Path, typer.Argument(metavar="MANIFEST", help="Corpus manifest CSV (paths relative to its folder).",
                                                   show_default=False, dir_okay=False)]
@@ -37,7 +36,7 @@ TargetFprOption = Annotated[float, typer.Option("--target-fpr", metavar="RATE", 
 
 def print_tables(doc: dict) -> None:
     """Rich tables on a terminal; markdown tables otherwise (pipes, files, CI logs)."""
-    from ..evaluation import tables, to_markdown
+    from ..evidence.evaluation_tables import tables, to_markdown
 
     if not sys.stdout.isatty():
         sys.stdout.write(to_markdown(doc))
@@ -80,9 +79,12 @@ def register(app: typer.Typer) -> None:
         """
         with error_boundary():
             from ..errors import ParameterError
-            from ..evaluation import SPLITS, run_evaluation, to_json
-            from ..report.jsonl import record
-            from ..scan import EXIT_CLEAN, EXIT_FAILURES, make_engine
+            from ..evidence.evaluation_tables import to_json
+            from ..evidence.formats.jsonl import record
+            from ..exit_codes import EXIT_CLEAN, EXIT_FAILURES
+            from ..pipeline.engines import make_engine
+            from ..pipeline.evaluation import run_evaluation
+            from ..pipeline.manifest import SPLITS
 
             if split not in SPLITS:
                 raise ParameterError(f"--split {split!r}: choose from {list(SPLITS)!r}")
@@ -99,7 +101,7 @@ def register(app: typer.Typer) -> None:
             if results_out is not None:
                 write_output(results_out, "".join(record(r) for r in reports), force=force)
             if plot is not None:
-                from ..plot_eval import evaluation_png
+                from ..evidence.plot_eval import evaluation_png
 
                 write_output(plot, evaluation_png(doc), force=force)
             if json_out:

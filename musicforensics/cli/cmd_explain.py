@@ -9,9 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import DetectorOption, MaxSecondsOption, build_config, error_boundary, stdout_console
+from .common import DetectorOption, MaxSecondsOption, ModelOption, build_config, error_boundary, stdout_console
 
-ORDER = 20
 
 
 def _fmt_value(value) -> str:
@@ -30,7 +29,7 @@ def render_explain(report) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from ..report.table import describe_format, describe_verdicts
+    from ..evidence.formats.texts import describe_format, describe_verdicts
 
     console = stdout_console()
     head = f"{report.path}\nstatus: {report.status}"
@@ -59,7 +58,7 @@ def render_explain(report) -> None:
         t = Table(title=f"{kind}: {state} (p={prob}, detector {f.detector})", show_header=False)
         if f.reason:
             t.add_row("reason", f.reason)
-        for k, v in f.evidence.items():
+        for k, v in f.to_dict()["evidence"].items():
             t.add_row(k, _fmt_value(v))
         console.print(t)
     if report.detectors:
@@ -73,7 +72,7 @@ def render_explain(report) -> None:
 
 def _write_plots(file: Path, report, config, plot_dir: Path | None, *, log_freq: bool) -> None:
     """Write the PNG evidence of ``report`` (paths listed on stderr); a plotting failure is reported, not fatal."""
-    from .. import plot as plotting
+    from ..evidence import plot as plotting
     from .common import stderr_console
 
     console = stderr_console()
@@ -97,17 +96,18 @@ def register(app: typer.Typer) -> None:
         detectors: DetectorOption = None,
         plot: Annotated[bool, typer.Option("--plot", metavar="", help="Also write PNG evidence: spectrogram, long-term spectrum, comb view and a one-page summary.")] = False,
         plot_dir: Annotated[Optional[Path], typer.Option("--plot-dir", metavar="DIR", help="Folder for the PNGs (implies --plot; default ./musicforensics-plots). Existing files are never overwritten.", file_okay=False)] = None,
+        model: ModelOption = None,
         log_freq: Annotated[bool, typer.Option("--log-freq", metavar="", help="Draw the spectrogram PNG on a log-frequency axis.")] = False,
     ) -> None:
         """Show every measured fact and every verdict, with its evidence, for one track.
 
         Exit code: 0 nothing found, 1 findings, 3 the file could not be analysed.
         """
-        from ..analysis import analyze_file
-        from ..scan import Tally
+        from ..pipeline.analysis import analyze_file
+        from ..pipeline.scan import Tally
 
         with error_boundary():
-            config = build_config(max_seconds=max_seconds, detectors=detectors)
+            config = build_config(max_seconds=max_seconds, detectors=detectors, ai_model=model)
             report = analyze_file(file, config=config)
         if as_json:
             sys.stdout.write(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n")

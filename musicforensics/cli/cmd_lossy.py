@@ -9,7 +9,6 @@ from .common import (
     FailOnOption, ForceOption, FormatOption, JobsOption, MaxSecondsOption, OutputOption, QuietOption, error_boundary,
 )
 
-ORDER = 25
 
 #: Detectors this command runs (lossy origin, fake hi-res, padded bit depth).
 LOSSY_DETECTORS = "lossy,hires,bitdepth"

@@ -13,7 +13,6 @@ from .common import (
     check_output_path, error_boundary, stderr_console, emit,
 )
 
-ORDER = 30
 
 REPORT_FORMATS = ("html", "md")
 
@@ -21,6 +20,7 @@ REPORT_FORMATS = ("html", "md")
 def load_results(path: Path):
     """Reports and run metadata from ``scan --format json`` (a document with ``results``) or JSON Lines."""
     from ..errors import ParameterError
+    from ..pipeline.registry import evidence_types
     from ..results import TrackReport
 
     try:
@@ -51,7 +51,7 @@ def load_results(path: Path):
     reports = []
     for n, rec in enumerate(records, 1):
         try:
-            reports.append(TrackReport.from_dict(rec))
+            reports.append(TrackReport.from_dict(rec, evidence_types()))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ParameterError(f"INPUT {str(path)!r} record {n}: not a track record ({exc!r})") from None
     return reports, meta
@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
 
         Exit code: 0 nothing found, 1 findings, 2 usage error, 3 some files could not be analysed.
         """
-        from ..report import run_metadata
-        from ..scan import Tally
+        from ..evidence.formats import run_metadata
+        from ..pipeline.scan import Tally
 
         with error_boundary():
             if fmt not in REPORT_FORMATS:
@@ -115,7 +115,9 @@ def register(app: typer.Typer) -> None:
                     tally.add(r)
                 meta = dict(meta) | {"report_created": run_metadata(config, command="report")["created"]}
             else:
-                from ..scan import discover, make_engine, scan
+                from ..pipeline.discovery import discover
+                from ..pipeline.engines import make_engine
+                from ..pipeline.scan import scan
 
                 if not input_path.exists():
                     from ..errors import ParameterError
@@ -130,7 +132,8 @@ def register(app: typer.Typer) -> None:
 
             fig_records = {}
             if figures and max_figures > 0:
-                from ..report._figures import collect_figures, flagged
+                from ..evidence.figures import collect_figures
+                from ..evidence.formats.texts import flagged
 
                 n = len(flagged(reports))
                 if n and not quiet:
@@ -138,7 +141,7 @@ def register(app: typer.Typer) -> None:
                 fig_records = collect_figures(reports, config=config, search_dirs=search_dirs, max_figures=max_figures)
 
             if fmt == "html":
-                from ..report import html
+                from ..evidence.formats import html
 
                 text = html.render(reports, summary=tally.to_dict(), meta=meta, figures=fig_records)
             else:
@@ -151,7 +154,9 @@ def register(app: typer.Typer) -> None:
 
 def _markdown(reports, tally, meta, fig_records, output: Path | None, *, force: bool) -> str:
     """Render Markdown; with an output file, figures go into ``<output stem>_figures/`` beside it."""
-    from ..report import markdown
+    from ..evidence.formats import markdown
+    from ..evidence.plot import safe_stem
+    from ..io.files import write_unique
 
     links, notes = {}, {}
     fig_dir = None
@@ -160,20 +165,7 @@ def _markdown(reports, tally, meta, fig_records, output: Path | None, *, force: 
             if fig_dir is None:
                 fig_dir = output.parent / f"{output.stem}_figures"
                 fig_dir.mkdir(exist_ok=True)
-            from ..plot import safe_stem
-
-            name = f"{safe_stem(path)}.summary.png"
-            target = fig_dir / name
-            stem = name[: -len(".png")]
-            n = 1
-            while True:
-                try:
-                    with open(target, "xb") as fh:
-                        fh.write(rec.png)
-                    break
-                except FileExistsError:
-                    n += 1
-                    target = fig_dir / f"{stem}-{n}.png"
+            target = write_unique(fig_dir, f"{safe_stem(path)}.summary.png", rec.png)
             links[path] = f"{fig_dir.name}/{target.name}"
         elif rec.png:
             notes[path] = "figure not written: Markdown on stdout has nowhere to put it (use -o FILE or --format html)"

@@ -11,13 +11,12 @@ import typer
 
 from .common import (
     DetectorOption, FailOnOption, ForceOption, FormatOption, JobsOption, MaxSecondsOption, OutputOption,
-    QuietOption, RichProgress, build_config, check_output_path, error_boundary, output_width, parse_fail_on,
+    ModelOption, QuietOption, RichProgress, build_config, check_output_path, error_boundary, output_width, parse_fail_on,
     stderr_console, emit,
 )
-from ..errors import Interrupted
-from ..scan import EXIT_BROKEN_PIPE
+from ..errors import Interrupted, ParameterError
+from ..exit_codes import EXIT_BROKEN_PIPE
 
-ORDER = 10
 
 PathsArgument = Annotated[list[Path], typer.Argument(metavar="PATHS", help="Files or folders (searched recursively).", show_default=False)]
 StoreOption = Annotated[Optional[Path], typer.Option("--store", metavar="FILE", help="SQLite result store (created if missing): finished files are saved as they complete, an interrupted scan resumes, and unchanged files are answered from it. Nothing is written anywhere else.", dir_okay=False)]
@@ -46,32 +45,31 @@ def run_scan(
     paths: list[Path], *, command: str, detectors: str | None, jobs: int | None, fmt: str, output: Path | None,
     force: bool, quiet: bool, fail_on: str | None, max_seconds: float | None, extra_meta: dict | None = None,
     on_report=None, store: Path | None = None, engine: str = "local", scheduler: str | None = None,
-    force_reanalyse: bool = False, verify_hash: bool = False,
+    force_reanalyse: bool = False, verify_hash: bool = False, ai_model: Path | None = None,
 ) -> int:
     """Shared body of scan-like commands; returns the exit code."""
-    from ..report import FORMATS, render, run_metadata
-    from ..report.jsonl import record
-    from ..scan import discover, make_engine, scan
+    from ..evidence.formats import FORMATS, render, run_metadata
+    from ..evidence.formats.jsonl import record
+    from ..pipeline.discovery import discover
+    from ..pipeline.engines import make_engine
+    from ..pipeline.scan import scan
 
     if fmt not in FORMATS:
-        from ..errors import ParameterError
-
         raise ParameterError(f"--format {fmt!r}: choose from {list(FORMATS)!r}")
-    config = build_config(max_seconds=max_seconds, detectors=detectors)
+    config = build_config(max_seconds=max_seconds, detectors=detectors, ai_model=ai_model)
     kinds_failing = parse_fail_on(fail_on)
     check_output_path(output, force=force)
     items = discover([str(p) for p in paths])
     if not items and not quiet:
         stderr_console().print(f"no audio files found under {', '.join(map(str, paths))}", markup=False)
     if (force_reanalyse or verify_hash) and store is None:
-        from ..errors import ParameterError
-
         raise ParameterError("--force-reanalyse and --verify-hash need --store PATH")
     engine_name = engine
     engine = make_engine(jobs=jobs, engine=engine, scheduler=scheduler)
     result_store = None
     if store is not None:
-        from ..store import ResultStore, StoreEngine
+        from ..pipeline.store import ResultStore
+        from ..pipeline.store_engine import StoreEngine
 
         result_store = ResultStore(store)
         engine = StoreEngine(engine, result_store, force=force_reanalyse, verify=verify_hash, engine_name=engine_name)
@@ -117,14 +115,14 @@ def run_scan(
     return tally.exit_code(kinds_failing)
 
 
-def _plot_writer(plots: Path | None, *, max_seconds, detectors, quiet: bool):
+def _plot_writer(plots: Path | None, *, max_seconds, detectors, quiet: bool, model: Path | None = None):
     """The ``--plots`` hook: a summary PNG for every flagged file (matplotlib loads only when asked)."""
     if plots is None:
         return None
-    from ..plot import FlaggedPlotWriter
+    from ..evidence.plot import FlaggedPlotWriter
 
     console = stderr_console()
-    return FlaggedPlotWriter(plots, config=build_config(max_seconds=max_seconds, detectors=detectors),
+    return FlaggedPlotWriter(plots, config=build_config(max_seconds=max_seconds, detectors=detectors, ai_model=model),
                              on_error=lambda msg: console.print(f"warning: {msg}", markup=False, highlight=False))
 
 
@@ -146,16 +144,18 @@ def register(app: typer.Typer) -> None:
         force_reanalyse: ForceReanalyseOption = False,
         verify_hash: VerifyHashOption = False,
         plots: PlotsOption = None,
+        model: ModelOption = None,
     ) -> None:
         """Analyse every audio file under PATHS with every detector.
 
         Exit code: 0 nothing found, 1 findings, 2 usage error, 3 some files could not be analysed.
         """
         with error_boundary():
-            plot_writer = _plot_writer(plots, max_seconds=max_seconds, detectors=detectors, quiet=quiet)
+            plot_writer = _plot_writer(plots, max_seconds=max_seconds, detectors=detectors, quiet=quiet, model=model)
             code = run_scan(paths, command="scan", detectors=detectors, jobs=jobs, fmt=fmt, output=output, force=force,
                             quiet=quiet, fail_on=fail_on, max_seconds=max_seconds, store=store, engine=engine,
                             scheduler=scheduler, force_reanalyse=force_reanalyse, verify_hash=verify_hash,
+                            ai_model=model,
                             on_report=plot_writer)
         if plot_writer is not None and not quiet:
             stderr_console().print(f"plots: {len(plot_writer.written)} written to {str(plots)!r}, "

@@ -11,7 +11,6 @@ import typer
 
 from .common import ForceOption, FormatOption, OutputOption, check_output_path, error_boundary, emit
 
-ORDER = 60
 
 StoreArgument = Annotated[Path, typer.Argument(metavar="STORE", help="The result store (an SQLite file written by scan --store).",
                                                show_default=False, dir_okay=False)]
@@ -29,9 +28,9 @@ def export_store(store: Path, *, fmt: str, output: Path | None, force: bool, con
     (as a scan of them would: 0 clean, 1 findings, 3 some files failed)."""
     from ..config import AnalysisConfig
     from ..errors import ParameterError
-    from ..report import FORMATS, render, run_metadata
-    from ..scan import Tally
-    from ..store import ResultStore
+    from ..evidence.formats import FORMATS, render, run_metadata
+    from ..pipeline.scan import Tally
+    from ..pipeline.store import ResultStore
 
     if fmt not in FORMATS:
         raise ParameterError(f"--format {fmt!r}: choose from {list(FORMATS)!r}")
@@ -99,7 +98,7 @@ def register(app: typer.Typer) -> None:
     @store_app.command("info")
     def info_command(store: StoreArgument, as_json: JsonOption = False) -> None:
         """What a result store holds: results per configuration and status, and recent scans."""
-        from ..store import ResultStore
+        from ..pipeline.store import ResultStore
 
         with error_boundary(), ResultStore(store, create=False) as rs:
             info = rs.info()

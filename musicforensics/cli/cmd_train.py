@@ -9,7 +9,6 @@ import typer
 
 from .common import ForceOption, QuietOption, check_output_path, error_boundary, stderr_console
 
-ORDER = 60
 
 
 def register(app: typer.Typer) -> None:
@@ -28,11 +27,11 @@ def register(app: typer.Typer) -> None:
         """Fit a logistic model on the fakeprints of MANIFEST's labelled files (label_ai) and save it as JSON.
 
         The model file records its provenance (manifest, split, counts, training figures). Use it with
-        'musicforensics peaks --model FILE' or MUSICFORENSICS_AI_MODEL=FILE.
+        'musicforensics ai --model FILE' or MUSICFORENSICS_AI_MODEL=FILE.
 
         Exit code: 0 written, 2 usage error (bad manifest, one class only, output exists).
         """
-        from ..learned import train_from_manifest
+        from ..pipeline.training import train_from_manifest
 
         console = stderr_console()
         with error_boundary():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,7 +12,8 @@ import typer
 
 from ..config import AnalysisConfig
 from ..errors import AudioReadError, MusicForensicsError, OutputExistsError, ParameterError
-from ..scan import EXIT_FAILURES, EXIT_USAGE
+from ..exit_codes import EXIT_FAILURES, EXIT_USAGE
+from ..io.files import check_new, write_new
 
 _DEFAULTS = AnalysisConfig()
 #: Console width when stdout is not a terminal: wide enough that rich never folds a line of a table or panel.
@@ -27,6 +27,9 @@ ForceOption = Annotated[bool, typer.Option("--force", metavar="", help="Allow --
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar or summary on stderr.")]
 FailOnOption = Annotated[Optional[str], typer.Option("--fail-on", metavar="KINDS", help="Comma-separated finding kinds that make the exit code 1 (default: every kind), or 'none'.")]
 MaxSecondsOption = Annotated[Optional[float], typer.Option("--max-seconds", metavar="SECONDS", min=0.1, help="Analyse only the first N seconds of each file (default: whole file).")]
+ModelOption = Annotated[Optional[Path], typer.Option(
+    "--model", metavar="FILE", dir_okay=False, exists=True,
+    help="AI model JSON from 'musicforensics train' (default: $MUSICFORENSICS_AI_MODEL, else the shipped model).")]
 DetectorOption = Annotated[Optional[str], typer.Option("--detectors", metavar="NAMES", help="Comma-separated detector names to run (default: all).")]
 
 
@@ -85,17 +88,29 @@ def error_boundary():
         raise fail(str(exc), EXIT_USAGE) from None
 
 
-def build_config(*, max_seconds: float | None = None, detectors: str | None = None) -> AnalysisConfig:
-    """AnalysisConfig from CLI options (unset options keep the library defaults)."""
-    changes = {}
+#: Environment variable naming an AI model file to use instead of the shipped one (``--model`` wins).
+AI_MODEL_ENV = "MUSICFORENSICS_AI_MODEL"
+
+
+def build_config(*, max_seconds: float | None = None, detectors: str | None = None,
+                 ai_model: Path | str | None = None) -> AnalysisConfig:
+    """AnalysisConfig from CLI options (unset options keep the library defaults). The AI model comes from
+    ``--model`` or, failing that, ``$MUSICFORENSICS_AI_MODEL``; it is checked before any work."""
+    from ..pipeline.registry import select_specs
+
+    changes: dict = {}
     if max_seconds is not None:
         changes["max_seconds"] = max_seconds
     if detectors:
-        from ..detectors import select
-
         names = tuple(n.strip() for n in detectors.split(",") if n.strip())
-        select(names)  # validates the names
+        select_specs(names)  # validates the names
         changes["detectors"] = names
+    model = ai_model or os.environ.get(AI_MODEL_ENV) or None
+    if model:
+        from ..ai.model import load_model
+
+        load_model(model)  # a bad model file is a usage error now, not a per-file error later
+        changes["ai_model"] = str(Path(model).resolve())
     return _DEFAULTS.with_(**changes) if changes else _DEFAULTS
 
 
@@ -105,7 +120,7 @@ def parse_fail_on(value: str | None) -> list[str] | None:
         return None
     if value.strip().lower() == "none":
         return []
-    from ..detectors import kinds
+    from ..pipeline.registry import kinds
 
     wanted = [k.strip() for k in value.split(",") if k.strip()]
     unknown = sorted(set(wanted) - set(kinds()))
@@ -116,44 +131,13 @@ def parse_fail_on(value: str | None) -> list[str] | None:
 
 def check_output_path(path: Path | None, *, force: bool) -> None:
     """Fail early (before any work) when ``path`` exists and ``force`` is off, or its folder is missing."""
-    if path is None:
-        return
-    if path.exists() and not force:
-        raise OutputExistsError(path)
-    if not path.parent.exists():
-        raise ParameterError(f"--output {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    check_new(path, force=force)
 
 
 def write_output(path: Path, text: str | bytes, *, force: bool) -> None:
-    """Write ``text`` (or bytes, e.g. a PNG) to ``path`` atomically (temp file in the same folder, then rename).
-
-    Never replaces an existing file unless ``force``; a crash mid-write leaves the old file intact.
-    """
-    if path.exists() and not force:
-        raise OutputExistsError(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    try:
-        if isinstance(text, bytes):
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text)
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
-        if force:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)  # fails if someone created the file meanwhile: nothing is clobbered
-            os.unlink(tmp)
-    except FileExistsError:
-        os.unlink(tmp)
-        raise OutputExistsError(path) from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` (or bytes, e.g. a PNG) to ``path`` atomically; never replaces an existing file unless
+    ``force`` (:func:`musicforensics.io.files.write_new`)."""
+    write_new(path, text, force=force)
 
 
 def emit(text: str, output: Path | None, *, force: bool) -> None:

@@ -1,1 +1,0 @@
-"""Signal processing: streamed spectra, hulls and peaks. Numba lives only in :mod:`._kernels`."""

@@ -1,0 +1,61 @@
+"""The evidence of the ``upsampled`` and ``bitpadded`` verdicts, as frozen dataclasses (docs/output-schema.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..results import EvidenceRecord, optional
+from ..spectral.wall import Wall
+
+
+@dataclass(frozen=True)
+class UpsamplingCandidate(EvidenceRecord):
+    """One standard rate r below the file's rate, tested as the source of an upsample (dB re full-scale sine per
+    bin): the median level above r/2, that level re 16-bit rounding noise, the unfloored level above re 24-bit
+    rounding (None without the linear spectrum), the content level below, the edge at r/2, and the verdicts."""
+
+    rate: int
+    above_db: float
+    above_re_16bit_db: float
+    above_re_24bit_unfloored_db: float | None
+    content_db: float
+    edge_db: float
+    digital_silence: bool
+    silent_above: bool
+
+
+@dataclass(frozen=True)
+class UpsampledEvidence(EvidenceRecord):
+    """What the upsampling test measured: every candidate source rate, the spectrum's wall, the 16-bit rounding
+    level, and the source rate when the file was upsampled. For files at or below CD rate only ``sample_rate``
+    (nothing is tested)."""
+
+    candidates: tuple[UpsamplingCandidate, ...] = ()
+    wall: Wall | None = None
+    q16_floor_db: float | None = None
+    source_rate_hz: int | None = optional()
+    sample_rate: int | None = optional()
+
+    def to_dict(self) -> dict:
+        if self.sample_rate is not None:
+            return {"sample_rate": self.sample_rate}
+        return super().to_dict()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "UpsampledEvidence":
+        if "candidates" not in data:
+            return cls(sample_rate=data.get("sample_rate"))
+        return super().from_dict(data)
+
+
+@dataclass(frozen=True)
+class BitpaddedEvidence(EvidenceRecord):
+    """The padded bit-depth test: stored bits, the integer grid tested, the bits in use on it (None when no
+    sample is non-zero), whether the file stores floats, and the samples off the grid."""
+
+    stored_bits: int | None
+    grid_bits: int
+    effective_bits: int | None
+    is_float: bool
+    off_grid_samples: int

@@ -1,0 +1,189 @@
+"""The evidence of a ``lossy`` verdict, as frozen dataclasses: what the JSON shows, what the decision reads, what
+plots, reports and ``evaluate`` consume (docs/output-schema.md).
+
+Values are stored as the JSON shows them (rounded where the JSON rounds), and the decision reads these same
+values, so a verdict can always be recomputed from its stored evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..results import EvidenceRecord, optional
+from ..spectral.wall import Wall
+
+
+@dataclass(frozen=True)
+class HoleRegion(EvidenceRecord):
+    """Hole rate in one frequency region: holes per eligible tile (None when no tile was eligible) and the share
+    of tiles that were eligible."""
+
+    rate: float | None
+    eligible: float
+
+
+@dataclass(frozen=True)
+class HoleRates(EvidenceRecord):
+    """Spectro-temporal holes per region (``"4-11k"``, ``"11-16k"``, ``"16-19.5k"``) and the largest rate over
+    regions with enough eligible tiles (:func:`musicforensics.lossy.holes.hole_rates`)."""
+
+    regions: Mapping[str, HoleRegion]
+    max_rate: float
+
+    def to_dict(self) -> dict:
+        return {**{k: v.to_dict() for k, v in self.regions.items()}, "max_rate": self.max_rate}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "HoleRates":
+        regions = {k: HoleRegion.from_dict(v) for k, v in data.items() if k != "max_rate"}
+        return cls(regions=regions, max_rate=data.get("max_rate") or 0.0)
+
+    def rate(self, region: str) -> float | None:
+        r = self.regions.get(region)
+        return None if r is None else r.rate
+
+
+@dataclass(frozen=True)
+class BandBreaks(EvidenceRecord):
+    """Band breaks (:mod:`musicforensics.lossy.band_breaks`): the share of (live frame, band edge) pairs that
+    break, the live frames, the bands searched and the most frequent break edges (Hz)."""
+
+    rate: float
+    frames: int
+    bands: int
+    top_hz: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class GridScore(EvidenceRecord):
+    """One codec's frame-grid test: best offset (samples), zero share there, median share at other offsets (the
+    file's own null) and the robust z of the difference."""
+
+    offset: int
+    share: float
+    null: float
+    z: float
+
+
+@dataclass(frozen=True)
+class FrameGrid(EvidenceRecord):
+    """Codec frame-grid evidence (:func:`musicforensics.lossy.grid.frame_grid`): per codec its
+    :class:`GridScore`, the codec the grid names (``best``) and its z (0 when the excerpt was too short)."""
+
+    best: str | None = None
+    z: float = 0.0
+    scores: Mapping[str, GridScore] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"best": self.best, "z": self.z, **{k: v.to_dict() for k, v in self.scores.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FrameGrid":
+        scores = {k: GridScore.from_dict(v) for k, v in data.items() if isinstance(v, Mapping)}
+        return cls(best=data.get("best"), z=data.get("z") or 0.0, scores=scores)
+
+    def score(self, codec: str) -> GridScore | None:
+        return self.scores.get(codec)
+
+
+@dataclass(frozen=True)
+class ExcerptSpan(EvidenceRecord):
+    """The stretch of the track the excerpt features read, s."""
+
+    start_s: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SegmentWalls(EvidenceRecord):
+    """The wall test on every segment of the track (:func:`musicforensics.lossy.segments.segment_walls`):
+    per segment True (lossy-looking), False (clean) or None (undecidable), its wall (Hz), and the counts."""
+
+    segment_seconds: float
+    flags: tuple[bool | None, ...]
+    walls_hz: tuple[float | None, ...]
+    decided: int
+    flagged: int
+    flagged_starts_s: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class LossyModelInput(EvidenceRecord):
+    """The input of the lossy logistic model (:mod:`musicforensics.lossy.decision`): the wall's drop into digital
+    silence / 10 dB (0 when the floor above is noise), the floor above the wall re 16-bit rounding / 10 dB, log10 of
+    the largest hole rate + 4, and the frame-grid z clipped to [0, 20] / 10."""
+
+    drop_per_10db: float
+    floor_per_10db: float
+    log_hole_rate: float
+    grid_z_per_10: float
+
+    def vector(self) -> tuple[float, float, float, float]:
+        return (self.drop_per_10db, self.floor_per_10db, self.log_hole_rate, self.grid_z_per_10)
+
+
+@dataclass(frozen=True)
+class ContainerCheck(EvidenceRecord):
+    """A lossy container (an MP3, Ogg or Opus file): its codec, average bitrate and the lowest wall a single
+    generation at that bitrate leaves (None when unknown)."""
+
+    codec: str
+    bitrate_kbps: float | None
+    expected_wall_hz: float | None = None
+
+
+@dataclass(frozen=True)
+class EarlierGeneration(EvidenceRecord):
+    """A lossy container whose content shows an earlier, lower-quality generation: its wall and what it implies."""
+
+    wall_hz: float
+    implied: str
+
+
+@dataclass(frozen=True)
+class CodecFamily(EvidenceRecord):
+    """The codec family the evidence fits best and every family's probability."""
+
+    estimate: str
+    probabilities: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class LossyEvidence(EvidenceRecord):
+    """Everything the lossy detector measured and decided for one track (docs/lossy.md).
+
+    ``x`` and ``family_x`` are the former names of the model inputs (kept for one schema version; read
+    ``model_input`` and ``family_input``).
+    """
+
+    wall: Wall | None
+    wall_counts: bool
+    upsampled_from_hz: int | None
+    wall_search_max_hz: float
+    q16_floor_db: float
+    floor_above_wall_re_16bit_db: float | None
+    floor_kind: str | None
+    hf_content_re_16bit_db: float
+    holes: HoleRates
+    band_breaks: BandBreaks
+    grid: FrameGrid
+    excerpt: ExcerptSpan
+    x: tuple[float, ...]
+    family_x: tuple[float, ...]
+    model_input: LossyModelInput | None = None
+    family_input: Mapping[str, float] | None = None
+    segments: SegmentWalls | None = None
+    probability_model: float | None = None
+    partial: bool = False
+    decided_by: str | None = None
+    container: ContainerCheck | None = optional()
+    earlier_generation: EarlierGeneration | None = optional()
+    codec_family: CodecFamily | None = optional()
+    bitrate_class: str | None = optional()
+    bitrate_class_probabilities: Mapping[str, float] | None = optional()
+
+    @property
+    def wall_hz(self) -> float | None:
+        """The wall's frequency when it counts as codec evidence, else None."""
+        return self.wall.freq_hz if self.wall is not None and self.wall_counts else None

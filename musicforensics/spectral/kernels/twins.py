@@ -1,0 +1,142 @@
+"""Plain NumPy twins of the numba kernels in :mod:`musicforensics.spectral.kernels`, written independently; the
+tests check that each kernel agrees with its twin on seeded and property-generated inputs.
+
+Sections follow the kernel modules: :mod:`.spectral` (the streamed pass and sample statistics), :mod:`.comb`
+(hull anchors and the comb sums), :mod:`.lossy` (the lossy detector's excerpt features: the NumPy code the
+kernels replaced, operation for operation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# -- spectral -------------------------------------------------------------------------------------------------
+
+def accumulate_frames(power, active, floor, sum_db, sum_power, band_of_bin, segment_of_frame, band_sum, band_count):
+    p = power[active]
+    seg = segment_of_frame[active]
+    sum_db += (10.0 * np.log10(p + floor)).sum(axis=0)
+    sum_power += p.sum(axis=0)
+    np.add.at(band_count, seg, 1.0)
+    valid = band_of_bin >= 0
+    n_bands = band_sum.shape[1]
+    per_band = np.zeros((p.shape[0], n_bands))
+    for b in range(n_bands):
+        per_band[:, b] = p[:, valid & (band_of_bin == b)].sum(axis=1)
+    np.add.at(band_sum, seg, per_band)
+
+
+def accumulate_spectrum(spec, scale2, active, floor, chunk, sum_db, sum_power, band_of_bin, segment_of_frame,
+                        band_sum, band_count):
+    # the plain per-frame sum of logs (``chunk`` only changes how often the kernel renormalises its products)
+    power = (spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2) * scale2
+    accumulate_frames(power, active, floor, sum_db, sum_power, band_of_bin, segment_of_frame, band_sum, band_count)
+
+
+def sample_stats(x, scale, stats, or_bits, sums):
+    finite = np.isfinite(x)
+    sums += np.where(finite, x, 0.0).sum(axis=0)
+    v = x[finite]
+    stats[4] += (~finite).sum()
+    if v.size == 0:
+        return
+    stats[0] = max(stats[0], np.abs(v).max())
+    stats[1] += (v * v).sum()
+    stats[2] += v.size
+    stats[3] += (np.abs(v) >= 1.0 - 1.0 / 32768.0).sum()
+    q = v * scale
+    on_grid = np.floor(q) == q
+    stats[5] += (~on_grid).sum()
+    if on_grid.any():
+        or_bits[0] |= np.bitwise_or.reduce(q[on_grid].astype(np.int64))
+
+
+# -- comb -----------------------------------------------------------------------------------------------------
+
+def window_minima(x, width):
+    starts = np.arange(0, x.size, width)
+    idx = np.array([s + int(np.argmin(x[s:s + width])) for s in starts], dtype=np.int64)
+    return idx, x[idx].astype(np.float64)
+
+
+def clipped_residual(x, hull, floor, lo, hi):
+    out = np.clip(x - np.maximum(hull, floor), lo, hi)
+    top = out.max() if out.size else 0.0
+    return out / top if top > 0 else out
+
+
+def _at(r, pos):
+    pos = np.asarray(pos, dtype=np.float64)
+    i = np.floor(pos).astype(np.int64)
+    ok = (i >= 0) & (i + 1 < r.size)
+    j = np.clip(i, 0, r.size - 2)
+    return np.where(ok, np.maximum(r[j], r[j + 1]), -1.0)
+
+
+def comb_sums(r, bin_hz, deltas, fmin, edges, sums, counts):
+    for i, d in enumerate(deltas):
+        n = np.arange(int(np.ceil(fmin / d)), int(np.ceil(edges[-1] / d)) + 1)
+        f = n * d
+        n, f = n[f < edges[-1]], f[f < edges[-1]]
+        a = _at(r, f * (1.0 / bin_hz))
+        b = _at(r, (f + 0.5 * d) * (1.0 / bin_hz))
+        ok = (a >= 0) & (b >= 0)
+        for e, edge in enumerate(edges):
+            sel = ok & (f < edge)
+            sums[i, e] = (a - b)[sel].sum()
+            counts[i, e] = sel.sum()
+
+
+# -- lossy ----------------------------------------------------------------------------------------------------
+
+def channel_mean(y, out, batch=1 << 16):
+    # double-precision channel sums, ``batch`` frames at a time (no full-length double temporary)
+    acc = np.empty(min(batch, y.shape[0]))
+    for a in range(0, y.shape[0], batch):
+        part = y[a:a + batch]
+        s = acc[: part.shape[0]]
+        s[:] = part[:, 0]
+        for j in range(1, y.shape[1]):
+            s += part[:, j]
+        s /= y.shape[1]
+        out[a:a + part.shape[0]] = s
+
+
+def window_frames(x, first, hop, win, out):
+    frames = np.lib.stride_tricks.sliding_window_view(x, win.size)[::hop]
+    np.multiply(frames[first:first + out.shape[0]], win, out=out)
+
+
+def band_means(spec, starts, width, scale, out):
+    power = (spec.real ** 2 + spec.imag ** 2) * scale
+    # C-ordered groups: NumPy's mean over a contiguous last axis is the order the kernel follows
+    groups = np.ascontiguousarray(power[:, starts[:, None] + np.arange(width)])
+    out[:] = groups.mean(axis=-1)
+
+
+def hole_counts(levels, g0, g1, lag, floor, on, dip):
+    p = levels[:, g0:g1].astype(np.float64) + floor
+    a, b, c = p[:-2 * lag], p[lag:-lag], p[2 * lag:]
+    ok = (a > on) & (c > on)
+    return int(ok.sum()), int((ok & (np.minimum(a, c) > dip * b)).sum())
+
+
+def fold_frames(x, starts, w, out):
+    frames = x[np.asarray(starts)[:, None] + np.arange(w.size)]
+    n = out.shape[1]
+    h = n // 2
+    # u = (-c_r - d, a - b_r) of the windowed quarters (a, b, c, d)
+    out[:, :h] = frames[:, n + h - 1:n - 1:-1] * w[n + h - 1:n - 1:-1]
+    out[:, :h] += frames[:, n + h:] * w[n + h:]
+    np.negative(out[:, :h], out=out[:, :h])
+    out[:, h:] = frames[:, :h] * w[:h]
+    out[:, h:] -= frames[:, n - 1:h - 1:-1] * w[n - 1:h - 1:-1]
+
+
+def count_below(X, scale, tau, counts):
+    counts[:] = np.count_nonzero(np.abs(X.astype(np.float64) * scale) < tau, axis=-1)
+
+
+def diff_energy(blocks, out):
+    out[:] = np.sum(np.diff(blocks, axis=1) ** 2, axis=1)
