@@ -8,7 +8,7 @@ paper's description (Afchar et al., ISMIR 2025, Sec. 4) as a direct transcriptio
 and bins, NumPy only for each frame's FFT, the hull built anchor by anchor. It is also the ground truth of
 tests/test_fakeprint.py. A vectorised-NumPy variant (the kernels' NumPy twins) is timed too, so the gain
 from numba alone is visible. Also times the comb search on the same spectrum and, when a file is given
-with --file, the whole deconv analysis of that file against its decode time.
+with --file, the whole AI analysis of that file against its decode time.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=44100)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--file", nargs="+", default=None,
-                    help="also time decode vs deconv analysis of these audio files")
+                    help="also time decode vs AI analysis of these audio files")
     args = ap.parse_args()
 
     from musicforensics.ai import comb
@@ -151,14 +151,14 @@ def main() -> None:
         from musicforensics.pipeline.analysis import analyze_file
         from musicforensics.config import AnalysisConfig
 
-        cfg = AnalysisConfig(detectors=("deconv",))
+        cfg = AnalysisConfig(detectors=("ai",))
         for path in args.file:
             t_dec, _ = _best(lambda p=path: sf.read(p, dtype="float64"), args.repeat)
             analyze_file(path, config=cfg)
             t_all, _rep = _best(lambda p=path: analyze_file(p, config=cfg), args.repeat)
             # best of `repeat` for the detector's own time too (its `seconds`, excluding the shared spectrum pass)
             det = min(sum(d.seconds for d in analyze_file(path, config=cfg).detectors) for _ in range(args.repeat))
-            print(f"{path}: decode {t_dec:.3f} s; deconv detector {det:.3f} s "
+            print(f"{path}: decode {t_dec:.3f} s; ai detector {det:.3f} s "
                   f"(ratio {det / t_dec:.2f}); whole analysis incl. the shared spectrum pass {t_all:.3f} s")
 
 

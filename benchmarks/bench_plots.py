@@ -81,7 +81,7 @@ def main(argv=None) -> None:
         for f in files:
             rep = analyze_file(f)
             data, dw1, dc1 = _timed(lambda: plot.compute_plot_data(f, report=rep))
-            spectrum = rep.__dict__.pop("spectrum")
+            spectrum, rep.spectrum = rep.spectrum, None
             _, dw2, dc2 = _timed(lambda: plot.compute_plot_data(f, report=rep))
             rep.spectrum = spectrum
             _, sw, sc = _timed(lambda: plot.figure_to_png(plot.summary_figure(data, rep)))

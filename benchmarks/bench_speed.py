@@ -11,11 +11,11 @@ Four measurements, all in one run so the ratios share the machine's state:
    reads, float32 where exact = the floor), then ``analyze_file`` with the time of its shared spectral pass
    (decoding included) and of each detector (``DetectorResult.seconds``), for FLAC 44.1 kHz/16-bit, FLAC
    96 kHz/24-bit and MP3 (LAME CBR 192), 30 s, 3 min and 10 min long (plus 60 min with ``--long``);
-   ``--repeat`` rounds, each of three decode-then-analysis pairs: every detector (the per-stage columns), issue
-   4's command (lossy + hires + bitdepth, what ``musicforensics lossy`` runs) and issue 5's (deconv, what
-   ``musicforensics peaks`` runs); medians per stage. The two issue ratios are the whole ``analyze_file`` of
-   their run against decode-only, each also as "over decode" (the same minus one decode, i.e. the analysis work
-   on top of the decoding the pass itself performs). ``--music DIR`` loops real recordings instead of the
+   ``--repeat`` rounds, each of three decode-then-analysis pairs: every detector (the per-stage columns), the
+   ``lossy`` command's detectors (lossy + hires + bitdepth) and the ``ai`` command's (ai); medians per stage.
+   The two command ratios are the whole ``analyze_file`` of their run against decode-only, each also as "over
+   decode" (the same minus one decode, i.e. the analysis work on top of the decoding the pass itself
+   performs). ``--music DIR`` loops real recordings instead of the
    synthetic signal (the MP3 then encodes the looped 44.1 kHz music);
 2. a folder of 12 x 30 s FLAC files through ``musicforensics scan --format jsonl`` with ``--jobs 1`` and ``2``;
 3. peak resident memory (``ru_maxrss`` of a child process) analysing a 24-bit/96 kHz FLAC of ``--memory-hours``
@@ -108,12 +108,12 @@ def decode_only(path: Path) -> float:
     return time.perf_counter() - t0
 
 
-#: The detectors each issue's own command runs (``musicforensics lossy`` and ``musicforensics peaks``); the
-#: issue's ratio is the whole ``analyze_file`` of such a run (reading, the spectral pass, its detectors).
-ISSUE4_DETECTORS = ("lossy", "hires", "bitdepth")  # lossy origin / fake hi-res / padded bit depth
-ISSUE5_DETECTORS = ("deconv",)  # AI (neural-decoder deconvolution)
-#: Runs per round: every detector (the per-stage columns), then each issue's command.
-RUNS = {"all": (), "issue4": ISSUE4_DETECTORS, "issue5": ISSUE5_DETECTORS}
+#: The detectors of ``musicforensics lossy`` and ``musicforensics ai``; each command's ratio is the whole
+#: ``analyze_file`` of such a run (reading, the spectral pass, its detectors).
+LOSSY_COMMAND_DETECTORS = ("lossy", "hires", "bitdepth")  # lossy origin / fake hi-res / padded bit depth
+AI_COMMAND_DETECTORS = ("ai",)  # AI (neural-decoder comb)
+#: Runs per round: every detector (the per-stage columns), then each command's detectors.
+RUNS = {"all": (), "lossy_cmd": LOSSY_COMMAND_DETECTORS, "ai_cmd": AI_COMMAND_DETECTORS}
 
 
 def analyse_once(path: Path, detectors: tuple[str, ...] = ()) -> dict:
@@ -128,7 +128,7 @@ def analyse_once(path: Path, detectors: tuple[str, ...] = ()) -> dict:
     if report.status == "error":
         raise RuntimeError(f"analysis failed on {path}: {report.error}")
     # (an analyser without the pass timing, e.g. an older version under test, leaves it unknown)
-    stages = {"total": elapsed, "spectral": getattr(report, "spectral_pass_seconds", float("nan"))}
+    stages = {"total": elapsed, "spectral": getattr(report, "pass_seconds", float("nan"))}
     stages.update({d.detector: d.seconds for d in report.detectors})
     return stages
 
@@ -197,12 +197,12 @@ def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path |
             decode_only(path)  # page cache warm for both measurements
             decode, runs = paired_medians(path, reps)
             st = runs["all"]
-            i4, i5 = runs["issue4"]["total"], runs["issue5"]["total"]
+            i4, i5 = runs["lossy_cmd"]["total"], runs["ai_cmd"]["total"]
             over = st["spectral"] - decode  # the pass's own work on top of decoding
             rows.append([
                 name, f"{seconds:g}", f"{decode:.3f}", f"{st['spectral']:.3f}", f"{over / decode:.2f}",
                 f"{st.get('bitdepth', 0.0):.3f}", f"{st.get('hires', 0.0):.3f}", f"{st.get('lossy', 0.0):.3f}",
-                f"{st.get('deconv', 0.0):.3f}", f"{st['total']:.3f}", f"{st['total'] / decode:.2f}",
+                f"{st.get('ai', 0.0):.3f}", f"{st['total']:.3f}", f"{st['total'] / decode:.2f}",
                 f"{i4 / decode:.2f}", f"{(i4 - decode) / decode:.2f}",
                 f"{i5 / decode:.2f}", f"{(i5 - decode) / decode:.2f}", f"{seconds / st['total']:.0f}x",
             ])
@@ -213,8 +213,8 @@ def per_file_table(tmp: Path, durations: list[float], repeat: int, music: Path |
 
 
 PER_FILE_HEADER = ["file", "s", "decode", "spectral pass", "pass over decode / decode", "bitdepth", "hires", "lossy",
-                   "deconv", "total", "total / decode", "issue 4 run / decode", "issue 4 over decode / decode",
-                   "issue 5 run / decode", "issue 5 over decode / decode", "x real time"]
+                   "ai", "total", "total / decode", "lossy command run / decode", "lossy command over decode / decode",
+                   "ai command run / decode", "ai command over decode / decode", "x real time"]
 
 
 def cli_exe() -> list[str]:

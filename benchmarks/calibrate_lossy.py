@@ -5,12 +5,13 @@
 1. analyses every row (``lossy`` and ``hires`` detectors) and stores the measured evidence in
    ``lossy_features.json`` next to each manifest (reused when present, so refits are instant; delete it after
    changing a measurement);
-2. on ``split=dev`` rows only: fits the logistic model of musicforensics.detectors.lossy (L2-regularised,
-   Newton steps) on x = (drop/10, floor/10, log10 hole rate + 4, grid z/10) and prints the constants to paste
-   into the module. With ``--write-family-model PATH`` it also fits the codec-family model (multinomial logistic over
-   ``lossy.family_features``) and the bitrate-class wall Gaussians on the dev transcodes. Measuring runs the
-   detector, which loads the shipped family model, so after changing ``FAMILY_FEATURES`` first refit from the
-   old cache (a new feature reads as absent), then delete the cache and run again;
+2. on ``split=dev`` rows only: fits the lossy decision model (L2-regularised logistic regression,
+   :func:`musicforensics.fitting.fit_logistic`) on the model input (drop/10, floor/10, log10 hole rate + 4,
+   grid z/10) and prints it; ``--write-decision-model PATH`` writes it as ``musicforensics/models/
+   lossy_decision.json`` does. With ``--write-family-model PATH`` it also fits the codec-family model (multinomial
+   logistic over ``lossy.decision.family_features``) and the bitrate-class wall Gaussians on the dev transcodes.
+   Measuring runs the detector, which loads the shipped models, so after changing ``FAMILY_FEATURES`` first refit
+   from the old cache (a new feature reads as absent), then delete the cache and run again;
 3. on ``split=eval`` rows: reports, with the constants currently in the modules, false positives per genuine
    family, detection per lossy family/setting, family accuracy and upsampled detection, misses listed.
 """
@@ -60,21 +61,17 @@ def measure(manifest: Path, features: Path, jobs: int) -> dict:
     return {r["path"]: (r, cache[r["path"]]) for r in rows}
 
 
-def fit_logistic(X: np.ndarray, y: np.ndarray, lam: float = LAMBDA, steps: int = 2000) -> np.ndarray:
-    """Newton-Raphson for L2-regularised logistic regression (intercept not penalised)."""
-    A = np.hstack([np.ones((X.shape[0], 1)), X])
-    w = np.zeros(A.shape[1])
-    reg = lam * np.eye(A.shape[1])
-    reg[0, 0] = 0.0
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-np.clip(A @ w, -60, 60)))
-        g = A.T @ (p - y) + reg @ w
-        H = A.T @ (A * (p * (1 - p))[:, None]) + reg + 1e-9 * np.eye(A.shape[1])
-        step = np.linalg.solve(H, g)
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    return w
+def _evidence(res: dict):
+    """The typed lossy evidence of a cached result (None for an error, a container or evidence without a model
+    input)."""
+    from musicforensics.lossy.evidence import LossyEvidence
+
+    if res["status"] == "error":
+        return None
+    ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
+    if "x" not in ev or ev.get("container"):
+        return None
+    return LossyEvidence.from_dict(ev)
 
 
 def _codec(row) -> str:
@@ -96,14 +93,13 @@ def grid_report(data: dict) -> None:
     for path, (row, res) in data.items():
         if row["split"] != "dev" or res["status"] == "error":
             continue
-        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
-        g = ev.get("grid") or {}
-        if not g:
+        ev = _evidence(res)
+        if ev is None:
             continue
         if row["label_lossy"] == "0" and row["class"] != "ai":
-            gen.append((float(g.get("z") or 0.0), path))
+            gen.append((float(ev.grid.z), path))
         elif row["class"] == "lossy":
-            per[_codec(row)].append((float(g.get("z") or 0.0), g.get("best")))
+            per[_codec(row)].append((float(ev.grid.z), ev.grid.best))
     gen.sort(reverse=True)
     print(f"# grid z, dev negatives: max {gen[0][0] if gen else 0:.2f} ({gen[0][1] if gen else '-'}); "
           f"top 5 {[round(z, 2) for z, _ in gen[:5]]}")
@@ -113,27 +109,32 @@ def grid_report(data: dict) -> None:
         print(f"#   {c:7s} n={len(v):3d} z min {zs[0]:.1f} median {zs[len(zs) // 2]:.1f}; named right at z>=5: {right}")
 
 
-def refit(data: dict) -> None:
+def refit(data: dict) -> dict:
+    """Fit the decision model on the dev rows; returns it in the form of ``models/lossy_decision.json``."""
+    from musicforensics.fitting import fit_logistic
     from musicforensics.lossy import decision as L
 
     X, y, paths = [], [], []
     for path, (row, res) in data.items():
-        if row["split"] != "dev" or row["class"] not in ("genuine", "lossy") or res["status"] == "error":
+        if row["split"] != "dev" or row["class"] not in ("genuine", "lossy"):
             continue
-        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
-        if "x" not in ev or ev.get("container"):
+        ev = _evidence(res)
+        if ev is None:
             continue
-        X.append(L.model_x(ev))
+        X.append(L.model_input(ev).vector())
         y.append(1.0 if row["label_lossy"] == "1" else 0.0)
         paths.append(path)
     X, y = np.array(X), np.array(y)
     grid_report(data)
-    w = fit_logistic(X, y)
+    w, b = fit_logistic(X, y, l2=LAMBDA, sample_weight=None)
     print(f"# dev rows: {len(y)} ({int(y.sum())} lossy)")
-    print(f"LOGIT_INTERCEPT = {w[0]:.4f}")
-    print(f"LOGIT_WEIGHTS = ({', '.join(f'{v:.4f}' for v in w[1:])})")
-    p_neg = sorted(((L.lossy_probability(x), p) for x, t, p in zip(X, y, paths) if t == 0), reverse=True)
+    print(f"# intercept {b:.4f}, weights ({', '.join(f'{v:.4f}' for v in w)})")
+    logits = X @ w + b
+    p_neg = sorted(((1 / (1 + np.exp(-v)), p) for v, t, p in zip(logits, y, paths) if t == 0), reverse=True)
     print(f"# highest dev-negative model probability with these weights: {p_neg[0][0]:.3f} ({p_neg[0][1]})")
+    model = dict(L.decision_model())
+    model.update(intercept=round(float(b), 4), weights=[round(float(v), 4) for v in w])
+    return model
 
 
 #: Manifest setting -> bitrate-class label of musicforensics.detectors.lossy.BITRATE_CLASSES, per codec.
@@ -149,48 +150,31 @@ SETTING_CLASSES = {
 MIN_WALL_SD_KHZ = 0.15
 
 
-def fit_softmax(X: np.ndarray, y: np.ndarray, k: int, lam: float = FAMILY_LAMBDA, steps: int = 6000,
-                rate: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression by gradient descent on standardised X: mean cross-entropy plus
-    lam / (2 n) ||W||^2 (intercepts not penalised). Returns (intercepts (k,), weights (k, d))."""
-    n = X.shape[0]
-    A = np.hstack([np.ones((n, 1)), X])
-    W = np.zeros((A.shape[1], k))
-    Y = np.eye(k)[y]
-    for _ in range(steps):
-        S = A @ W
-        S -= S.max(axis=1, keepdims=True)
-        P = np.exp(S)
-        P /= P.sum(axis=1, keepdims=True)
-        G = A.T @ (P - Y) / n
-        R = lam * W / n
-        R[0] = 0.0
-        W -= rate * (G + R)
-    return W[0], W[1:].T
-
-
 def fit_family_model(data: dict, manifests: list) -> dict:
     """The codec-family model (multinomial logistic over lossy.family_features) and the per-class wall
     Gaussians of the bitrate classes, from the dev transcodes (label: the manifest's codec, i.e. the last codec
     of a double encode)."""
+    from musicforensics.fitting import fit_multinomial
     from musicforensics.lossy import decision as L
+    from musicforensics.lossy.codecs import BITRATE_CLASSES
 
     feats, labels, walls = [], [], defaultdict(list)
     for row, res in data.values():
-        if row["split"] != "dev" or row["class"] != "lossy" or res["status"] == "error":
+        if row["split"] != "dev" or row["class"] != "lossy":
             continue
-        ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
-        if "family_x" not in ev or ev.get("container"):
+        ev = _evidence(res)
+        if ev is None:
             continue
-        feats.append(L.family_features(ev))
+        feats.append([L.family_features(ev)[f] for f in L.FAMILY_FEATURES])
         labels.append(_codec(row))
         label = SETTING_CLASSES.get(_codec(row), {}).get(row["setting"])
         if label is not None and row["family"] != "double":
-            walls[(_codec(row), label)].append(ev["family_x"][0])
+            walls[(_codec(row), label)].append(ev.family_x[0])
     families = sorted(set(labels))
     X = np.array(feats)
     mean, scale = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-3)
-    b, W = fit_softmax((X - mean) / scale, np.array([families.index(c) for c in labels]), len(families))
+    W, b = fit_multinomial((X - mean) / scale, np.array([families.index(c) for c in labels]), len(families),
+                           l2=FAMILY_LAMBDA)
     classes = defaultdict(list)
     for (codec, label), v in walls.items():
         v = np.array(v)
@@ -199,7 +183,7 @@ def fit_family_model(data: dict, manifests: list) -> dict:
         sd = 1.4826 * float(np.median(np.abs(v - med)))
         classes[codec].append({"label": label, "wall_khz_mean": round(med, 4),
                                "wall_khz_sd": round(max(sd, MIN_WALL_SD_KHZ), 4), "n": len(v)})
-    for codec, table in L.BITRATE_CLASSES.items():  # keep the module's order (low to high bitrate)
+    for codec, table in BITRATE_CLASSES.items():  # keep the table's order (low to high bitrate)
         order = [lab for _, lab in table]
         classes[codec].sort(key=lambda c: order.index(c["label"]))
     return {
@@ -208,7 +192,8 @@ def fit_family_model(data: dict, manifests: list) -> dict:
                      + " --write-family-model musicforensics/models/lossy_family.json",
         "training": {"split": "dev", "rows": len(labels), "per_family": {f: labels.count(f) for f in families},
                      "label": "manifest codec (the last codec of a double encode)", "lambda": FAMILY_LAMBDA,
-                     "method": "multinomial logistic regression, gradient descent on standardised features"},
+                     "method": "multinomial logistic regression (musicforensics.fitting.fit_multinomial) on standardised "
+                                "features"},
         "families": families, "features": list(L.FAMILY_FEATURES),
         "mean": [round(float(v), 6) for v in mean], "scale": [round(float(v), 6) for v in scale],
         "intercepts": [round(float(v), 6) for v in b], "weights": [[round(float(v), 6) for v in r] for r in W],
@@ -231,14 +216,14 @@ def evaluate(data: dict, split: str) -> None:
                 misses.append(f"ERROR {path}: {res['error']}")
             continue
         v = res["verdicts"].get("lossy", {})
-        ev = v.get("evidence") or {}
-        # recompute the decision from stored features with the module's current constants
-        if "x" in ev and not ev.get("container"):
+        ev = _evidence(res)
+        # recompute the decision from stored features with the current models
+        if ev is not None:
             d = L.decide(ev)
-            det, fam = d["detected"], d["family"]
+            det, fam = d.detected, d.family
         else:
             det = bool(v.get("detected"))
-            fam = (ev.get("codec_family") or {}).get("estimate")
+            fam = ((v.get("evidence") or {}).get("codec_family") or {}).get("estimate")
         inc = v.get("status") == "inconclusive" and not det
         if row["class"] == "genuine" or (row["class"] in ("bitpadded",) and row["label_lossy"] == "0"):
             g = genuine[row["family"]]
@@ -253,16 +238,16 @@ def evaluate(data: dict, split: str) -> None:
             s[0] += 1
             s[1] += int(det)
             s[2] += int(det and fam in _chain(row))
-            if det and row["class"] == "lossy" and "x" in ev and not ev.get("container"):
-                fam_conf.append((d["family_p"][fam], fam in _chain(row)))
+            if det and row["class"] == "lossy" and ev is not None:
+                fam_conf.append((d.family_p[fam], fam in _chain(row)))
             label = SETTING_CLASSES.get(_codec(row), {}).get(row["setting"])
-            if det and label is not None and row["family"] != "double" and "family_x" in ev:
-                rates = L.bitrate_probabilities(_codec(row), ev["family_x"][0])
+            if det and label is not None and row["family"] != "double" and ev is not None:
+                rates = L.bitrate_probabilities(_codec(row), ev.family_x[0])
                 rate_stats[0] += 1
                 rate_stats[1] += int(max(rates, key=rates.get) == label)
                 rate_stats[2] += rates.get(label, 0.0)
             if not det:
-                misses.append(f"MISS lossy {path} x={ev.get('x')}")
+                misses.append(f"MISS lossy {path} x={None if ev is None else ev.x}")
         if row["class"] in ("upsampled",) or row["family"] == "hires" or (row["class"] == "genuine" and int(row["sample_rate"] or 0) > 44100):
             u = res["verdicts"].get("upsampled", {})
             key = f"{row['class']}/{row['family']}"
@@ -308,6 +293,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--split", default="eval", help="split to report on (default eval)")
     ap.add_argument("--no-fit", action="store_true")
+    ap.add_argument("--write-decision-model", type=Path, default=None,
+                    help="write the refitted decision model here (JSON, the form of models/lossy_decision.json)")
     ap.add_argument("--write-family-model", type=Path, default=None,
                     help="fit the codec-family / bitrate-class model on dev and write it here (JSON)")
     a = ap.parse_args(argv)
@@ -315,7 +302,10 @@ def main(argv=None) -> int:
     for m in a.manifest:  # evidence cached next to each manifest as lossy_features.json
         data.update({f"{m.parent}/{k}": v for k, v in measure(m, m.with_name("lossy_features.json"), a.jobs).items()})
     if not a.no_fit:
-        refit(data)
+        decision = refit(data)
+        if a.write_decision_model is not None:
+            a.write_decision_model.write_text(json.dumps(decision, indent=1) + "\n")
+            print(f"# wrote {a.write_decision_model}")
     if a.write_family_model is not None:
         model = fit_family_model(data, a.manifest)
         a.write_family_model.write_text(json.dumps(model, indent=1) + "\n")

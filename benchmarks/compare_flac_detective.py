@@ -38,6 +38,7 @@ from collections import Counter
 from pathlib import Path
 
 from musicforensics.pipeline import evaluation as ev
+from musicforensics.pipeline import manifest as mf
 from musicforensics.pipeline import metrics
 from musicforensics.results import STATUS_ERROR, STATUS_OK, Finding, TrackReport
 
@@ -61,7 +62,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def select_rows(manifest: ev.Manifest, limit: int | None) -> list[ev.ManifestRow]:
+def select_rows(manifest: mf.Manifest, limit: int | None) -> list[mf.ManifestRow]:
     rows = [r for r in manifest.rows if r.path.lower().endswith(".flac") and manifest.resolve(r).is_file()]
     if limit:
         # keep every class represented: round-robin over classes
@@ -78,16 +79,16 @@ def select_rows(manifest: ev.Manifest, limit: int | None) -> list[ev.ManifestRow
     return rows
 
 
-def write_abs_manifest(path: Path, manifest: ev.Manifest, rows: list[ev.ManifestRow]) -> None:
+def write_abs_manifest(path: Path, manifest: mf.Manifest, rows: list[mf.ManifestRow]) -> None:
     cols = ["path", "split", "class", "family", "codec", "setting", "architecture", "weights", "expected_delta_hz",
-            "postprocess"] + [f"label_{k}" for k in ev.KINDS]
+            "postprocess"] + [f"label_{k}" for k in mf.KINDS]
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(cols)
         for r in rows:
             w.writerow([str(manifest.resolve(r)), r.split, r.cls, r.family, r.codec, r.setting, r.architecture,
                         r.weights, "" if r.expected_delta_hz is None else r.expected_delta_hz, r.postprocess,
-                        *[r.labels[k] for k in ev.KINDS]])
+                        *[r.labels[k] for k in mf.KINDS]])
 
 
 def run_ours(manifest_path: Path, jobs: int, tmp: Path) -> tuple[dict, float]:
@@ -130,7 +131,7 @@ def run_fd(paths: list[str], jobs: int, tmp: Path, keep: Path | None = None) -> 
     return load_fd_report(report), wall
 
 
-def fd_reports(rows_abs: list[ev.ManifestRow], fd: dict[str, dict], fake: frozenset) -> list[TrackReport]:
+def fd_reports(rows_abs: list[mf.ManifestRow], fd: dict[str, dict], fake: frozenset) -> list[TrackReport]:
     reports = []
     for r in rows_abs:
         res = fd.get(os.path.realpath(r.path))
@@ -220,7 +221,7 @@ def render(title, header, rows, *, markdown) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("manifest", type=Path)
-    ap.add_argument("--split", default="eval", choices=ev.SPLITS)
+    ap.add_argument("--split", default="eval", choices=mf.SPLITS)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--limit", type=int, help="At most this many files (round-robin over classes).")
     ap.add_argument("--markdown", type=Path, help="Also write the tables as markdown here.")
@@ -231,7 +232,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if shutil.which("flac-detective") is None:
         raise SystemExit("flac-detective is not installed: pip install flac-detective")
-    manifest = ev.load_manifest(args.manifest, split=args.split)
+    manifest = mf.load_manifest(args.manifest, split=args.split)
     rows = select_rows(manifest, args.limit)
     if not rows:
         raise SystemExit(f"no existing FLAC rows in split {args.split!r} of {args.manifest}")
@@ -240,7 +241,7 @@ def main(argv=None) -> int:
         tmp = Path(tmpdir)
         abs_manifest = tmp / "manifest.csv"
         write_abs_manifest(abs_manifest, manifest, rows)
-        rows_abs = ev.load_manifest(abs_manifest, split="all").rows
+        rows_abs = mf.load_manifest(abs_manifest, split="all").rows
         print(f"{len(rows)} FLAC files; running musicforensics --jobs {args.jobs} ...", file=sys.stderr)
         ours, ours_wall = run_ours(abs_manifest, args.jobs, tmp)
         print(f"  {ours_wall:.1f} s" + ("" if args.fd_report else f"; running flac-detective --workers {args.jobs} ..."),
@@ -259,7 +260,7 @@ def main(argv=None) -> int:
     docs = {f"musicforensics {__version__}": ours}
     for name, fake in (("FLAC Detective (strict)", FD_STRICT), ("FLAC Detective (lenient)", FD_LENIENT),
                        ("FLAC Detective (any flag)", FD_ANY)):
-        docs[name] = ev.evaluate(rows_abs, fd_reports(rows_abs, fd, fake), kinds=ev.KINDS)
+        docs[name] = ev.evaluate(rows_abs, fd_reports(rows_abs, fd, fake), kinds=mf.KINDS)
     tools = list(docs)
     aucs = {tools[0]: ours["kinds"]["lossy"]["roc"]["auc"], **{t: fd_auc(rows_abs, fd) for t in tools[1:]}}
     walls = {tools[0]: ours_wall} | ({tools[1]: fd_wall} if fd_wall is not None else {})

@@ -7,7 +7,7 @@ verdicts.
 
 >>> doc, ident = load("lossy_decision.json", expected_format="musicforensics-lossy-decision")
 >>> sorted(doc)[:3], len(ident)
-(['decision_threshold', 'format', 'format_version'], 12)
+(['decision_threshold', 'features', 'fitted_by'], 12)
 """
 
 from __future__ import annotations

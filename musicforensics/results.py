@@ -168,6 +168,10 @@ class Finding:
     reason: str | None = None
     detector: str = ""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.evidence, Mapping):  # plain data given by hand: kept as such
+            self.evidence = MappingEvidence(dict(self.evidence))
+
     @classmethod
     def undecided(cls, kind: str, reason: str, *, detector: str = "", evidence: Evidence | None = None) -> "Finding":
         """An INCONCLUSIVE finding: not detected, no probability, with the reason."""
@@ -211,6 +215,10 @@ class DetectorResult:
     reason: str | None = None
     evidence: Evidence = field(default_factory=MappingEvidence)
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.evidence, Mapping):
+            self.evidence = MappingEvidence(dict(self.evidence))
 
     def to_dict(self) -> dict:
         return {

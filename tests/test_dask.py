@@ -131,7 +131,8 @@ def test_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(cluster, 
 @pytest.mark.slow
 def test_interrupted_dask_scan_resumes_through_the_store(cluster, library, reference_fast, tmp_path):
     from musicforensics.pipeline.dask_engine import DaskEngine
-    from musicforensics.pipeline.store import ResultStore, StoreEngine
+    from musicforensics.pipeline.store import ResultStore
+    from musicforensics.pipeline.store_engine import StoreEngine
 
     items = discover([str(library)])
     with ResultStore(tmp_path / "s.sqlite") as st:

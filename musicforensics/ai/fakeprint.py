@@ -76,7 +76,12 @@ class Fakeprint:
 
 def band_bins(*, sample_rate: int = FAKEPRINT_RATE, n_fft: int = FAKEPRINT_N_FFT,
               fmin: float = FAKEPRINT_FMIN, fmax: float = FAKEPRINT_FMAX) -> tuple[int, int]:
-    """First bin and one past the last bin whose centre lies in [fmin, fmax] Hz."""
+    """First bin and one past the last bin whose centre lies in [fmin, fmax] Hz.
+
+    >>> lo, hi = band_bins()
+    >>> hi - lo
+    4087
+    """
     lo = int(np.ceil(fmin * n_fft / sample_rate))
     hi = int(np.floor(fmax * n_fft / sample_rate)) + 1
     return lo, hi

@@ -6,7 +6,7 @@ version); a missing field only removes a marker.
 >>> from musicforensics import analyze_file
 >>> marks = read_marks(analyze_file("sample_audio/lossy_mp3_128.flac"))
 >>> round(marks.wall_hz), marks.codec
-(16361, 'mp3')
+(16508, 'mp3')
 """
 
 from __future__ import annotations

@@ -25,7 +25,11 @@ PADDED_MAX_BITS = 16
 
 def padded_probability(stored_bits: int, effective_bits: int, samples: int) -> float:
     """P(padded | all samples share ``stored_bits - effective_bits`` zero low bits), from the 2^(-kN) chance
-    that genuine content does so; 0 when nothing is missing."""
+    that genuine content does so; 0 when nothing is missing.
+
+    >>> padded_probability(24, 16, 1)
+    0.99609375
+    """
     missing = stored_bits - effective_bits
     if missing <= 0 or samples <= 0:
         return 0.0

@@ -86,6 +86,12 @@ def read_info(path: str | os.PathLike) -> AudioInfo:
         The file is missing, empty, unreadable, or not audio libsndfile knows.
     UnsupportedAudioError
         The file is audio but has no channels or an implausible sample rate.
+
+    Examples
+    --------
+    >>> info = read_info("sample_audio/upsampled_96k.flac")
+    >>> info.sample_rate, info.bit_depth, info.channels
+    (96000, 24, 1)
     """
     path = Path(path)
     size = _regular_file_size(path)

@@ -71,6 +71,9 @@ def quantisation_floor_db(bits: int, n_fft: int) -> float:
 
     White noise of variance s^2 gives E[P] = (2/sum w)^2 s^2 sum w^2 = 6 s^2 / n_fft for a Hann window;
     rounding to a step q = 2^-(bits-1) has s^2 = q^2 / 12. 16 bits, n_fft 16384: -135.5 dB.
+
+    >>> round(quantisation_floor_db(16, 16384), 1)
+    -135.5
     """
     q = 2.0 ** (-(bits - 1))
     return float(10.0 * np.log10(6.0 * q * q / 12.0 / n_fft))
@@ -111,6 +114,13 @@ def find_wall(freqs: np.ndarray, level_db: np.ndarray, *, fmin: float, fmax: flo
     -------
     Wall or None
         None when the axis is too short for the stretches either side.
+
+    Examples
+    --------
+    >>> freqs = np.arange(0, 22050, 2.7)
+    >>> w = find_wall(freqs, np.where(freqs < 16000, -70.0, -135.0), fmin=8000, fmax=21000)
+    >>> round(w.freq_hz, -2), round(w.drop_db)
+    (16000.0, 65)
     """
     level = np.asarray(level_db, dtype=np.float64)
     return find_walls(freqs, level[None, :], fmin=fmin, fmax=fmax, side_hz=side_hz, guard_hz=guard_hz,
