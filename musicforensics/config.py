@@ -42,7 +42,7 @@ POWER_FLOOR = 1e-14
 AUDIO_EXTENSIONS = (
     ".flac", ".wav", ".wave", ".rf64", ".w64", ".aif", ".aiff", ".aifc", ".caf",
     ".ogg", ".oga", ".opus", ".mp3", ".mp2", ".au", ".snd",
-    # read through ffmpeg when it is installed (musicforensics/_ffmpeg.py)
+    # read through ffmpeg when it is installed (musicforensics/io/ffmpeg.py)
     ".m4a", ".mp4", ".aac", ".m4b", ".alac", ".wma", ".webm", ".mka",
 )
 

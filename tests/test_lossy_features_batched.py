@@ -1,6 +1,6 @@
 """The batched hole-rate STFT and the numba kernels of ``_lossy_features`` and ``_band_breaks`` give the results of
 the plain whole-excerpt NumPy formulas they replaced (written out here, or the NumPy twins of the kernels in
-``musicforensics.dsp._reference_lossy``), on noise and on lossy-like signals (tiles zeroed, MDCT-quantised)."""
+``musicforensics.spectral.kernels.twins``), on noise and on lossy-like signals (tiles zeroed, MDCT-quantised)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ The search here is training-free:
 * the spacing is refined by a least-squares fit of the fired teeth's interpolated positions, which gives
   far finer than the 2.69 Hz bin (tooth n carries a position error / n).
 
-Numba kernels: :func:`._kernels.comb.comb_sums` (NumPy twin in :mod:`._reference_comb`).
+Numba kernels: :func:`musicforensics.spectral.kernels.comb.comb_sums` (NumPy twin in
+:mod:`musicforensics.spectral.kernels.twins`).
 
 Why one module: the statistic, its null and the rules that discount tones and codec grids share the
 spectrum's read-outs and constants; split, each part would need the others' internals.

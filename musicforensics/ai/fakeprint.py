@@ -9,7 +9,7 @@ Pipeline (paper Sec. 4; docs/references.md):
 3. power in dB, ``10 log10(|X|^2 + 1e-10)`` with the unnormalised transform (a full-scale sine reads
    about +72 dB at its bin; the -45 dB hull floor of step 6 only makes sense on that scale);
 4. mean over channels and frames of the dB values (mean of dB, not dB of the mean; every frame counts,
-   unlike :class:`~musicforensics.dsp.spectrum.SpectralSummary`, which skips frames below -100 dBFS);
+   unlike :class:`~musicforensics.spectral.summary.SpectralSummary`, which skips frames below -100 dBFS);
 5. keep the bins from 5 to 16 kHz;
 6. subtract a lower hull: the minimum of each consecutive 10-bin window is an anchor, the anchors are joined
    by quadratic-spline interpolation (flat extrapolation at the ends) and the hull is floored at -45 dB;

@@ -51,7 +51,7 @@ FAKEPRINT_MAX_Z_SHIFT = 3.0
 #: boundary below it. Calibrated on the dev split of the full reference corpus (``--size full --seed 0``): comb z
 #: of its 342 dev negatives (genuine, lossy, upsampled, padded): 99th percentile 5.92, maximum 7.15 (a 24-bit
 #: 48 kHz render); 8.0 sits above that maximum. Recomputed after the comb changes of the full-corpus refit
-#: (tone envelope threshold, codec grids, coarse null; see musicforensics/dsp/comb.py): 99th percentile 5.84,
+#: (tone envelope threshold, codec grids, coarse null; see musicforensics/ai/comb.py): 99th percentile 5.84,
 #: maximum 7.04 (the same render), so 8.0 stands; with the coarser null (NULL_STRIDE 16):
 #: 5.88 and 6.94. A fit on the small corpus's dev split alone (44 negatives)
 #: had put the boundary at z 5.3.

@@ -86,6 +86,8 @@ def _install_signal_handlers(state: dict) -> None:
     thread when the reader of a pipe goes away."""
 
     def handler(signum, _frame):
+        if state.get("done") and state.get("pipe_closed"):
+            return  # the command has finished; the reader leaving now changes nothing
         if state.get("stopping"):
             os._exit(128 + signum)
         state["stopping"] = True
@@ -145,7 +147,10 @@ def main() -> None:
         _install_signal_handlers(state)
         sys.stdout = _StdoutGuard(sys.stdout)
         _watch_stdout_pipe(state)
-        app(prog_name="musicforensics")
+        try:
+            app(prog_name="musicforensics")
+        finally:
+            state["done"] = True
     except Interrupted as exc:
         if exc.exit_code == EXIT_BROKEN_PIPE:
             _silence_stdout()

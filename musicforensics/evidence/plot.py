@@ -1,6 +1,6 @@
 """Figures a person can check: spectrogram, long-term spectrum, comb view and a one-page summary.
 
-This is the only module that imports matplotlib, and it does so through :class:`matplotlib.figure.Figure`
+This module and :mod:`.plot_eval` are the only ones that import matplotlib; both go through :class:`matplotlib.figure.Figure`
 with the Agg canvas: no pyplot, no global backend, no window ever opens. Every ``*_figure`` function
 returns a Figure; :func:`figure_to_png` turns it into PNG bytes. Importing :mod:`musicforensics` (or running
 ``musicforensics --help``) never imports this module. The data come from :mod:`.plot_data`, the markers from

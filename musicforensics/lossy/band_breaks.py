@@ -12,7 +12,7 @@ helps to name the codec (dev split of the reference corpus: Vorbis median 0.01, 
 Measured on the kept excerpt (first channel): Hann frames of BREAK_FRAME_S without overlap, power in
 BAND_BINS-bin bands (~86 Hz) between BREAK_LO_HZ and the wall (or BREAK_TOP_HZ); a break is a step of at least
 BREAK_STEP_DB between neighbouring bands whose quieter side lies within BREAK_SILENT_DB of the 16-bit rounding
-level of one bin (:func:`musicforensics.dsp.wall.quantisation_floor_db`), in frames whose loudest band stands
+level of one bin (:func:`musicforensics.spectral.wall.quantisation_floor_db`), in frames whose loudest band stands
 LIVE_DB over that level.
 """
 

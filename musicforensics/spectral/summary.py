@@ -28,7 +28,7 @@ from .kernels import spectral as _k
 
 #: Active frames whose powers (+ floor) are multiplied into each bin's running product before its binary
 #: exponent is taken out (the log of a product is the sum of the logs, so this only changes rounding, ~1e-15
-#: relative; see :func:`._kernels.spectral.accumulate_spectrum`).
+#: relative; see :func:`musicforensics.spectral.kernels.spectral.accumulate_spectrum`).
 LOG_PRODUCT_FRAMES = 16
 #: Largest sample magnitude of a block for which LOG_PRODUCT_FRAMES is safe: P <= 4 A^2, so a product of 16
 #: (4 A^2 + 1e-14) started in [1, 2) stays below 1e202 and above 1e-224, far from double-precision overflow and
@@ -140,11 +140,11 @@ class SampleStats:
 
 def update_sample_stats(x: np.ndarray, scale: float, stats: np.ndarray, or_bits: np.ndarray, sums: np.ndarray,
                         peak: float | None = None) -> None:
-    """Add a block (frames, channels) to the running sample statistics, as :func:`._kernels.spectral.sample_stats`.
+    """Add a block (frames, channels) to the running sample statistics, as :func:`musicforensics.spectral.kernels.spectral.sample_stats`.
 
     All-finite blocks (the rule) take the fast path: the peak from NumPy's vectorised max/min (or ``peak``, the
     caller's max |x| of the same samples, NaN when there is a NaN), the rest from
-    :func:`._kernels.spectral.finite_sample_stats`. A NaN or Inf anywhere makes the peak non-finite, and the
+    :func:`musicforensics.spectral.kernels.spectral.finite_sample_stats`. A NaN or Inf anywhere makes the peak non-finite, and the
     block goes through the exact NaN-aware kernel instead, so the counts never depend on the path.
     """
     if x.shape[0] == 0:

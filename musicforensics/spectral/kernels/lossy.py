@@ -2,7 +2,7 @@
 
 Each one does, in one pass and without temporaries, exactly the floating-point operations of the NumPy
 formulation it replaces (same operand order and precision, so bit-identical results); the NumPy twins live in
-:mod:`musicforensics.dsp._reference_lossy`.
+:mod:`musicforensics.spectral.kernels.twins`.
 
 Loop indices that the compiler cannot prove non-negative (reversed or offset reads) are unsigned
 (``np.uint64``): numba then drops its negative-index wraparound test, which otherwise stops LLVM from

@@ -119,7 +119,7 @@ def sample_stats(x, scale, stats, or_bits, sums):
     (for the DC offset). Accumulates in local variables and writes back once per block.
 
     This is the exact reference path; blocks whose samples are all finite go through the faster
-    :func:`finite_sample_stats` instead (see :func:`musicforensics.dsp.spectrum.update_sample_stats`).
+    :func:`finite_sample_stats` instead (see :func:`musicforensics.spectral.summary.update_sample_stats`).
     """
     n, c = x.shape
     full_scale = 1.0 - 1.0 / 32768.0
