@@ -11,7 +11,6 @@ from .common import (
 )
 
 
-
 def register(app: typer.Typer) -> None:
     def ai_command(
         paths: PathsArgument,

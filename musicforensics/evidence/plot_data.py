@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from ..config import POWER_FLOOR, AnalysisConfig
-from ..errors import AudioReadError
 from ..io import audio
 from ..pipeline.analysis import spectral_pass
 from ..spectral.framing import frame_view, periodic_hann

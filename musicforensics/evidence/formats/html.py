@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 from ...results import TrackReport
 from .texts import (
-    KNOWN_LIMITS, METHOD_NOTES, FigureRecord, describe_format, flagged, status_counts, track_note, verdict_cell,
+    KNOWN_LIMITS, METHOD_NOTES, evidence_value_text, FigureRecord, describe_format, flagged, status_counts, track_note, verdict_cell,
     verdict_counts,
 )
 
@@ -86,14 +86,6 @@ def _csp() -> str:
             "base-uri 'none'; form-action 'none'")
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 400 else text[:400] + " ..."
-    return str(value)
-
 
 def _counts_section(reports: Sequence[TrackReport]) -> str:
     st = status_counts(reports)
@@ -159,7 +151,7 @@ def _flagged_section(reports: Sequence[TrackReport], figures: Mapping[str, Figur
             ev = r.verdicts[kind].to_dict()["evidence"]  # the evidence as the JSON shows it
             if ev:
                 out.append(f"<table class='evidence'><caption>{_e(kind)} evidence</caption><tbody>")
-                out += [f"<tr><th scope='row'>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in ev.items()]
+                out += [f"<tr><th scope='row'>{_e(k)}</th><td>{_e(evidence_value_text(v, 400))}</td></tr>" for k, v in ev.items()]
                 out.append("</tbody></table>")
         rec = figures.get(r.path)
         if rec is not None and rec.png:

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 from ...results import TrackReport
 from .texts import (
-    KNOWN_LIMITS, METHOD_NOTES, describe_format, flagged, status_counts, track_note, verdict_cell, verdict_counts,
+    KNOWN_LIMITS, METHOD_NOTES, evidence_value_text, describe_format, flagged, status_counts, track_note, verdict_cell, verdict_counts,
 )
 
 #: Punctuation that can start markup inside a line: emphasis, code, links/images (``[`` is enough to stop
@@ -29,14 +29,6 @@ def escape(value) -> str:
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return " ".join(text.splitlines())
 
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (list, dict)):
-        text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 300 else text[:300] + " ..."
-    return str(value)
 
 
 def render(reports: Sequence[TrackReport], *, summary: dict | None = None, meta: dict | None = None,
@@ -100,7 +92,7 @@ def render(reports: Sequence[TrackReport], *, summary: dict | None = None, meta:
             ev = r.verdicts[kind].to_dict()["evidence"]  # the evidence as the JSON shows it
             if ev:
                 out += [f"{escape(kind)} evidence:", "", "| key | value |", "|---|---|"]
-                out += [f"| {escape(k)} | {escape(_fmt(v))} |" for k, v in ev.items()]
+                out += [f"| {escape(k)} | {escape(evidence_value_text(v, 300))} |" for k, v in ev.items()]
                 out.append("")
         if r.path in links:
             out += [f"![summary figure]({links[r.path]})", ""]

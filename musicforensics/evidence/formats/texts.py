@@ -3,11 +3,23 @@ per-track cells and notes, and the method notes and known limits (plain text; ea
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
 from ...results import STATUS_ERROR, STATUS_INCONCLUSIVE, STATUS_OK, TrackReport
+
+
+def evidence_value_text(value, limit: int) -> str:
+    """One evidence value as text: floats to 6 significant digits, lists and dicts as JSON cut at ``limit``
+    characters."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, dict)):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= limit else text[:limit] + " ..."
+    return str(value)
 
 
 def describe_format(audio: dict | None) -> str:
