@@ -87,6 +87,34 @@ def test_stft_masking_adds_no_comb(rng):
     assert not f.detected and f.evidence.unexplained_z < 8
 
 
+@pytest.mark.parametrize("factor", [0.94, 1.02])
+def test_speed_change_is_followed(rng, factor):
+    """Played faster or slower by resampling, every frequency scales by the factor: the comb moves off the
+    candidate spacings, and the search finds it and the factor."""
+    from scipy.signal import resample
+
+    sr = 44100
+    y = _ai(rng, seconds=16, gain=0.03)
+    moved = resample(y, int(round(y.size / factor)))
+    f = analyze_signal(moved, sr, config=CFG).verdicts["ai"]
+    assert f.detected, f.reason
+    assert f.evidence.speed_factor == pytest.approx(factor, rel=0.005)
+    assert "speed change" in f.reason
+
+
+def test_generated_part_is_located(rng):
+    """A human part followed by a generated part: the flagged range starts within 5 s of the splice."""
+    sr = 44100
+    human = music(sr * 20, sr, rng)
+    generated = _ai(rng, seconds=25, gain=0.02)
+    y = np.concatenate([human, generated])
+    f = analyze_signal(y, sr, config=CFG).verdicts["ai"]
+    assert f.detected, f.reason
+    (start, end), = f.evidence.flagged_ranges_s
+    assert abs(start - 20.0) <= 5.0 and end >= 40.0
+    assert f.evidence.segment_z and f.evidence.segment_seconds == pytest.approx(10.0)
+
+
 def test_low_rate_is_inconclusive(rng):
     f = analyze_signal(0.1 * rng.standard_normal(8000 * 3), 8000, config=CFG).verdicts["ai"]
     assert f.inconclusive and "sample rate" in f.reason

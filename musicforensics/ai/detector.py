@@ -187,7 +187,7 @@ def _moved(j: Judgement, plan: FoldPlan, mono: np.ndarray, spectrum, seeds: tupl
     fs = plan.sample_rate
     full = full_spectrum(mono, fs)
     found = _speed.search(full, plan, seeds)
-    if found is None or found.z < rule.z_fire:
+    if found is None or found.z < _speed.MOVED_Z_FIRE or not _speed.in_every_third(mono, fs, found, full_spectrum):
         return None
     rough = _comb.envelope_roughness(spectrum.mean_db, spectrum.bin_hz, found.delta_hz, fmax=found.top_hz)
     if rough < _comb.SMOOTH_ENVELOPE_DB:

@@ -1,4 +1,4 @@
-"""Is a comb a decoder's, or periodic music? Tests on a full-resolution spectrum of the track's first 30 s.
+"""Is a comb a decoder's, or periodic music? Tests on a full-resolution spectrum of the track's first 20 s.
 
 A decoder adds lines at ``k Delta`` and nothing between them. Music can light the same teeth: a sample-exact
 loop of ``L`` samples has lines at every multiple of ``fs / L``, a drum pattern sequenced on a tempo grid repeats
@@ -7,7 +7,7 @@ Whenever such content lights a candidate comb, its lines also fill a finer latti
 about as strongly as the teeth. The **lattice contrast** compares the teeth with the mid-gap points of every
 finer lattice:
 
-    h = log(1 + max of the 3 nearest bins of r),
+    h = log(1 + the largest r of the 3 nearest bins),
     c_m = (mean h(teeth) - mean h(points j Delta / m with (j mod m) / m in [1/4, 3/4])) / SE,
     c_min = min(c_noise, min over m = 2..64 of c_m),
 
@@ -16,8 +16,8 @@ used: a decoder comb's amplitude follows the music, so its lines carry sidebands
 tooth at the tempo and note rates. Lattices ``Delta / m`` that are themselves decoder levels of the same rate are
 skipped. A decoder comb keeps every ``c_m`` large; a loop or a sequence has some ``c_m`` near 0.
 
-The **drone share** is the fraction of the raw 200 Hz-4 kHz power that sits on the teeth (the 3 bins of each
-tooth's main lobe: the spectrum is zero-padded by 2): a
+The **drone share** is the fraction of the raw 200 Hz-4 kHz power that sits on the teeth (the 3 bins around
+each tooth): a
 steady harmonic series (a drone, an organ pedal) whose fundamental is the spacing puts most of the band's power
 there, a decoder's comb a tiny part of it.
 """
@@ -31,10 +31,10 @@ import scipy.fft as sfft
 
 from .coherent import HIGH_BAND_HZ, LOW_BAND_HZ, whiten
 
-#: Length of the stretch the full-resolution spectrum is taken on, s.
-SPAN_SECONDS = 30.0
-#: Bins per block of the whitening median (finer bins than the folds': zero padding by 2).
-NOISE_BLOCK = 64
+#: Length of the stretch the full-resolution spectrum is taken on, s (0.05 Hz bins: a 0.5 Hz lattice is 10 bins).
+SPAN_SECONDS = 20.0
+#: Bins per block of the whitening median.
+NOISE_BLOCK = 32
 #: Finest lattice tested: Delta / m for m up to CONTRAST_M_MAX, and never finer than FINEST_LATTICE_HZ.
 CONTRAST_M_MAX = 128
 FINEST_LATTICE_HZ = 0.5
@@ -46,11 +46,13 @@ MIN_POINTS = 10
 
 @dataclass(frozen=True)
 class FullSpectrum:
-    """Whitened (``ratio``) and raw (``power``) spectrum of the span, ``bin_hz`` apart."""
+    """Whitened (``ratio``) and raw (``power``) spectrum of the span, ``bin_hz`` apart; ``level`` is
+    log(1 + the largest ratio of each bin and its two neighbours), what the lattice contrast compares."""
 
     ratio: np.ndarray
     power: np.ndarray
     bin_hz: float
+    level: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,16 @@ class Contrast:
 
 
 def full_spectrum(mono: np.ndarray, sample_rate: int, *, span_s: float = SPAN_SECONDS) -> FullSpectrum:
-    """Spectrum of the first ``span_s`` seconds of the channel sum, zero-padded to twice its length."""
+    """Spectrum of the first ``span_s`` seconds of the channel sum (rectangular window, no padding: the tests
+    read each frequency as the largest of its 3 nearest bins)."""
     x = np.asarray(mono[: int(span_s * sample_rate)], dtype=np.float64)
-    n = sfft.next_fast_len(2 * max(x.shape[0], 1), real=True)
+    n = sfft.next_fast_len(max(x.shape[0], 16), real=True)
     spectrum = sfft.rfft(x, n)
     power = spectrum.real ** 2 + spectrum.imag ** 2
     ratio, _noise = whiten(power, NOISE_BLOCK)
-    return FullSpectrum(ratio=ratio, power=power, bin_hz=sample_rate / n)
-
-
-def _max3(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
-    return np.maximum(np.maximum(values[bins - 1], values[bins]), values[bins + 1])
+    level = np.log1p(ratio)
+    level[1:-1] = np.maximum(np.maximum(level[:-2], level[1:-1]), level[2:])
+    return FullSpectrum(ratio=ratio, power=power, bin_hz=sample_rate / n, level=level)
 
 
 def _in_band(spec: FullSpectrum, lo_hz: float, hi_hz: float) -> tuple[int, int]:
@@ -98,17 +99,17 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
     teeth = teeth[(teeth > lo) & (teeth < hi)]
     if teeth.size < 3:
         return None
-    h_teeth = np.log1p(_max3(spec.ratio, teeth))
+    h_teeth = spec.level[teeth]
     mean_teeth, var_teeth = h_teeth.mean(), h_teeth.var() / teeth.size
 
     def contrast(points: np.ndarray) -> float:
-        h = np.log1p(_max3(spec.ratio, points))
+        h = spec.level[points]
         return float((mean_teeth - h.mean()) / np.sqrt(var_teeth + h.var() / points.size + 1e-12))
 
     rng = np.random.default_rng(seed)
     noise_points = rng.integers(lo, hi, NOISE_POSITIONS)
     c_noise = contrast(noise_points)
-    mean_noise = float(np.log1p(_max3(spec.ratio, noise_points)).mean())
+    mean_noise = float(spec.level[noise_points].mean())
     excess = max(mean_teeth - mean_noise, 1e-9)
     best, best_m = c_noise, 1
     share, share_m = 0.0, 0
@@ -126,7 +127,7 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
         c = contrast(points)
         if c < best:
             best, best_m = c, m
-        lit = (float(np.log1p(_max3(spec.ratio, points)).mean()) - mean_noise) / excess
+        lit = (float(spec.level[points].mean()) - mean_noise) / excess
         if lit > share:
             share, share_m = lit, m
     for spacing in known:

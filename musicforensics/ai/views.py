@@ -3,7 +3,7 @@
 * **folded spectrum**: the whitened high-band spectrum of the folded track (:mod:`.coherent`), folded again in
   frequency at the comb spacing, ``phase = (f / Delta) mod 1``: every tooth lands on the one bin at phase 0, so a
   decoder comb stacks into one peak while music spreads flat (for a comb moved by a speed change, the first
-  30 s at full resolution, in PHASE_BINS bins);
+  20 s at full resolution, in PHASE_BINS bins);
 * **z over spacings**: the coherent comb z of every candidate spacing (:mod:`.coherent`): one spike at the
   comb's spacing and at its coarser levels;
 * **zoom**: 500 Hz of the whitened spectrum of the folded track around the strongest tooth, with the expected
@@ -72,7 +72,7 @@ def comb_views(acc: FoldAccumulator, delta_hz: float, top_hz: float) -> CombView
     spacings = np.array([scores[i].delta_hz for i in order])
     spacing_z = np.array([scores[i].z for i in order])
     # zoom: 500 Hz around the strongest tooth, on the folded track's spectrum when the comb is exact (every
-    # tooth on one bin), else on the first 30 s at full resolution
+    # tooth on one bin), else on the first 20 s at full resolution
     k = np.arange(max(1, int(np.ceil(HIGH_BAND_HZ / delta_hz))), int(top_hz / delta_hz) + 1)
     teeth = k * delta_hz
     zoom = spectra[exact[0].fold] if exact else spec
