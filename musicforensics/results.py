@@ -26,7 +26,7 @@ from ._version import __version__
 
 #: Version of the JSON records (1.1: evidence gained named model inputs, ``model_input`` and
 #: ``family_input`` beside the old ``x`` and ``family_x``; the AI detector is named ``ai``, was ``deconv``).
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 
 STATUS_OK = "ok"
 STATUS_INCONCLUSIVE = "inconclusive"

@@ -100,6 +100,7 @@ def test_speed_change_is_followed(rng, factor):
     assert f.detected, f.reason
     assert f.evidence.speed_factor == pytest.approx(factor, rel=0.005)
     assert "speed change" in f.reason
+    assert "cannot follow" in f.evidence.long_term.fakeprint_note  # the fixed-bin fakeprint says it is blind here
 
 
 def test_generated_part_is_located(rng):
@@ -259,6 +260,29 @@ def test_train_and_ai_commands(small_manifest, tmp_path, monkeypatch):
     assert by_name["ai_0.wav"]["verdicts"]["ai"]["detected"] is True
     assert by_name["gen_0.wav"]["verdicts"]["ai"]["detected"] is False
     assert set(by_name["ai_0.wav"]["verdicts"]) == {"ai"}  # only the AI detector ran
+
+
+def test_train_from_stored_results(small_manifest, tmp_path, monkeypatch):
+    """Training on the verdicts of an earlier run gives the same slope as analysing the files again, and refuses
+    verdicts made with another model (their z* rests on other gates)."""
+    from typer.testing import CliRunner
+
+    from musicforensics.cli.app import app
+
+    monkeypatch.delenv("MUSICFORENSICS_AI_MODEL", raising=False)
+    monkeypatch.chdir(small_manifest.parent)
+    runner = CliRunner()
+    res = runner.invoke(app, ["ai", ".", "-f", "jsonl", "-q", "-j", "1", "-o", "run.jsonl"])
+    assert res.exit_code == 1, res.output
+    fresh, stored = tmp_path / "fresh.json", tmp_path / "stored.json"
+    assert runner.invoke(app, ["train", str(small_manifest), "-o", str(fresh), "-q", "-j", "1"]).exit_code == 0
+    res = runner.invoke(app, ["train", str(small_manifest), "-o", str(stored), "-q", "--from-results", "run.jsonl"])
+    assert res.exit_code == 0, res.output
+    a, b = json.loads(fresh.read_text()), json.loads(stored.read_text())
+    assert a["decision"] == b["decision"] and b["provenance"]["from_results"] == ["run.jsonl"]
+    res = runner.invoke(app, ["train", str(small_manifest), "-o", str(tmp_path / "x.json"), "-q",
+                              "--from-results", "run.jsonl", "--base", str(fresh)])
+    assert res.exit_code == 2 and "not with" in res.output and not (tmp_path / "x.json").exists()
 
 
 def test_train_rejects_one_class(tmp_path, rng):

@@ -17,7 +17,7 @@ def test_facts_of_a_known_signal():
     assert r.facts["peak_dbfs"] == pytest.approx(20 * np.log10(np.abs(y).max()), abs=0.01)
     assert r.audio["sample_rate"] == sr and r.audio["channels"] == 2
     assert r.facts["nonfinite_samples"] == 0
-    assert r.to_dict()["schema_version"] == "1.1"
+    assert r.to_dict()["schema_version"] == "2.0"
 
 
 def test_bandwidth_fact_sees_a_lowpass(rng):

@@ -70,7 +70,7 @@ def test_scan_jsonl_is_valid_and_byte_clean(mixed):
     assert by_name["good.flac"]["status"] == "ok"
     assert by_name["empty.wav"]["status"] == "error" and "empty" in by_name["empty.wav"]["error"]
     assert by_name["silence.wav"]["status"] == "inconclusive"
-    assert all(r["schema_version"] == "1.1" for r in records)
+    assert all(r["schema_version"] == "2.0" for r in records)
     assert all(r["path"].startswith(str(mixed)) for r in records)  # absolute argument, absolute paths
     assert not ANSI.search(res.stdout)
 
@@ -85,7 +85,7 @@ def test_schema_validates_every_record(mixed):
 def test_json_and_csv_formats(mixed, tmp_path):
     doc = json.loads(run("scan", mixed, "-f", "json", "-q").stdout)
     assert doc["summary"]["files"] == 5 and doc["summary"]["error"] == 2
-    assert doc["run"]["version"] and doc["schema_version"] == "1.1"
+    assert doc["run"]["version"] and doc["schema_version"] == "2.0"
     rows = list(csv.DictReader(io.StringIO(run("scan", mixed, "-f", "csv", "-q").stdout)))
     assert {r["status"] for r in rows} == {"ok", "inconclusive", "error"}
     assert "bitpadded_detected" in rows[0]

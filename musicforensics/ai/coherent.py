@@ -27,6 +27,7 @@ layers I-III leaves structure there (an MP2 transcode of genuine music scored z 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.fft as sfft
@@ -96,8 +97,10 @@ def whiten(power: np.ndarray, block: int = NOISE_BLOCK) -> tuple[np.ndarray, np.
     return ratio, noise
 
 
+@lru_cache(maxsize=64)
 def polyphase_bins(n_bins: int, bin_hz: float, sample_rate: int) -> np.ndarray:
-    """Bins within one bin of a multiple of ``r0 / POLYPHASE_BANDS`` for every generator rate r0."""
+    """Bins within one bin of a multiple of ``r0 / POLYPHASE_BANDS`` for every generator rate r0 (cached: the
+    segments of a track share their fold length; the array is read-only)."""
     out = []
     for rate in GENERATOR_RATES:
         spacing = rate / POLYPHASE_BANDS
@@ -105,7 +108,9 @@ def polyphase_bins(n_bins: int, bin_hz: float, sample_rate: int) -> np.ndarray:
         for offset in (-1, 0, 1):
             out.append(centres + offset)
     bins = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-    return bins[(bins >= 0) & (bins < n_bins)]
+    bins = bins[(bins >= 0) & (bins < n_bins)]
+    bins.flags.writeable = False
+    return bins
 
 
 def fold_spectrum(folded: np.ndarray, sample_rate: int) -> FoldSpectrum:

@@ -50,6 +50,7 @@ from .coherent import CombScore
 from .judge import Judgement, check_comb, judge
 from .lattice import FullSpectrum, full_spectrum
 from .localise import Located, find_part, locate_detected
+from .segments import ScanMemo
 from .model import AIModel, DecisionRule, load_model
 
 #: Shortest analysed span the comb test judges, s. Below it the false-positive rate of the statistic has not
@@ -238,12 +239,13 @@ class AIDetector(Detector):
         scores = score_candidates(spectra, plan)
         mono = acc.mono()
         long_comb = _comb.comb_search(ctx.spectrum.mean_db, fs, ctx.spectrum.n_fft)
-        j = judge(scores, plan, mono, rule)
+        memo = ScanMemo(mono, fs)
+        j = judge(scores, plan, memo, rule)
         located = moved = None
         if j.decisive is not None:
-            located = locate_detected(j, plan, mono)
+            located = locate_detected(j, plan, memo)
         elif seconds >= MIN_SECONDS_TO_CLEAR:
-            located = find_part(j, scores, plan, mono, rule)
+            located = find_part(j, scores, plan, memo, rule)
             if located is not None:
                 j = _with_part(j, located)
             else:
@@ -252,8 +254,12 @@ class AIDetector(Detector):
                     j, moved = found
         detected = j.decisive is not None
         needed = None if detected or seconds >= MIN_SECONDS_TO_CLEAR else MIN_SECONDS_TO_CLEAR
-        evidence = _evidence(j, plan, spectra, seconds, needed, _long_term(long_comb, ctx.spectrum, model), model,
-                             located, moved)
+        long_term = _long_term(long_comb, ctx.spectrum, model)
+        if moved is not None and long_term.fakeprint_logit is not None:
+            long_term = replace(long_term, fakeprint_note=(
+                f"the fakeprint reads fixed frequency bins and cannot follow the x{moved.found.factor:.4f} speed "
+                "change: its logit is not evidence for this track"))
+        evidence = _evidence(j, plan, spectra, seconds, needed, long_term, model, located, moved)
         if needed is not None:
             seen = "no decoder comb fired" if not j.checks else "the combs that fired are explained by the music"
             why = f"{seen} in {seconds:.1f} s; {MIN_SECONDS_TO_CLEAR:g} s are needed to rule out a decoder comb"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..results import EvidenceRecord
+from ..results import EvidenceRecord, optional
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,14 @@ class CombCheck(EvidenceRecord):
 @dataclass(frozen=True)
 class LongTermComb(EvidenceRecord):
     """The comb on the long-term mean-of-dB spectrum (incoherent; kept as supporting evidence and for the
-    plots): z against jittered combs, spacing, and the fakeprint's logit under the model's fakeprint weights."""
+    plots): z against jittered combs, spacing, and the fakeprint's logit under the model's fakeprint weights.
+    ``fakeprint_note`` says when the logit cannot be read as evidence (the fakeprint reads fixed frequency bins,
+    so a speed change moves a decoder's peaks off them)."""
 
     comb_z: float
     delta_hz: float | None
-    fakeprint_logit: float
+    fakeprint_logit: float | None
+    fakeprint_note: str | None = optional()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from .coherent import OWN_TEETH_RATIO, CombScore, finest_level
 from .evidence import CombCheck
 from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, full_spectrum, lattice_contrast
 from .model import DecisionRule
-from .segments import segment_scan, template_consistency
+from .segments import ScanMemo, template_consistency
 
 #: Fired combs checked, strongest first; any fired comb beyond these counts as explained by music.
 MAX_CHECKED = 12
@@ -76,13 +76,14 @@ def related(score: CombScore, explained: list[tuple[CombScore, CombCheck]]) -> C
     return None
 
 
-def strongest_span(mono: np.ndarray, sample_rate: int, score: CombScore) -> tuple[int, int]:
+def strongest_span(memo: ScanMemo, score: CombScore) -> tuple[int, int]:
     """The SPAN_SECONDS stretch (first and last sample) where ``score``'s comb is strongest: the checks read it
     there, not in a part of the track the comb may not reach (a generated continuation of a human intro)."""
+    mono, sample_rate = memo.mono, memo.sample_rate
     span = int(round(SPAN_SECONDS * sample_rate))
     if mono.shape[0] <= span:
         return 0, mono.shape[0]
-    scan = segment_scan(mono, sample_rate, score.candidate, score.top_hz)
+    scan = memo.scan(score.candidate, score.top_hz)
     per_span = max(int(round(SPAN_SECONDS / scan.block_seconds)), 1)
     z = np.convolve(np.maximum(scan.block_z, 0.0), np.ones(per_span), mode="valid")
     block = int(round(scan.block_seconds * sample_rate))
@@ -91,16 +92,17 @@ def strongest_span(mono: np.ndarray, sample_rate: int, score: CombScore) -> tupl
     return first, first + span
 
 
-def judge(scores: list[CombScore], plan: FoldPlan, mono: np.ndarray, rule: DecisionRule) -> Judgement:
+def judge(scores: list[CombScore], plan: FoldPlan, memo: ScanMemo, rule: DecisionRule) -> Judgement:
     """Check the fired combs, strongest first, until one is not explained by music (see the module docstring).
     Each comb is checked on the stretch where it is strongest (:func:`strongest_span`)."""
+    mono = memo.mono
     strongest = max(scores, key=lambda s: s.z, default=None)
     fired = sorted((s for s in scores if s.z >= rule.z_fire), key=lambda s: -s.z)
     unfired = max((s.z for s in scores if s.z < rule.z_fire), default=0.0)
     spectra: dict = {}
 
     def full(score: CombScore) -> tuple[np.ndarray, FullSpectrum]:
-        a, b = strongest_span(mono, plan.sample_rate, score)
+        a, b = strongest_span(memo, score)
         if (a, b) not in spectra:
             spectra[(a, b)] = full_spectrum(mono[a:b], plan.sample_rate)
         return mono[a:b], spectra[(a, b)]

@@ -31,7 +31,8 @@ import scipy.fft as sfft
 
 from .coherent import HIGH_BAND_HZ, LOW_BAND_HZ, whiten
 
-#: Length of the stretch the full-resolution spectrum is taken on, s (0.05 Hz bins: a 0.5 Hz lattice is 10 bins).
+#: Length of the stretch the full-resolution spectrum is taken on, s (0.05 Hz resolution: a 0.5 Hz lattice is
+#: 10 resolution cells).
 SPAN_SECONDS = 20.0
 #: Bins per block of the whitening median.
 NOISE_BLOCK = 32
@@ -69,10 +70,11 @@ class Contrast:
 
 
 def full_spectrum(mono: np.ndarray, sample_rate: int, *, span_s: float = SPAN_SECONDS) -> FullSpectrum:
-    """Spectrum of the first ``span_s`` seconds of the channel sum (rectangular window, no padding: the tests
-    read each frequency as the largest of its 3 nearest bins)."""
+    """Spectrum of the first ``span_s`` seconds of the channel sum (rectangular window, zero-padded to twice its
+    length: the tests read each frequency as the largest of its 3 nearest bins, i.e. within half a native bin,
+    so a tooth and a lattice point between two native bins are read alike)."""
     x = np.asarray(mono[: int(span_s * sample_rate)], dtype=np.float64)
-    n = sfft.next_fast_len(max(x.shape[0], 16), real=True)
+    n = sfft.next_fast_len(max(2 * x.shape[0], 16), real=True)
     spectrum = sfft.rfft(x, n)
     power = spectrum.real ** 2 + spectrum.imag ** 2
     ratio, _noise = whiten(power, NOISE_BLOCK)

@@ -20,10 +20,16 @@ from .evidence import CombCheck
 from .judge import Judgement, check_comb, related
 from .lattice import full_spectrum
 from .model import DecisionRule
-from .segments import SEGMENT_BLOCKS, SegmentScan, fired_runs, segment_scan
+from .segments import SEGMENT_BLOCKS, ScanMemo, SegmentScan, fired_runs
 
 #: Candidate combs scanned when the whole track is not detected (strongest unexplained first).
 PARTIAL_CANDIDATES = 3
+#: Whole-track z a candidate comb needs before its segments are searched for a generated part. A part of
+#: length Np in a track of length N adds to the whole-track fold a line power diluted by Np / N against its own
+#: span, so z ~ z_part * Np / N: a 20 s part at z 18 on its own reaches z 4 in a 90 s track, at z 36 in a
+#: 3-minute one. The expected maximum of ~200 null z values is about 2.8; below 4 the search would run on
+#: almost every track and cost most of the detector's time for combs that are almost always noise.
+PART_SEED_Z = 4.0
 #: Shortest analysed span the partial search runs on, s (a generated part must be shorter than the track).
 MIN_PARTIAL_TRACK_SECONDS = 15.0
 
@@ -41,31 +47,31 @@ class Located:
 
 
 def _ranges(scan: SegmentScan, seconds: float) -> list[tuple[float, float]]:
-    n = scan.block_z.shape[0]
+    n = scan.n_blocks
     return [(round(a * scan.block_seconds, 2), round(seconds if b == n else b * scan.block_seconds, 2))
             for a, b in fired_runs(scan)]
 
 
-def locate_detected(j: Judgement, plan: FoldPlan, mono: np.ndarray) -> Located:
+def locate_detected(j: Judgement, plan: FoldPlan, memo: ScanMemo) -> Located:
     """Segments and flagged ranges of the comb a positive verdict rests on (its strongest level)."""
-    fs = plan.sample_rate
     score = j.strongest or j.decisive
-    scan = segment_scan(mono, fs, score.candidate, score.top_hz)
-    return Located(scan=scan, score=score, ranges=_ranges(scan, mono.shape[0] / fs))
+    scan = memo.scan(score.candidate, score.top_hz)
+    return Located(scan=scan, score=score, ranges=_ranges(scan, memo.mono.shape[0] / plan.sample_rate))
 
 
-def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, mono: np.ndarray,
+def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, memo: ScanMemo,
               rule: DecisionRule) -> Located | None:
     """A generated part in a track with no whole-track verdict, or None (see the module docstring)."""
     fs = plan.sample_rate
+    mono = memo.mono
     seconds = mono.shape[0] / fs
     if seconds < MIN_PARTIAL_TRACK_SECONDS:
         return None
     explained = j.explained
-    pool = [s for s in sorted(scores, key=lambda s: -s.z) if related(s, explained) is None]
+    pool = [s for s in sorted(scores, key=lambda s: -s.z) if related(s, explained) is None and s.z >= PART_SEED_Z]
     best: Located | None = None
     for score in pool[:PARTIAL_CANDIDATES]:
-        scan = segment_scan(mono, fs, score.candidate, score.top_hz)
+        scan = memo.scan(score.candidate, score.top_hz)
         for first, stop in fired_runs(scan):
             if stop - first < SEGMENT_BLOCKS:
                 continue

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 import scipy.fft as sfft
 
 from ..spectral.kernels import fold as _k
 from .candidates import Candidate
-from .coherent import HIGH_BAND_HZ, comb_z, power_spectrum
+from .coherent import CAP, HIGH_BAND_HZ, MIN_TEETH, NOISE_BLOCK, SILENT_FRACTION, comb_z, polyphase_bins, power_spectrum
 
 #: Blocks the consistency test splits the track into.
 CONSISTENCY_BLOCKS = 6
@@ -113,18 +114,45 @@ def template_consistency(mono: np.ndarray, sample_rate: int, candidate: Candidat
     return Consistency(kappa=float(kappa), blocks=blocks, z_incoherent=z_inc)
 
 
-@dataclass(frozen=True)
 class SegmentScan:
     """A comb's z along the track: per block (``block_z``) and per segment (``segment_z``, segment i spans
-    blocks i .. i + SEGMENT_BLOCKS - 1)."""
+    blocks i .. i + SEGMENT_BLOCKS - 1). Both are computed on first use from the block spectra (finding the
+    strongest stretch needs only the blocks, the flagged ranges the segments and a few edge blocks)."""
 
-    block_seconds: float
-    segment_blocks: int
-    block_z: np.ndarray
-    segment_z: np.ndarray
-    spectra: np.ndarray
-    length: int
-    step: int
+    def __init__(self, *, block_seconds: float, segment_blocks: int, spectra: np.ndarray, length: int, step: int,
+                 sample_rate: int, top_hz: float) -> None:
+        self.block_seconds = block_seconds
+        self.segment_blocks = segment_blocks
+        self.spectra = spectra
+        self.length = length
+        self.step = step
+        self.sample_rate = sample_rate
+        self.top_hz = top_hz
+
+    def _z_of(self, total: np.ndarray) -> float:
+        return screening_z(total.real ** 2 + total.imag ** 2, self.length, self.step, self.sample_rate, self.top_hz)
+
+    @property
+    def n_blocks(self) -> int:
+        return self.spectra.shape[0]
+
+    @cached_property
+    def block_z(self) -> np.ndarray:
+        return np.array([self.block_z_at(i) for i in range(self.n_blocks)])
+
+    def block_z_at(self, i: int) -> float:
+        """The z of block ``i`` alone (computed once)."""
+        cache = self.__dict__.setdefault("_block_z", {})
+        if i not in cache:
+            cache[i] = self._z_of(self.spectra[i])
+        return cache[i]
+
+    @cached_property
+    def segment_z(self) -> np.ndarray:
+        n, m = self.n_blocks, self.segment_blocks
+        running = np.cumsum(self.spectra, axis=0)  # segment i = running[i + m - 1] - running[i - 1]
+        return np.array([self._z_of(running[min(i + m, n) - 1] - (running[i - 1] if i else 0.0))
+                         for i in range(max(n - m + 1, 1))])
 
     @property
     def segment_seconds(self) -> float:
@@ -137,9 +165,41 @@ class SegmentScan:
         return comb_z(spec, self.step, top_hz)
 
 
+def screening_z(power: np.ndarray, length: int, step: int, sample_rate: int, top_hz: float,
+                block: int = NOISE_BLOCK) -> float:
+    """The high-band comb z of one block or segment, whitened by the mean power of each ``block``-bin block (O(n),
+    where the median whitening of :func:`~.coherent.power_spectrum` sorts). Every bin, tooth or not, is divided by
+    the mean of its own block, so under no comb the teeth stay exchangeable with the band's other bins and z keeps
+    its null; a strong tooth lowers its own ratio a little (it is in the mean), and a loud partial its block's.
+    Used to screen blocks and segments; the z a verdict rests on uses the median whitening."""
+    bin_hz = sample_rate / length
+    lo = int(np.ceil(HIGH_BAND_HZ / bin_hz)) // block * block
+    hi = min(int(np.ceil(top_hz / bin_hz)), power.shape[0]) // block * block
+    if hi - lo < 4 * block:
+        return 0.0
+    band = power[lo:hi].reshape(-1, block)
+    is_tooth = (np.arange(lo, hi) % step == 0).reshape(-1, block)
+    level = band.mean(axis=1)  # teeth included, as every bin: they stay exchangeable with the others
+    floor = SILENT_FRACTION * float(np.median(level)) if level.size else 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(level[:, None] > floor, band / level[:, None], np.nan).ravel()
+    usable = np.isfinite(ratio)
+    grid = polyphase_bins(power.shape[0], bin_hz, sample_rate)
+    usable[grid[(grid >= lo) & (grid < hi)] - lo] = False
+    g = np.minimum(np.where(usable, ratio, 0.0), CAP)
+    teeth = usable & is_tooth.ravel()
+    k = int(teeth.sum())
+    if k < MIN_TEETH or usable.sum() < 10 * MIN_TEETH:
+        return 0.0
+    values = g[usable]
+    mu, sigma = float(values.mean()), float(values.std()) + 1e-9
+    return float((g[teeth].sum() - k * mu) / (sigma * np.sqrt(k)))
+
+
 def segment_scan(mono: np.ndarray, sample_rate: int, candidate: Candidate, top_hz: float, *,
                  block_seconds: float = BLOCK_SECONDS, segment_blocks: int = SEGMENT_BLOCKS) -> SegmentScan:
-    """Block and segment z of one comb over the kept channel sum (see the module docstring)."""
+    """The block spectra of one comb over the kept channel sum, ready for its block and segment z (see the
+    module docstring)."""
     length, step = short_fold(candidate, sample_rate)
     block = max(int(round(block_seconds * sample_rate)), 1)
     n_blocks = max(mono.shape[0] // block, 1)
@@ -151,16 +211,24 @@ def segment_scan(mono: np.ndarray, sample_rate: int, candidate: Candidate, top_h
         acc[:] = 0.0
         _k.fold_add(np.ascontiguousarray(mono[a:b]), acc, a % length)
         spectra[i] = sfft.rfft(acc)
+    return SegmentScan(block_seconds=block / sample_rate, segment_blocks=segment_blocks, spectra=spectra,
+                       length=length, step=step, sample_rate=sample_rate, top_hz=top_hz)
 
-    def z_of(total: np.ndarray) -> float:
-        return comb_z(power_spectrum(total.real ** 2 + total.imag ** 2, length, sample_rate), step, top_hz)
 
-    block_z = np.array([z_of(spectra[i]) for i in range(n_blocks)])
-    n_segments = max(n_blocks - segment_blocks + 1, 1)
-    running = np.cumsum(np.vstack([np.zeros((1, spectra.shape[1]), dtype=complex), spectra]), axis=0)
-    segment_z = np.array([z_of(running[min(i + segment_blocks, n_blocks)] - running[i]) for i in range(n_segments)])
-    return SegmentScan(block_seconds=block / sample_rate, segment_blocks=segment_blocks, block_z=block_z,
-                       segment_z=segment_z, spectra=spectra, length=length, step=step)
+class ScanMemo:
+    """The segment scans of one track, one per (comb, band top), so that the checks and the flagged ranges of a
+    comb share one."""
+
+    def __init__(self, mono: np.ndarray, sample_rate: int) -> None:
+        self.mono = mono
+        self.sample_rate = sample_rate
+        self._scans: dict = {}
+
+    def scan(self, candidate: Candidate, top_hz: float) -> SegmentScan:
+        key = (candidate, round(top_hz, 3))
+        if key not in self._scans:
+            self._scans[key] = segment_scan(self.mono, self.sample_rate, candidate, top_hz)
+        return self._scans[key]
 
 
 def fired_runs(scan: SegmentScan, fire_z: float = SEGMENT_FIRE_Z) -> list[tuple[int, int]]:
@@ -170,16 +238,16 @@ def fired_runs(scan: SegmentScan, fire_z: float = SEGMENT_FIRE_Z) -> list[tuple[
     for i, z in enumerate(scan.segment_z):
         if z < fire_z:
             continue
-        first, stop = i, min(i + scan.segment_blocks, scan.block_z.shape[0])
+        first, stop = i, min(i + scan.segment_blocks, scan.n_blocks)
         if runs and first <= runs[-1][1]:
             runs[-1][1] = max(runs[-1][1], stop)
         else:
             runs.append([first, stop])
     out = []
     for first, stop in runs:
-        while stop - first > 1 and scan.block_z[first] < EDGE_BLOCK_Z:
+        while stop - first > 1 and scan.block_z_at(first) < EDGE_BLOCK_Z:
             first += 1
-        while stop - first > 1 and scan.block_z[stop - 1] < EDGE_BLOCK_Z:
+        while stop - first > 1 and scan.block_z_at(stop - 1) < EDGE_BLOCK_Z:
             stop -= 1
         out.append((first, stop))
     return out

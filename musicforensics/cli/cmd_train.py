@@ -25,6 +25,10 @@ def register(app: typer.Typer) -> None:
         base: Annotated[Path | None, typer.Option(
             "--base", metavar="FILE", help="Model whose gates and fakeprint part are kept (default: the shipped "
                                            "model).", exists=True, dir_okay=False)] = None,
+        from_results: Annotated[list[Path] | None, typer.Option(
+            "--from-results", metavar="FILE", help="Use the verdicts stored in these JSON Lines files (from 'ai', "
+            "'scan' or 'evaluate --results-out' with the --base model) instead of analysing the files; paths "
+            "relative to each manifest's folder. Repeatable.", exists=True, dir_okay=False)] = None,
         jobs: JobsOption = None,
         force: ForceOption = False,
         quiet: QuietOption = False,
@@ -44,7 +48,8 @@ def register(app: typer.Typer) -> None:
             check_output_path(output, force=force)
             model = train_from_manifests([str(m) for m in manifests], split=split,
                                          base=None if base is None else str(base),
-                                         engine=make_engine(jobs=jobs))
+                                         engine=None if from_results else make_engine(jobs=jobs),
+                                         from_results=[str(r) for r in from_results or ()])
             model.save(output, force=force)
         if not quiet:
             t = model.provenance.get("training", {})

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._version import __version__
+from ..ai.evidence import AIEvidence
 from ..ai.model import AIModel, DecisionRule, load_model, train
 from ..config import AnalysisConfig
 from ..errors import ParameterError
 from ..results import TrackReport
-from .evaluation import analyse_manifest
+from .evaluation import analyse_manifest, join_results, load_results
 from .manifest import load_manifest
 
 #: Folds of the grouped cross-validation.
@@ -50,14 +51,19 @@ def _z_star(report: TrackReport) -> float | None:
 
 
 def collect_examples(manifests: Sequence[str | os.PathLike], *, split: str = "dev", engine=None,
-                     progress: Callable | None = None, config: AnalysisConfig | None = None) -> list[Example]:
+                     progress: Callable | None = None, config: AnalysisConfig | None = None,
+                     stored: dict[str, TrackReport] | None = None) -> list[Example]:
     """Analyse every row of ``manifests`` (``split`` of a corpus manifest; a manifest without a split column
-    gives all its rows) and return the labelled examples."""
+    gives all its rows), or read its result from ``stored`` (:func:`~.evaluation.load_results`; paths relative
+    to the manifest's folder), and return the labelled examples."""
     cfg = config or AnalysisConfig(detectors=("ai",))
     out: list[Example] = []
     for path in manifests:
         manifest = load_manifest(path, split=split)
-        reports = analyse_manifest(manifest, config=cfg, engine=engine, progress=progress)
+        if stored is not None:
+            reports, _unmatched = join_results(manifest, stored)
+        else:
+            reports = analyse_manifest(manifest, config=cfg, engine=engine, progress=progress)
         for row, report in zip(manifest.rows, reports):
             label = row.labels.get("ai")
             if label is None:
@@ -103,20 +109,45 @@ def cross_validate(examples: Sequence[Example], rule: DecisionRule, k: int = CV_
 
 
 def train_from_manifests(manifests: Sequence[str | os.PathLike], *, split: str = "dev", base: str | None = None,
-                         engine=None, progress: Callable | None = None) -> AIModel:
+                         engine=None, progress: Callable | None = None,
+                         from_results: Sequence[str | os.PathLike] = ()) -> AIModel:
     """Fit the decision slope on the labelled rows of ``manifests``; gates and the fakeprint part come from
-    ``base`` (a model file; None: the shipped model). The provenance records the grouped cross-validation."""
-    examples = collect_examples(manifests, split=split, engine=engine, progress=progress)
+    ``base`` (a model file; None: the shipped model). With ``from_results`` (JSON Lines of ``scan``, ``ai`` or
+    ``evaluate --results-out``) the rows' stored verdicts are used instead of analysing the files; they must have
+    been made with the same gates (the model id of each is checked). The provenance records the grouped
+    cross-validation."""
+    start = load_model(base)
+    stored = None
+    if from_results:
+        stored = {}
+        for results in from_results:
+            stored.update(load_results(results))
+    examples = collect_examples(manifests, split=split, engine=engine, progress=progress, stored=stored)
     used = [e for e in examples if e.z_star is not None]
     if len({e.label for e in used}) < 2:
         raise ParameterError("training needs AI and non-AI files with a verdict (labels 0 and 1)")
-    start = load_model(base)
+    if stored is not None:
+        _check_gates(stored, start)
     cv = cross_validate(used, start.rule)
     prov = {"manifests": [str(m) for m in manifests], "split": split, "package_version": __version__,
             "inconclusive_or_unlabelled": len(examples) - len(used), "groups": len({e.group for e in used}),
             "cross_validation": {"folds": CV_FOLDS, "grouped_by": "source_piece (song)", "per_manifest": cv},
-            "gates_and_fakeprint_from": start.source}
+            "gates_and_fakeprint_from": start.source,
+            "from_results": [str(r) for r in from_results] or None}
     model = train(np.array([e.z_star for e in used]), np.array([e.label for e in used]), rule=start.rule,
                   provenance=prov)
     model.fakeprint = start.fakeprint
     return model
+
+
+def _check_gates(stored: dict[str, TrackReport], start: AIModel) -> None:
+    """Stored verdicts must have been made with ``start`` (their ``z*`` depends on its gates)."""
+    ids = {f.evidence.model_id for r in stored.values() if (f := r.verdicts.get("ai")) is not None
+           and isinstance(f.evidence, AIEvidence)}
+    if not ids:
+        raise ParameterError("the stored results hold no AI verdicts of this version (run 'musicforensics ai' "
+                             "with this version first)")
+    other = sorted(ids - {start.digest})
+    if other:
+        raise ParameterError(f"the stored results were made with AI model {other[0]}, not with {start.source} "
+                             f"({start.digest}); analyse again, or pass the model they were made with as --base")
