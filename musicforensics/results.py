@@ -125,7 +125,8 @@ class EvidenceRecord:
             if f.name in data:
                 kwargs[f.name] = _revive(hints[f.name], data[f.name])
             elif f.default is MISSING and f.default_factory is MISSING:
-                kwargs[f.name] = None
+                # a field the record lacks (partial or older records): an empty sequence, else None
+                kwargs[f.name] = () if typing.get_origin(hints[f.name]) is tuple else None
         return cls(**kwargs)
 
 

@@ -14,8 +14,11 @@ from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, full_spectrum, lat
 from .model import DecisionRule
 from .segments import ScanMemo, template_consistency
 
-#: Fired combs checked, strongest first; any fired comb beyond these counts as explained by music.
+#: Combs checked, strongest first; any comb beyond these counts as explained by music.
 MAX_CHECKED = 12
+#: Combs from this z on are checked even below the firing z: a comb that music explains does not count toward
+#: z*, so a loop whose weaker combs sit just under the firing z is not given a probability near 0.5.
+CHECK_Z = 5.0
 
 
 @dataclass
@@ -97,8 +100,7 @@ def judge(scores: list[CombScore], plan: FoldPlan, memo: ScanMemo, rule: Decisio
     Each comb is checked on the stretch where it is strongest (:func:`strongest_span`)."""
     mono = memo.mono
     strongest = max(scores, key=lambda s: s.z, default=None)
-    fired = sorted((s for s in scores if s.z >= rule.z_fire), key=lambda s: -s.z)
-    unfired = max((s.z for s in scores if s.z < rule.z_fire), default=0.0)
+    checked = sorted((s for s in scores if s.z >= min(CHECK_Z, rule.z_fire)), key=lambda s: -s.z)
     spectra: dict = {}
 
     def full(score: CombScore) -> tuple[np.ndarray, FullSpectrum]:
@@ -111,7 +113,8 @@ def judge(scores: list[CombScore], plan: FoldPlan, memo: ScanMemo, rule: Decisio
     explained: list[tuple[CombScore, CombCheck]] = []
     music_lattices: list[float] = []
     seen: set = set()
-    for score in fired[:MAX_CHECKED]:
+    unexplained: list[float] = []
+    for score in checked[:MAX_CHECKED]:
         fine = finest_level(score, scores, rule.z_fire)
         if fine.candidate in seen or related(score, explained) is not None:
             continue
@@ -120,9 +123,17 @@ def judge(scores: list[CombScore], plan: FoldPlan, memo: ScanMemo, rule: Decisio
         check = check_comb(score, plan, part, spectrum, rule, known=tuple(music_lattices))
         checks.append(check)
         if not check.why:
-            return Judgement(z_star=score.z, decisive=fine, strongest=score, checks=checks,
-                             contrast=check.lattice_contrast, consistency=check.consistency, drone=check.drone_share)
+            if score.z >= rule.z_fire:
+                return Judgement(z_star=score.z, decisive=fine, strongest=score, checks=checks,
+                                 contrast=check.lattice_contrast, consistency=check.consistency,
+                                 drone=check.drone_share)
+            unexplained.append(score.z)
+            continue
         explained.append((score, check))
         if check.lattice_m and check.lattice_contrast is not None and check.lattice_contrast < rule.contrast_min:
             music_lattices.append(check.delta_hz / check.lattice_m)
-    return Judgement(z_star=unfired, decisive=None, strongest=strongest, checks=checks, explained=explained)
+    # z*: the strongest comb left that music does not explain: a checked comb that passed, or one too weak to be
+    # checked; a comb whose teeth belong to an explained comb is explained with it
+    unchecked = max((s.z for s in scores if s.z < CHECK_Z and related(s, explained) is None), default=0.0)
+    return Judgement(z_star=max([unchecked, 0.0, *unexplained]), decisive=None, strongest=strongest,
+                     checks=checks, explained=explained)
