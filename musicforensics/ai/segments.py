@@ -20,7 +20,7 @@ with the same exchangeable-bin z as the whole track (:func:`~.coherent.comb_z`).
 which real generator output was detected without a miss (10-second excerpts of the development set), and a
 2.5 s step places a boundary to within a block. A segment *fires* at z >= SEGMENT_FIRE_Z; the flagged ranges
 are the unions of overlapping fired segments, trimmed at each end by the edge blocks whose own z stays under
-EDGE_BLOCK_Z (the blocks a fired segment only overlapped).
+EDGE_BLOCK_Z or under EDGE_FRACTION of the range's median block z (the blocks a fired segment only overlapped).
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ SEGMENT_BLOCKS = 4
 #: z at which a 10 s segment fires. Under no comb the segment z is close to N(0, 1); with up to ~200 segments and
 #: a few candidate combs per track, 5 keeps the chance of a fired segment in a track without a comb below 1e-4.
 SEGMENT_FIRE_Z = 5.0
-#: An edge block of a flagged range is kept when its own z reaches this.
+#: An edge block of a flagged range is kept when its own z reaches this, and EDGE_FRACTION of the median block
+#: z of the range.
 EDGE_BLOCK_Z = 1.0
+EDGE_FRACTION = 0.25
 
 
 @dataclass(frozen=True)
@@ -245,9 +247,13 @@ def fired_runs(scan: SegmentScan, fire_z: float = SEGMENT_FIRE_Z) -> list[tuple[
             runs.append([first, stop])
     out = []
     for first, stop in runs:
-        while stop - first > 1 and scan.block_z_at(first) < EDGE_BLOCK_Z:
+        # an edge block belongs to the part when it carries a sizeable share of the part's comb: a block of the
+        # music around a strong part reaches z 1-2 by chance, a block half inside the part about half its z
+        inner = np.median([scan.block_z_at(i) for i in range(first, stop)])
+        keep = max(EDGE_BLOCK_Z, EDGE_FRACTION * float(inner))
+        while stop - first > 1 and scan.block_z_at(first) < keep:
             first += 1
-        while stop - first > 1 and scan.block_z_at(stop - 1) < EDGE_BLOCK_Z:
+        while stop - first > 1 and scan.block_z_at(stop - 1) < keep:
             stop -= 1
         out.append((first, stop))
     return out
