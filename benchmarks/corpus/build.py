@@ -837,16 +837,16 @@ def run_evasion(
     items: list[Item], out: Path, cfg: SizeConfig, seed: int, jobs: int, neural, failures: dict[str, str]
 ) -> None:
     """The evasion layer's phases: long renders (pool), decoder outputs (this process), derived files (pool)."""
-    _run_pool(
-        "evasion-render",
-        [
-            (run_item, "evasion_render", it, str(out), cfg, seed)
+
+    def pooled(maker_name: str, phase: int) -> None:
+        tasks = [
+            (run_item, maker_name, it, str(out), cfg, seed)
             for it in _pending(items, out)
-            if it.phase == 5
-        ],
-        jobs,
-        failures,
-    )
+            if it.phase == phase
+        ]
+        _run_pool(maker_name.replace("_", "-"), tasks, jobs, failures)
+
+    pooled("evasion_render", 5)
     if neural is not None:
         dev_long = [it.path for it in items if it.kind == "ev_long" and it.piece.split == "dev"]
         neural_items = [it for it in _pending(items, out) if it.phase == 6]
@@ -865,16 +865,7 @@ def run_evasion(
             ),
             training,
         )
-    _run_pool(
-        "evasion-derive",
-        [
-            (run_item, "evasion_derive", it, str(out), cfg, seed)
-            for it in _pending(items, out)
-            if it.phase == 7
-        ],
-        jobs,
-        failures,
-    )
+    pooled("evasion_derive", 7)
 
 
 def manifest_row(item: Item, out: Path) -> dict:

@@ -3,6 +3,9 @@
 A manifest's ``path`` column is relative to the manifest's folder; the columns read are ``path, split, class,
 family, codec, setting, architecture, weights, expected_delta_hz, postprocess`` and one ``label_<kind>`` column
 (0/1) per finding kind. Missing optional columns default to empty.
+
+The corpus's evasion layer adds ``evasion`` (which test a row belongs to), ``ai_segments`` (generated time
+ranges, ``"20.00-45.00;60.00-70.00"`` seconds), ``mix_db`` and ``speed_factor``; they are read when present.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ class ManifestRow:
         Expected comb spacing of AI output, Hz.
     labels : dict
         ``{kind: 0 or 1}`` for every kind in :data:`KINDS`.
+    evasion : str
+        The evasion-layer test of the row (``splice``, ``stem``, ``whole``, ``speed_pitch``, ``codec_noise``).
+    ai_segments : tuple of (float, float)
+        Generated time ranges, seconds (empty: none).
+    mix_db, speed_factor : float or None
+        Generated stem level relative to the genuine mix (dB); factor the comb's frequencies were scaled by.
     """
 
     path: str
@@ -49,6 +58,10 @@ class ManifestRow:
     postprocess: str = ""
     expected_delta_hz: float | None = None
     labels: dict = field(default_factory=dict)
+    evasion: str = ""
+    ai_segments: tuple = ()
+    mix_db: float | None = None
+    speed_factor: float | None = None
 
     def column(self, name: str) -> str:
         """Value of a manifest column by its CSV name."""
@@ -75,6 +88,42 @@ def _label(value: str, *, column: str, line: int, source: str) -> int:
     if v in ("1", "true", "yes"):
         return 1
     raise ParameterError(f"{source!r} line {line}: {column}={value!r}: must be 0 or 1")
+
+
+def _number(rec: dict, column: str, *, line: int, source: str) -> float | None:
+    text = (rec.get(column) or "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError:
+        raise ParameterError(f"{source!r} line {line}: {column}={text!r}: must be a number") from None
+
+
+def parse_segments(text: str, *, line: int = 0, source: str = "") -> tuple:
+    """``"20.00-45.00;60-70"`` -> ``((20.0, 45.0), (60.0, 70.0))``; empty text -> ``()``.
+
+    >>> parse_segments("20.00-45.00;60-70")
+    ((20.0, 45.0), (60.0, 70.0))
+    """
+    out = []
+    for part in (p.strip() for p in (text or "").split(";")):
+        if not part:
+            continue
+        try:
+            start, end = (float(v) for v in part.split("-"))
+        except ValueError:
+            raise ParameterError(f"{source!r} line {line}: ai_segments={text!r}: expected START-END[;START-END]") from None
+        if end < start:
+            raise ParameterError(f"{source!r} line {line}: ai_segments={text!r}: a range ends before it starts")
+        out.append((start, end))
+    return tuple(out)
+
+
+def _evasion_fields(rec: dict, *, line: int, source: str) -> dict:
+    """The evasion layer's optional columns of one record (defaults when absent)."""
+    return {"evasion": (rec.get("evasion") or "").strip(),
+            "ai_segments": parse_segments(rec.get("ai_segments") or "", line=line, source=source),
+            "mix_db": _number(rec, "mix_db", line=line, source=source),
+            "speed_factor": _number(rec, "speed_factor", line=line, source=source)}
 
 
 def load_manifest(path: str | os.PathLike, *, split: str = "eval") -> Manifest:
@@ -116,5 +165,6 @@ def load_manifest(path: str | os.PathLike, *, split: str = "eval") -> Manifest:
                 expected_delta_hz=delta,
                 labels={k: _label(rec.get(f"label_{k}", ""), column=f"label_{k}", line=line, source=str(p))
                         for k in KINDS},
+                **_evasion_fields(rec, line=line, source=str(p)),
             ))
     return Manifest(root=p.resolve().parent, rows=rows, source=str(p))
