@@ -10,8 +10,8 @@ one piece's long genuine render and neural-decoder output of it, so the labels a
   inserted part is level-matched (RMS) to what it replaces. ``ai_segments`` gives the generated time ranges;
 - **stems** (``evasion=stem``): decoder output of the top voice's render, mixed under a genuine render of the
   other parts at ``mix_db`` (-6, -12, -20 dB RMS relative to that genuine mix);
-- **whole generated tracks** (``evasion=whole``): the decoder output of a long render's tail (35-55 s), at the
-  decoder's native rate, the untouched reference for the next two groups;
+- **whole generated tracks** (``evasion=whole``): the decoder output of a long render's tail (at least 35 s),
+  at the decoder's native rate, the untouched reference for the next two groups;
 - **speed and pitch** (``evasion=speed_pitch``): the whole track after a speed change by resampling of
   +-2 %/+-6 % or a +-1 semitone pitch change by resampling (``sox speed``; ``speed_factor`` is the factor every
   frequency, so the comb, is scaled by), or a phase-vocoder pitch change of +-1 semitone (``rubberband``, else
