@@ -54,6 +54,11 @@ class DetectorSpec:
         excerpt in memory for it.
     aliases : tuple of str
         Former names still accepted by ``--detectors``.
+    observer : str or None
+        ``"module:callable"`` that, given the track's ``AudioInfo`` and the ``AnalysisConfig``, returns a
+        callable the spectral pass feeds every new stretch of samples (frames, channels): what a detector
+        needs from the samples beyond the long-term spectrum, gathered on the same decode. The detector finds
+        it as ``TrackContext.observed[name]``.
     """
 
     name: str
@@ -65,6 +70,7 @@ class DetectorSpec:
     model_option: str | None = None
     reads_samples: bool = False
     aliases: tuple[str, ...] = ()
+    observer: str | None = None
 
     def model_sources(self, config: AnalysisConfig) -> tuple[str, ...]:
         """The model files this detector reads under ``config`` (a user's file replaces the first)."""
@@ -80,8 +86,16 @@ class DetectorSpec:
 
     def load(self) -> type[Detector]:
         """Import and return the implementation class."""
-        module, _, cls = self.implementation.partition(":")
-        return getattr(importlib.import_module(module), cls)
+        return _import(self.implementation)
+
+    def make_observer(self, info: AudioInfo, config: AnalysisConfig) -> Callable[[np.ndarray], None] | None:
+        """The observer of one track (None when the detector has none)."""
+        return _import(self.observer)(info, config) if self.observer else None
+
+
+def _import(target: str):
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 @dataclass
@@ -99,6 +113,8 @@ class TrackContext:
         Long-term spectrum and band energies of the analysed span.
     stats : SampleStats
         Sample statistics of the analysed span.
+    observed : dict
+        Each detector's observer (:attr:`DetectorSpec.observer`) after the pass, by detector name.
     """
 
     path: Path | None
@@ -106,6 +122,7 @@ class TrackContext:
     config: AnalysisConfig
     spectrum: SpectralSummary
     stats: SampleStats
+    observed: dict = field(default_factory=dict)
     _excerpt: Callable[[float, float | None], np.ndarray] = field(repr=False, default=None)
     _blocks: Callable[..., Iterator[np.ndarray]] = field(repr=False, default=None)
 

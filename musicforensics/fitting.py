@@ -33,12 +33,13 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float, sample_weight: np.ndarray | str | None = "balanced",
-                 offset: np.ndarray | None = None, maxiter: int = 2000) -> tuple[np.ndarray, float]:
+                 offset: np.ndarray | None = None, maxiter: int = 2000,
+                 fit_intercept: bool = True) -> tuple[np.ndarray, float]:
     """L2-regularised binary logistic regression.
 
     Minimises ``sum_i w_i log(1 + exp(-s_i (X_i . b + c + o_i))) + l2/2 |b|^2`` with s = 2y - 1, per-sample
     weights w (``"balanced"``: each class weighs the same in total; None: all 1) and a fixed offset o (None: 0).
-    The intercept c is not penalised.
+    The intercept c is not penalised; ``fit_intercept=False`` holds it at 0.
 
     Parameters
     ----------
@@ -70,7 +71,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, l2: float, sample_weight: np.n
         g = -w * s * sigmoid(-m)
         grad = np.empty(d + 1)
         grad[:d] = X.T @ g + l2 * b
-        grad[d] = g.sum()
+        grad[d] = g.sum() if fit_intercept else 0.0
         return float((w * np.logaddexp(0.0, -m)).sum() + 0.5 * l2 * b @ b), grad
 
     res = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", options={"maxiter": maxiter})

@@ -243,6 +243,7 @@ class CombResult:
     dense_z: float = 0.0
     coarse_delta_hz: float | None = None
     codec_grid: bool = False
+    dense_best: tuple = ()
 
     @property
     def stride_product(self) -> int | None:
@@ -341,6 +342,17 @@ def _own_teeth(z: float, delta: float, z_best: float, delta_best: float) -> floa
     return float(z * np.sqrt(m) / max(z_best, 1e-9))
 
 
+def _distinct_best(spacings: np.ndarray, z: np.ndarray, count: int) -> list[int]:
+    """Indices of the ``count`` highest z whose spacings differ by more than 1 % from each other."""
+    out: list[int] = []
+    for k in np.argsort(z)[::-1]:
+        if all(abs(spacings[k] / spacings[j] - 1.0) > 0.01 for j in out):
+            out.append(int(k))
+        if len(out) == count:
+            break
+    return out
+
+
 def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int = 12) -> CombResult:
     """Find the strongest decoder-like comb in a long-term mean-of-dB spectrum.
 
@@ -414,10 +426,13 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
             continue
         best = (i, h)
         break
-    # dense-search best (unknown spacings, e.g. pitch-shifted output): reported, not used for the verdict
+    # dense-search best (unknown spacings, e.g. speed-changed output): not used for the verdict here; the three
+    # strongest distinct spacings seed the speed search (musicforensics.ai.speed)
     dense_best = float(zd.max()) if zd.size else 0.0
+    dense_top = tuple((float(dense[near][k]), float(zd[k])) for k in _distinct_best(dense[near], zd, 3))
     if best is None:
-        return CombResult(0.0, None, (COMB_FMIN_HZ, float(edges[-1])), False, rejected=rejected[:5], dense_z=dense_best)
+        return CombResult(0.0, None, (COMB_FMIN_HZ, float(edges[-1])), False, rejected=rejected[:5], dense_z=dense_best,
+                          dense_best=dense_top)
     i, h = best
     # prefer the finest significant divisor: the comb's true spacing, of which coarser levels are subsets
     chosen = i
@@ -452,7 +467,7 @@ def comb_search(mean_db: np.ndarray, sample_rate: int, n_fft: int, *, top: int =
     return CombResult(
         z=float(zc[i]), delta_hz=refined, band_hz=(COMB_FMIN_HZ, fmax), plausible=True, teeth=teeth, harmonic=h,
         rejected=rejected[:5], matches=explain_spacing(refined, sample_rate), dense_z=dense_best,
-        coarse_delta_hz=float(cand[i]), codec_grid=on_codec_grid(d, sample_rate, bin_hz, fmax),
+        coarse_delta_hz=float(cand[i]), codec_grid=on_codec_grid(d, sample_rate, bin_hz, fmax), dense_best=dense_top,
     )
 
 

@@ -26,7 +26,8 @@ DELTA_MIN_HZ = 15.0
 #: stand out, so they are candidates too; the reported spacing is then refined down to the finest
 #: significant divisor (see :func:`musicforensics.ai.comb.comb_search`).
 PLAUSIBLE_MAX_HZ = 1500.0
-#: Known decoders: (name, family, rate Hz, strides) from the architectures' published configs.
+#: Known decoders: (name, family, rate Hz, strides) from the architectures' published configs; where only the
+#: comb of published outputs is known, the "strides" are the one measured stride product.
 KNOWN_DECODERS = (
     ("DAC 44.1 kHz", "DAC", 44100, (8, 8, 4, 2)),
     ("DAC 24 kHz", "DAC", 24000, (8, 5, 4, 2)),
@@ -36,9 +37,12 @@ KNOWN_DECODERS = (
     ("SNAC 24 kHz", "SNAC", 24000, (8, 8, 4, 2)),
     ("SNAC 32 kHz", "SNAC", 32000, (8, 8, 3, 2)),
     ("SNAC 44 kHz", "SNAC", 44100, (8, 8, 3, 2)),
-    ("Stable Audio Open VAE", "Stable Audio (oobleck VAE)", 44100, (8, 8, 4, 4, 2)),
+    ("Stable Audio Open VAE (also DiffRhythm's decoder)", "Stable Audio (oobleck VAE)", 44100, (8, 8, 4, 4, 2)),
     ("HiFi-GAN V1 22.05 kHz", "HiFi-GAN", 22050, (8, 8, 2, 2)),
     ("BigVGAN-v2 44 kHz", "BigVGAN", 44100, (8, 4, 2, 2, 2, 2)),
+    # stride products measured on published outputs (the strides themselves are not published):
+    ("LAC (measured on Deezer's published reconstructions)", "LAC", 44100, (768,)),
+    ("Musika (measured on Deezer's published reconstructions)", "Musika", 44100, (2048,)),
     ("Suno (measured by others)", "Suno", None, None),
 )
 #: Suno's measured fundamental, Hz (measured by others: 49.8 Hz with a strong tooth at 399.9 Hz; docs/references.md).

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
 
 from ..results import EvidenceRecord
 
 
 @dataclass(frozen=True)
 class Tooth(EvidenceRecord):
-    """A comb tooth that fired: its frequency (parabolic-interpolated, Hz) and prominence over the running
-    median of the long-term spectrum (dB)."""
+    """One of the strongest teeth of the reported comb: its frequency (Hz) and its power over the local noise
+    of the folded spectrum (dB; 0 dB = the noise level, 10 dB is rare without a comb)."""
 
     freq_hz: float
     prominence_db: float
@@ -29,24 +28,72 @@ class SpacingMatch(EvidenceRecord):
 
 
 @dataclass(frozen=True)
-class AIEvidence(EvidenceRecord):
-    """What the AI detector measured: the comb (z, spacing, band, teeth, explanations, rejected spacings), the
-    fakeprint's logit, and the model that turned them into the probability."""
+class CombCheck(EvidenceRecord):
+    """A comb that fired and what the checks that tell a decoder from periodic music found: the lattice
+    contrast (``None``: not measured), the template consistency over time and the drone share, and ``why`` it
+    was not taken for a decoder (empty when it was)."""
+
+    delta_hz: float
+    rate_hz: int
+    stride_product: int
+    comb_z: float
+    lattice_contrast: float | None
+    lattice_m: int | None
+    lattice_share: float | None
+    consistency: float | None
+    consistency_z: float | None
+    drone_share: float | None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class LongTermComb(EvidenceRecord):
+    """The comb on the long-term mean-of-dB spectrum (incoherent; kept as supporting evidence and for the
+    plots): z against jittered combs, spacing, and the fakeprint's logit under the model's fakeprint weights."""
 
     comb_z: float
     delta_hz: float | None
-    band_hz: tuple[float, ...]
-    plausible_spacing: bool
-    stride_product: int | None
-    family: str | None
-    harmonic_score: float
-    teeth: tuple[Tooth, ...]
-    rejected_harmonic_spacings: tuple[Mapping[str, Any], ...]
-    matches: tuple[SpacingMatch, ...]
-    dense_z: float
-    on_codec_grid: bool
-    strongest_spacing_hz: float | None
     fakeprint_logit: float
+
+
+@dataclass(frozen=True)
+class AIEvidence(EvidenceRecord):
+    """What the AI detector measured. ``comb_z`` is the coherent comb z of the reported comb (the one the verdict
+    rests on, else the strongest) in its high band (``band_hz``), read on the folded track; ``delta_hz`` its
+    spacing, generated at ``rate_hz`` with stride product ``stride_product``. ``unexplained_z`` is the decision's
+    input: the largest comb z that periodic music does not explain. ``checks`` lists every comb that fired with
+    what told it from periodic music; ``alternatives`` says what else could make such a comb. ``segment_z`` is the
+    reported comb's z on every ``segment_seconds`` segment (one every ``segment_hop_s``) and ``flagged_ranges_s``
+    the time ranges where it fires (empty when nothing is detected). ``speed_factor`` is the factor a speed change or
+    resampling pitch shift multiplied the comb's frequencies by (1.0: none found), ``base_delta_hz`` the decoder
+    spacing before it."""
+
+    comb_z: float
+    comb_z_low_band: float
+    unexplained_z: float
+    delta_hz: float | None
+    rate_hz: int | None
+    stride_product: int | None
+    band_hz: tuple[float, ...]
+    teeth_tested: int
+    teeth_lit: int
+    teeth: tuple[Tooth, ...]
+    family: str | None
+    matches: tuple[SpacingMatch, ...]
+    lattice_contrast: float | None
+    consistency: float | None
+    drone_share: float | None
+    checks: tuple[CombCheck, ...]
+    alternatives: tuple[str, ...]
+    analysed_seconds: float
+    needed_seconds: float | None
+    segment_seconds: float | None
+    segment_hop_s: float | None
+    segment_z: tuple[float, ...]
+    flagged_ranges_s: tuple[tuple[float, float], ...]
+    speed_factor: float
+    base_delta_hz: float | None
+    long_term: LongTermComb | None
     model: str
     model_id: str
     threshold: float

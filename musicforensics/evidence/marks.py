@@ -36,6 +36,11 @@ class Marks:
     teeth_hz: list[float] = field(default_factory=list)
     architecture: str | None = None
     expected_delta_hz: float | None = None
+    ai_ranges: list[tuple[float, float]] = field(default_factory=list)
+    ai_segment_z: list[float] = field(default_factory=list)
+    ai_segment_hop_s: float | None = None
+    ai_segment_seconds: float | None = None
+    speed_factor: float | None = None
     verdicts: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, state, text)
 
 
@@ -81,6 +86,11 @@ def read_marks(report: Any) -> Marks:
         marks.teeth_hz = [t.freq_hz for t in ev.teeth]
         marks.architecture = ev.family or ev.architecture
         marks.expected_delta_hz = ev.expected_delta_hz
+        marks.ai_ranges = [tuple(r) for r in ev.flagged_ranges_s]
+        marks.ai_segment_z = list(ev.segment_z)
+        marks.ai_segment_hop_s = ev.segment_hop_s
+        marks.ai_segment_seconds = ev.segment_seconds
+        marks.speed_factor = ev.speed_factor if ev.speed_factor != 1.0 else None
     for kind in sorted(verdicts):
         f = verdicts[kind]
         state = "INCONCLUSIVE" if f.inconclusive else ("DETECTED" if f.detected else "not detected")

@@ -174,6 +174,11 @@ def draw_spectrogram(ax, data: PlotData, ev: Marks, *, freq_scale: str = "linear
         if state in seen:
             handles.append(Patch(facecolor=states[state][0], edgecolor=states[state][0],
                                  hatch="//" if state else None, label=states[state][1]))
+    for i, (a, b) in enumerate(ev.ai_ranges):
+        # generated parts: a strip along the bottom edge
+        ax.axvspan(a, min(b, t1), ymin=0.0, ymax=0.035, color=OKABE_ITO["reddish_purple"], lw=0)
+        if i == 0:
+            handles.append(Patch(facecolor=OKABE_ITO["reddish_purple"], label="decoder comb present"))
     if ev.wall_hz:
         handles.append(ax.axhline(ypos(ev.wall_hz), color=OKABE_ITO["sky_blue"], lw=1.6, ls="--",
                                   label=f"wall {ev.wall_hz / 1000:.2f} kHz"))
@@ -250,6 +255,74 @@ def draw_comb(ax, data: PlotData, ev: Marks, *, xlim: tuple[float, float] | None
         ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
 
 
+def draw_folded(ax, data: PlotData, ev: Marks) -> None:
+    """The high band folded at the comb spacing: every tooth at phase 0."""
+    v = data.comb
+    ax.plot(v.phase, v.folded, color=OKABE_ITO["blue"], lw=0.8)
+    at_teeth = int(np.argmin(np.abs(v.phase)))
+    ax.plot([v.phase[at_teeth]], [v.folded[at_teeth]], "v", color=OKABE_ITO["vermillion"], ms=7,
+            label="the teeth (phase 0)")
+    floor = float(np.median(v.folded))
+    ax.axhline(floor, color=OKABE_ITO["black"], lw=0.8, ls=":", label="music (median)")
+    ax.set_xlim(-0.5, 0.5)
+    ax.set_ylim(0, max(float(v.folded.max()) * 1.1, floor * 2))
+    ax.set_xlabel(f"position between teeth (fraction of \u0394 = {v.delta_hz:.2f} Hz)")
+    ax.set_ylabel("mean whitened power (capped at 10)")
+    ax.set_title("high band folded at the comb spacing: a decoder comb stacks at 0", fontsize=9.5, parse_math=False)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+
+
+def draw_spacing_z(ax, data: PlotData, ev: Marks) -> None:
+    """Coherent comb z of every candidate spacing."""
+    v = data.comb
+    ax.vlines(v.spacings, 0, np.maximum(v.spacing_z, 0), color=OKABE_ITO["black"], lw=0.9)
+    hit = np.isclose(v.spacings, v.delta_hz, rtol=1e-6)
+    ax.plot(v.spacings[hit], v.spacing_z[hit], "o", color=OKABE_ITO["vermillion"], ms=6,
+            label=f"reported spacing {v.delta_hz:.2f} Hz")
+    ax.axhline(8.0, color=OKABE_ITO["orange"], lw=1.0, ls="--", label="fires at z 8")
+    ax.set_xscale("log")
+    ax.set_xlabel("candidate spacing r / P (Hz)")
+    ax.set_ylabel("coherent comb z")
+    ax.set_title("comb z over candidate spacings", fontsize=9.5)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+
+
+def draw_zoom(ax, data: PlotData, ev: Marks) -> None:
+    """500 Hz of the whitened spectrum around the strongest tooth, with the expected teeth."""
+    v = data.comb
+    ax.plot(v.zoom_freqs, v.zoom_ratio_db, color=OKABE_ITO["black"], lw=0.5)
+    if v.zoom_teeth_hz.size:
+        top = float(v.zoom_ratio_db.max()) if v.zoom_ratio_db.size else 10.0
+        ax.vlines(v.zoom_teeth_hz, top * 0.85, top * 1.05, color=OKABE_ITO["vermillion"], lw=1.2,
+                  label=f"expected teeth (every {v.delta_hz:.2f} Hz)")
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("power over local noise (dB)")
+    ax.set_title("500 Hz zoom on the strongest tooth", fontsize=9.5)
+
+
+def draw_comb_time(ax, data: PlotData, ev: Marks) -> None:
+    """The comb's z on every segment, with the flagged ranges."""
+    z = np.asarray(ev.ai_segment_z, dtype=float)
+    if not z.size or not ev.ai_segment_hop_s:
+        ax.text(0.5, 0.5, "no per-segment evidence (no comb detected)", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9)
+        ax.set_axis_off()
+        return
+    starts = np.arange(z.size) * ev.ai_segment_hop_s
+    centres = starts + (ev.ai_segment_seconds or 0.0) / 2
+    ax.plot(centres, z, "-o", color=OKABE_ITO["blue"], ms=3, lw=1.0, label=f"{ev.ai_segment_seconds:g} s segments")
+    ax.axhline(5.0, color=OKABE_ITO["orange"], lw=1.0, ls="--", label="segment fires at z 5")
+    for i, (a, b) in enumerate(ev.ai_ranges):
+        ax.axvspan(a, b, color=OKABE_ITO["reddish_purple"], alpha=0.2, lw=0,
+                   label="flagged range" if i == 0 else None)
+    ax.set_xlim(0, max(data.duration_s, float(centres[-1]) + 1))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("comb z")
+    ax.set_title("where the comb is", fontsize=9.5)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+
+
 def _title(fig, data: PlotData, what: str) -> None:
     fig.suptitle(f"{what}: {_short(data.label)}", fontsize=11, parse_math=False, y=0.99)
 
@@ -271,8 +344,19 @@ def ltas_figure(data: PlotData, report: Any = None):
 
 
 def comb_figure(data: PlotData, report: Any = None):
-    """The comb view: whole 5-16 kHz band, and a zoom on the strongest stretch; returns a Figure."""
+    """The comb views; returns a Figure. With a comb reported by the AI verdict: the high band folded at its
+    spacing, the z of every candidate spacing, a 500 Hz zoom with the expected teeth, and the comb along the
+    track. Without one: the long-term 5-16 kHz residual, whole band and a zoom on its strongest stretch."""
     ev = read_marks(report)
+    if data.comb is not None:
+        fig = _new_figure(12, 8, hspace=0.4, wspace=0.25)
+        grid = fig.subplots(2, 2)
+        draw_folded(grid[0][0], data, ev)
+        draw_spacing_z(grid[0][1], data, ev)
+        draw_zoom(grid[1][0], data, ev)
+        draw_comb_time(grid[1][1], data, ev)
+        _title(fig, data, "comb views")
+        return fig
     fig = _new_figure(11, 7, hspace=0.35)
     top, bottom = fig.subplots(2, 1, height_ratios=[1, 1])
     draw_comb(top, data, ev)
@@ -320,7 +404,10 @@ def summary_figure(data: PlotData, report: Any = None):
     ax = fig.add_subplot(grid[2, 0])
     draw_ltas(ax, data, ev)
     ax.set_title("long-term average spectrum", fontsize=9.5)
-    draw_comb(fig.add_subplot(grid[2, 1]), data, ev)
+    if data.comb is not None:
+        draw_folded(fig.add_subplot(grid[2, 1]), data, ev)
+    else:
+        draw_comb(fig.add_subplot(grid[2, 1]), data, ev)
     _title(fig, data, "musicforensics summary")
     return fig
 

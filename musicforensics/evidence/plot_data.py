@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..ai.fold import FoldAccumulator, accumulator_for
+from ..ai.views import CombViews, comb_views
 from ..config import POWER_FLOOR, AnalysisConfig
 from ..io import audio
 from ..pipeline.analysis import spectral_pass
@@ -52,6 +54,8 @@ class PlotData:
         Column edges, s.
     duration_s : float
         Seconds covered.
+    comb : CombViews or None
+        The comb views at the AI verdict's spacing (None without a report that names one).
     """
 
     label: str
@@ -60,6 +64,7 @@ class PlotData:
     spec_freqs: np.ndarray
     spec_times: np.ndarray
     duration_s: float
+    comb: CombViews | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -148,22 +153,46 @@ def compute_plot_data(path: str | os.PathLike, *, report: Any = None, config: An
     max_frames = None if cfg.max_seconds is None else int(round(cfg.max_seconds * info.sample_rate))
     total = info.frames if max_frames is None else min(info.frames, max_frames)
     sg = SpectrogramAccumulator(sample_rate=info.sample_rate, total_frames=total)
+    comb_at = _comb_spacing(report)
+    folds = accumulator_for(info, cfg) if comb_at is not None else None
+
+    def observe(block: np.ndarray) -> None:
+        sg.update(block)
+        if folds is not None:
+            folds(block)
+
     if spectrum is None:
-        spectrum = spectral_pass(path, config=cfg, observe=sg.update)
+        spectrum = spectral_pass(path, config=cfg, observe=observe)
     else:
         for blk in audio.iter_blocks(path, block_frames=cfg.block_frames, max_frames=max_frames):
-            sg.update(blk)
+            observe(blk)
     if label is None:
         label = getattr(report, "path", None) or str(path)
-    return plot_data(str(label), spectrum, sg)
+    return plot_data(str(label), spectrum, sg, folds=folds, comb_at=comb_at)
 
 
-def plot_data(label: str, spectrum: SpectralSummary, spectrogram: SpectrogramAccumulator) -> PlotData:
+def _comb_spacing(report: Any) -> tuple[float, float] | None:
+    """(spacing Hz, band top Hz) of the comb the AI verdict reports, if any."""
+    finding = (getattr(report, "verdicts", None) or {}).get("ai")
+    ev = getattr(finding, "evidence", None)
+    delta = getattr(ev, "delta_hz", None)
+    band = getattr(ev, "band_hz", None)
+    if not delta or not band or len(band) < 2:
+        return None
+    return float(delta), float(band[1])
+
+
+def plot_data(label: str, spectrum: SpectralSummary, spectrogram: SpectrogramAccumulator, *,
+              folds: FoldAccumulator | None = None, comb_at: tuple[float, float] | None = None) -> PlotData:
     """A :class:`PlotData` from a long-term spectrum and a filled spectrogram accumulator (for callers that fed
-    the accumulator from their own analysis, as ``explain --plot`` does)."""
+    the accumulator from their own analysis, as ``explain --plot`` does); with ``folds`` and ``comb_at``
+    (spacing, band top) the comb views too."""
     db, freqs, times = spectrogram.finish()
+    comb = None
+    if folds is not None and comb_at is not None and folds.frames:
+        comb = comb_views(folds, *comb_at)
     return PlotData(label=label, spectrum=spectrum, spec_db=db, spec_freqs=freqs, spec_times=times,
-                    duration_s=float(times[-1]))
+                    duration_s=float(times[-1]), comb=comb)
 
 
 def comb_residual(spectrum: SpectralSummary, *, band_hz: tuple[float, float] = COMB_BAND_HZ) -> tuple[np.ndarray, np.ndarray]:

@@ -137,6 +137,19 @@ def _excerpt_from_memory(kept: tuple[int, np.ndarray] | None, sample_rate: int, 
     return excerpt
 
 
+def _chain(observers: list) -> Callable[[np.ndarray], None] | None:
+    """One observer that feeds each of ``observers`` (None entries skipped) in turn."""
+    active = [o for o in observers if o is not None]
+    if len(active) <= 1:
+        return active[0] if active else None
+
+    def observe(fresh: np.ndarray) -> None:
+        for o in active:
+            o(fresh)
+
+    return observe
+
+
 def _pass_geometry(info: AudioInfo, cfg: AnalysisConfig) -> tuple[int, int, int | None, int]:
     """(block frames, overlap, frames to read or None for all, frames covered) of the spectral pass: blocks
     aligned on the STFT grid and capped at MAX_BLOCK_SAMPLES over all channels."""
@@ -154,6 +167,8 @@ def _analyze(path_label: str, info: AudioInfo, blocks_factory, excerpt, cfg: Ana
     block, overlap, max_frames, total = _pass_geometry(info, cfg)
     # the middle excerpt is kept in memory only for detectors that read raw samples
     kept: list | None = [] if any(det.spec.reads_samples for det in detectors) else None
+    observers = {det.name: det.spec.make_observer(info, cfg) for det in detectors if det.spec.observer}
+    observe = _chain([observe, *observers.values()])
     t_pass = time.perf_counter()
     spectrum, stats = summarize_blocks(
         blocks_factory(block_frames=block, overlap=overlap, max_frames=max_frames),
@@ -166,7 +181,7 @@ def _analyze(path_label: str, info: AudioInfo, blocks_factory, excerpt, cfg: Ana
                          spectrum=spectrum, pass_seconds=t_pass)
     report.facts = _facts(info, spectrum, stats)
     report.reasons = _degenerate_reasons(info, stats, spectrum, cfg)
-    ctx = TrackContext(path=file_path, info=info, config=cfg, spectrum=spectrum, stats=stats,
+    ctx = TrackContext(path=file_path, info=info, config=cfg, spectrum=spectrum, stats=stats, observed=observers,
                        _excerpt=excerpt, _blocks=blocks_factory)
     if report.reasons:
         for det in detectors:

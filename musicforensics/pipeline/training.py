@@ -1,88 +1,122 @@
-"""Training the AI model from a labelled manifest (``musicforensics train``): measure every row with the same
-analysis a scan runs, then fit (:func:`musicforensics.ai.model.train`)."""
+"""Fitting the AI model on labelled files (``musicforensics train``) and checking it by grouped
+cross-validation.
+
+Every row of the given manifests (corpus or real-world layout, :mod:`.manifest`) is analysed with the AI
+detector as a scan would; the decision's input ``z*`` (:attr:`musicforensics.ai.evidence.AIEvidence.unexplained_z`)
+and the label are collected, the slope of the probability is fitted (:func:`musicforensics.ai.model.train`), and
+the fit is checked by cross-validation over groups: all files of one song or source piece (``source_piece``)
+fall in the same fold, so a song's versions never sit on both sides.
+"""
 
 from __future__ import annotations
 
-import csv
 import os
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._version import __version__
-from ..ai.detector import measure_spectrum
-from ..ai.model import DEFAULT_FP_TARGET, DEFAULT_L2, AIModel, train
+from ..ai.model import AIModel, DecisionRule, load_model, train
 from ..config import AnalysisConfig
 from ..errors import ParameterError
-from .analysis import analyze_file
+from ..results import TrackReport
+from .evaluation import analyse_manifest
+from .manifest import load_manifest
+
+#: Folds of the grouped cross-validation.
+CV_FOLDS = 5
 
 
-def read_manifest(path: str | os.PathLike, *, split: str | None = "dev") -> list[dict]:
-    """Rows of a corpus manifest (``path``, ``label_ai``, ``split``, ...) with ``path`` made absolute.
+@dataclass(frozen=True)
+class Example:
+    """One labelled file: its manifest, path, group, label and the decision input z* (None: no verdict)."""
 
-    Raises :class:`ParameterError` when the file lacks the ``path`` or ``label_ai`` column.
-    """
-    path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise ParameterError(f"manifest {str(path)!r}: cannot read ({exc.strerror or exc})") from None
-    if not rows:
-        raise ParameterError(f"manifest {str(path)!r}: no rows")
-    for col in ("path", "label_ai"):
-        if col not in rows[0]:
-            raise ParameterError(f"manifest {str(path)!r}: missing column {col!r} (have {sorted(rows[0])!r})")
-    out = []
-    for r in rows:
-        if split and r.get("split", split) != split:
-            continue
-        r = dict(r)
-        r["path"] = str((path.parent / r["path"]).resolve())
-        r["label_ai"] = int(float(r["label_ai"] or 0))
-        out.append(r)
+    manifest: str
+    path: str
+    group: str
+    label: int
+    z_star: float | None
+
+
+def _z_star(report: TrackReport) -> float | None:
+    finding = report.verdicts.get("ai")
+    if finding is None or finding.inconclusive or finding.evidence is None:
+        return None
+    value = getattr(finding.evidence, "unexplained_z", None)
+    if value is None and hasattr(finding.evidence, "get"):
+        value = finding.evidence.get("unexplained_z")
+    return None if value is None else float(value)
+
+
+def collect_examples(manifests: Sequence[str | os.PathLike], *, split: str = "dev", engine=None,
+                     progress: Callable | None = None, config: AnalysisConfig | None = None) -> list[Example]:
+    """Analyse every row of ``manifests`` (``split`` of a corpus manifest; a manifest without a split column
+    gives all its rows) and return the labelled examples."""
+    cfg = config or AnalysisConfig(detectors=("ai",))
+    out: list[Example] = []
+    for path in manifests:
+        manifest = load_manifest(path, split=split)
+        reports = analyse_manifest(manifest, config=cfg, engine=engine, progress=progress)
+        for row, report in zip(manifest.rows, reports):
+            label = row.labels.get("ai")
+            if label is None:
+                continue
+            group = f"{manifest.source}:{row.source_piece or row.path}"
+            out.append(Example(manifest=str(path), path=row.path, group=group, label=int(label),
+                               z_star=_z_star(report)))
     return out
 
 
-def _counts(rows: list[dict], column: str) -> dict:
-    """Rows per value of ``column`` (empty when the manifest has no such column)."""
-    out: dict = {}
-    for r in rows:
-        if r.get(column):
-            out[r[column]] = out.get(r[column], 0) + 1
-    return dict(sorted(out.items()))
+def grouped_folds(groups: Sequence[str], k: int = CV_FOLDS, seed: int = 0) -> list[np.ndarray]:
+    """Indices of ``k`` folds such that every group lies in exactly one fold (groups dealt at random)."""
+    names = sorted(set(groups))
+    order = np.random.default_rng(seed).permutation(len(names))
+    fold_of = {names[i]: j % k for j, i in enumerate(order)}
+    idx = np.array([fold_of[g] for g in groups])
+    return [np.nonzero(idx == f)[0] for f in range(k)]
 
 
-def train_from_manifest(manifest: str | os.PathLike, *, split: str | None = "dev", l2: float = DEFAULT_L2,
-                        fp_target: float = DEFAULT_FP_TARGET, progress: Callable[[int, int, str], None] | None = None,
-                        use_fakeprint: bool = True) -> AIModel:
-    """Measure every row of ``manifest`` (the given split) and :func:`train` on it.
-
-    Features come from the same long-term spectrum the scan computes (:mod:`musicforensics.pipeline.analysis`), through
-    :func:`musicforensics.ai.detector.measure_spectrum`, so training and detection see the same numbers.
-    Unreadable files are skipped and counted in the provenance.
-    """
-    rows = read_manifest(manifest, split=split)
-    cfg = AnalysisConfig(detectors=("bitdepth",))
-    feats, zs, labels, skipped = [], [], [], []
-    for i, r in enumerate(rows):
-        if progress is not None:
-            progress(i, len(rows), r["path"])
-        report = analyze_file(r["path"], config=cfg)
-        spectrum = getattr(report, "spectrum", None)
-        if report.status == "error" or spectrum is None or spectrum.n_active_frames == 0:
-            skipped.append(r["path"])
+def cross_validate(examples: Sequence[Example], rule: DecisionRule, k: int = CV_FOLDS) -> dict:
+    """Held-out probabilities of a grouped k-fold cross-validation, summarised per manifest."""
+    used = [e for e in examples if e.z_star is not None]
+    z = np.array([e.z_star for e in used])
+    y = np.array([e.label for e in used], dtype=float)
+    held = np.full(len(used), np.nan)
+    for fold in grouped_folds([e.group for e in used], k):
+        train_idx = np.setdiff1d(np.arange(len(used)), fold)
+        if len(set(y[train_idx].tolist())) < 2:
             continue
-        m = measure_spectrum(spectrum)
-        feats.append(m.fakeprint)
-        zs.append(m.comb.z)
-        labels.append(r["label_ai"])
-    if not labels:
-        raise ParameterError(f"manifest {str(manifest)!r}: no readable rows in split {split!r}")
-    used = [r for r in rows if r["path"] not in set(skipped)]
-    prov = {"manifest": str(manifest), "split": split, "skipped": len(skipped), "package_version": __version__,
-            "features": "fakeprint from the scan's long-term spectrum (see docs/ai-detection.md)",
-            "classes": _counts(used, "class"), "architectures": _counts([r for r in used if r["label_ai"]], "architecture")}
-    return train(np.array(feats), np.array(zs), np.array(labels), l2=l2, fp_target=fp_target, provenance=prov,
-                 use_fakeprint=use_fakeprint)
+        fitted = train(z[train_idx], y[train_idx], rule=rule).rule
+        held[fold] = [fitted.probability(v) for v in z[fold]]
+    out = {}
+    for name in sorted({e.manifest for e in used}):
+        sel = np.array([e.manifest == name for e in used]) & ~np.isnan(held)
+        p, t = held[sel], y[sel]
+        out[name] = {
+            "files": int(sel.sum()), "ai": int(t.sum()),
+            "detection_rate": float((p[t == 1] >= 0.5).mean()) if t.sum() else None,
+            "false_positive_rate": float((p[t == 0] >= 0.5).mean()) if (t == 0).sum() else None,
+            "brier": float(((p - t) ** 2).mean()) if p.size else None,
+        }
+    return out
+
+
+def train_from_manifests(manifests: Sequence[str | os.PathLike], *, split: str = "dev", base: str | None = None,
+                         engine=None, progress: Callable | None = None) -> AIModel:
+    """Fit the decision slope on the labelled rows of ``manifests``; gates and the fakeprint part come from
+    ``base`` (a model file; None: the shipped model). The provenance records the grouped cross-validation."""
+    examples = collect_examples(manifests, split=split, engine=engine, progress=progress)
+    used = [e for e in examples if e.z_star is not None]
+    if len({e.label for e in used}) < 2:
+        raise ParameterError("training needs AI and non-AI files with a verdict (labels 0 and 1)")
+    start = load_model(base)
+    cv = cross_validate(used, start.rule)
+    prov = {"manifests": [str(m) for m in manifests], "split": split, "package_version": __version__,
+            "inconclusive_or_unlabelled": len(examples) - len(used), "groups": len({e.group for e in used}),
+            "cross_validation": {"folds": CV_FOLDS, "grouped_by": "source_piece (song)", "per_manifest": cv},
+            "gates_and_fakeprint_from": start.source}
+    model = train(np.array([e.z_star for e in used]), np.array([e.label for e in used]), rule=start.rule,
+                  provenance=prov)
+    model.fakeprint = start.fakeprint
+    return model

@@ -2,7 +2,7 @@
 
 Each kernel is a plain loop with no validation (the functions that call it validate), compiled lazily with
 ``cache=True``, and has a NumPy twin in :mod:`.twins` that the tests compare it with. :mod:`.spectral` serves
-the streamed pass and the sample statistics, :mod:`.comb` the hull and the comb search, :mod:`.lossy` the lossy
+the streamed pass and the sample statistics, :mod:`.comb` the hull and the comb search, :mod:`.fold` the coherent comb's folds, :mod:`.lossy` the lossy
 detector's excerpt features.
 
 Compiled kernels are cached on disk in a per-user folder, never in the package's own folder (an installed

@@ -2,7 +2,7 @@
 tests check that each kernel agrees with its twin on seeded and property-generated inputs.
 
 Sections follow the kernel modules: :mod:`.spectral` (the streamed pass and sample statistics), :mod:`.comb`
-(hull anchors and the comb sums), :mod:`.lossy` (the lossy detector's excerpt features: the NumPy code the
+(hull anchors and the comb sums), :mod:`.fold` (the coherent comb's folds), :mod:`.lossy` (the lossy detector's excerpt features: the NumPy code the
 kernels replaced, operation for operation).
 """
 
@@ -86,6 +86,27 @@ def comb_sums(r, bin_hz, deltas, fmin, edges, sums, counts):
             sel = ok & (f < edge)
             sums[i, e] = (a - b)[sel].sum()
             counts[i, e] = sel.sum()
+
+
+# -- fold -----------------------------------------------------------------------------------------------------
+
+def channel_sum(x, out):
+    out[:] = x.sum(axis=1, dtype=np.float64)
+
+
+def fold_add(m, acc, start):
+    length = acc.shape[0]
+    rolled = np.zeros(length)
+    head = min(m.shape[0], length - start)
+    rolled[start:start + head] = m[:head]
+    rest = m[head:].astype(np.float64)
+    whole = rest.shape[0] // length
+    if whole:
+        rolled += rest[: whole * length].reshape(whole, length).sum(axis=0)
+    tail = rest[whole * length:]
+    rolled[: tail.shape[0]] += tail
+    acc += rolled
+    return (start + m.shape[0]) % length
 
 
 # -- lossy ----------------------------------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Is a fired comb a decoder's? The checks that tell a decoder comb from periodic music, and the walk over the
+fired combs that finds the one a verdict rests on (see :mod:`.detector` for the physics of each check)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .candidates import FoldPlan, same_family_levels
+from .coherent import OWN_TEETH_RATIO, CombScore, finest_level
+from .evidence import CombCheck
+from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, full_spectrum, lattice_contrast
+from .model import DecisionRule
+from .segments import segment_scan, template_consistency
+
+#: Fired combs checked, strongest first; any fired comb beyond these counts as explained by music.
+MAX_CHECKED = 12
+
+
+@dataclass
+class Judgement:
+    """The comb a verdict rests on and how it was reached."""
+
+    z_star: float
+    decisive: CombScore | None
+    strongest: CombScore | None
+    checks: list[CombCheck]
+    contrast: float | None = None
+    consistency: float | None = None
+    drone: float | None = None
+    explained: list = field(default_factory=list)
+
+
+def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpectrum, rule: DecisionRule, *,
+               factor: float = 1.0, known: tuple[float, ...] = ()) -> CombCheck:
+    """Run the checks on one fired comb; ``why`` is empty when nothing musical explains it. ``factor``: a comb
+    moved by a speed change (spacing ``factor`` times the candidate's): its period is no whole number of samples,
+    so the template consistency, read on folds, is not measured."""
+    c = score.candidate
+    fs = plan.sample_rate
+    levels = frozenset(round(level * factor, 6) for level in same_family_levels(c, plan))
+    contrast = lattice_contrast(full, c.delta_hz * factor, score.top_hz, levels, known=known)
+    consistency = template_consistency(mono, fs, c, score.top_hz) if factor == 1.0 else None
+    drone = drone_share(full, c.delta_hz * factor, score.top_hz)
+    why = []
+    if contrast is not None and contrast.c_min < rule.contrast_min:
+        lattice = ("random positions" if contrast.m == 1 else "the line lattice of an explained comb" if contrast.m == 0
+                   else f"the lattice every {c.delta_hz * factor / contrast.m:.2f} Hz")
+        why.append(f"lattice contrast {contrast.c_min:.1f} < {rule.contrast_min:g}: {lattice} is as strong as the "
+                   "teeth (a sample-exact loop, a sequence on a tempo grid or a looped sample)")
+    if consistency is not None and consistency.z_incoherent >= rule.consistency_min_z \
+            and consistency.kappa < rule.consistency_min:
+        why.append(f"template consistency {consistency.kappa:.2f} < {rule.consistency_min:g}: the periodic pattern "
+                   "changes along the track (sample-locked waveforms that follow the notes)")
+    return CombCheck(delta_hz=round(c.delta_hz * factor, 4), rate_hz=c.rate, stride_product=c.period, comb_z=round(score.z, 3),
+                     lattice_contrast=None if contrast is None else round(contrast.c_min, 3),
+                     lattice_m=None if contrast is None else contrast.m,
+                     lattice_share=None if contrast is None else round(contrast.share, 4),
+                     consistency=None if consistency is None else round(consistency.kappa, 4),
+                     consistency_z=None if consistency is None else round(consistency.z_incoherent, 2),
+                     drone_share=round(drone, 5), why="; ".join(why))
+
+
+def related(score: CombScore, explained: list[tuple[CombScore, CombCheck]]) -> CombCheck | None:
+    """The explained comb whose lines also make ``score`` fire, if any: ``score``'s teeth are a subset of its teeth
+    (spacing a whole multiple), or contain them without teeth of their own (spacing a whole divisor whose z is
+    no more than dilution of the explained comb's, see :data:`~.coherent.OWN_TEETH_RATIO`)."""
+    for other, check in explained:
+        ratio = score.delta_hz / other.delta_hz
+        if abs(ratio - round(ratio)) < 1e-6 and round(ratio) >= 1:
+            return check
+        m = other.delta_hz / score.delta_hz
+        if abs(m - round(m)) < 1e-6 and score.z * np.sqrt(round(m)) / max(other.z, 1e-9) < OWN_TEETH_RATIO:
+            return check
+    return None
+
+
+def strongest_span(mono: np.ndarray, sample_rate: int, score: CombScore) -> tuple[int, int]:
+    """The SPAN_SECONDS stretch (first and last sample) where ``score``'s comb is strongest: the checks read it
+    there, not in a part of the track the comb may not reach (a generated continuation of a human intro)."""
+    span = int(round(SPAN_SECONDS * sample_rate))
+    if mono.shape[0] <= span:
+        return 0, mono.shape[0]
+    scan = segment_scan(mono, sample_rate, score.candidate, score.top_hz)
+    per_span = max(int(round(SPAN_SECONDS / scan.block_seconds)), 1)
+    z = np.convolve(np.maximum(scan.block_z, 0.0), np.ones(per_span), mode="valid")
+    block = int(round(scan.block_seconds * sample_rate))
+    first = int(np.argmax(z)) * block if z.size else 0
+    first = min(first, mono.shape[0] - span)
+    return first, first + span
+
+
+def judge(scores: list[CombScore], plan: FoldPlan, mono: np.ndarray, rule: DecisionRule) -> Judgement:
+    """Check the fired combs, strongest first, until one is not explained by music (see the module docstring).
+    Each comb is checked on the stretch where it is strongest (:func:`strongest_span`)."""
+    strongest = max(scores, key=lambda s: s.z, default=None)
+    fired = sorted((s for s in scores if s.z >= rule.z_fire), key=lambda s: -s.z)
+    unfired = max((s.z for s in scores if s.z < rule.z_fire), default=0.0)
+    spectra: dict = {}
+
+    def full(score: CombScore) -> tuple[np.ndarray, FullSpectrum]:
+        a, b = strongest_span(mono, plan.sample_rate, score)
+        if (a, b) not in spectra:
+            spectra[(a, b)] = full_spectrum(mono[a:b], plan.sample_rate)
+        return mono[a:b], spectra[(a, b)]
+
+    checks: list[CombCheck] = []
+    explained: list[tuple[CombScore, CombCheck]] = []
+    music_lattices: list[float] = []
+    seen: set = set()
+    for score in fired[:MAX_CHECKED]:
+        fine = finest_level(score, scores, rule.z_fire)
+        if fine.candidate in seen or related(score, explained) is not None:
+            continue
+        seen.add(fine.candidate)
+        part, spectrum = full(score)
+        check = check_comb(score, plan, part, spectrum, rule, known=tuple(music_lattices))
+        checks.append(check)
+        if not check.why:
+            return Judgement(z_star=score.z, decisive=fine, strongest=score, checks=checks,
+                             contrast=check.lattice_contrast, consistency=check.consistency, drone=check.drone_share)
+        explained.append((score, check))
+        if check.lattice_m and check.lattice_contrast is not None and check.lattice_contrast < rule.contrast_min:
+            music_lattices.append(check.delta_hz / check.lattice_m)
+    return Judgement(z_star=unfired, decisive=None, strongest=strongest, checks=checks, explained=explained)

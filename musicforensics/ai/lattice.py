@@ -1,0 +1,158 @@
+"""Is a comb a decoder's, or periodic music? Tests on a full-resolution spectrum of the track's first 20 s.
+
+A decoder adds lines at ``k Delta`` and nothing between them. Music can light the same teeth: a sample-exact
+loop of ``L`` samples has lines at every multiple of ``fs / L``, a drum pattern sequenced on a tempo grid repeats
+identical samples at the grid step, a sustained sample looped at its root key is periodic at its loop length.
+Whenever such content lights a candidate comb, its lines also fill a finer lattice ``Delta / m`` (``m = L / P'``)
+about as strongly as the teeth. The **lattice contrast** compares the teeth with the mid-gap points of every
+finer lattice:
+
+    h = log(1 + the largest r of the 3 nearest bins),
+    c_m = (mean h(teeth) - mean h(points j Delta / m with (j mod m) / m in [1/4, 3/4])) / SE,
+    c_min = min(c_noise, min over m = 2..64 of c_m),
+
+``c_noise`` using random positions and ``SE`` the standard error of the difference. Only mid-gap points are
+used: a decoder comb's amplitude follows the music, so its lines carry sidebands within a few Hz of each
+tooth at the tempo and note rates. Lattices ``Delta / m`` that are themselves decoder levels of the same rate are
+skipped. A decoder comb keeps every ``c_m`` large; a loop or a sequence has some ``c_m`` near 0.
+
+The **drone share** is the fraction of the raw 200 Hz-4 kHz power that sits on the teeth (the 3 bins around
+each tooth): a
+steady harmonic series (a drone, an organ pedal) whose fundamental is the spacing puts most of the band's power
+there, a decoder's comb a tiny part of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft as sfft
+
+from .coherent import HIGH_BAND_HZ, LOW_BAND_HZ, whiten
+
+#: Length of the stretch the full-resolution spectrum is taken on, s (0.05 Hz bins: a 0.5 Hz lattice is 10 bins).
+SPAN_SECONDS = 20.0
+#: Bins per block of the whitening median.
+NOISE_BLOCK = 32
+#: Finest lattice tested: Delta / m for m up to CONTRAST_M_MAX, and never finer than FINEST_LATTICE_HZ.
+CONTRAST_M_MAX = 128
+FINEST_LATTICE_HZ = 0.5
+#: Random positions of the noise reference.
+NOISE_POSITIONS = 4000
+#: Fewest mid-gap points a lattice needs to be tested.
+MIN_POINTS = 10
+
+
+@dataclass(frozen=True)
+class FullSpectrum:
+    """Whitened (``ratio``) and raw (``power``) spectrum of the span, ``bin_hz`` apart; ``level`` is
+    log(1 + the largest ratio of each bin and its two neighbours), what the lattice contrast compares."""
+
+    ratio: np.ndarray
+    power: np.ndarray
+    bin_hz: float
+    level: np.ndarray
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """The lattice contrast: ``c_min``, the lattice that gave it (``m``; 1 = random positions) and ``c_noise``;
+    ``share``: the largest fraction of the teeth's excess over random positions that a finer lattice also has
+    (its lattice ``share_m``)."""
+
+    c_min: float
+    m: int
+    c_noise: float
+    share: float = 0.0
+    share_m: int = 0
+
+
+def full_spectrum(mono: np.ndarray, sample_rate: int, *, span_s: float = SPAN_SECONDS) -> FullSpectrum:
+    """Spectrum of the first ``span_s`` seconds of the channel sum (rectangular window, no padding: the tests
+    read each frequency as the largest of its 3 nearest bins)."""
+    x = np.asarray(mono[: int(span_s * sample_rate)], dtype=np.float64)
+    n = sfft.next_fast_len(max(x.shape[0], 16), real=True)
+    spectrum = sfft.rfft(x, n)
+    power = spectrum.real ** 2 + spectrum.imag ** 2
+    ratio, _noise = whiten(power, NOISE_BLOCK)
+    level = np.log1p(ratio)
+    level[1:-1] = np.maximum(np.maximum(level[:-2], level[1:-1]), level[2:])
+    return FullSpectrum(ratio=ratio, power=power, bin_hz=sample_rate / n, level=level)
+
+
+def _in_band(spec: FullSpectrum, lo_hz: float, hi_hz: float) -> tuple[int, int]:
+    return int(lo_hz / spec.bin_hz) + 2, min(int(hi_hz / spec.bin_hz), spec.ratio.shape[0] - 2)
+
+
+def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_levels: frozenset = frozenset(),
+                     *, known: tuple[float, ...] = (), seed: int = 0) -> Contrast | None:
+    """The lattice contrast of the comb ``k delta_hz`` in the high band (HIGH_BAND_HZ to ``top_hz``); None when
+    the band holds too few bins or teeth. ``family_levels``: spacings (Hz, rounded to 1e-6) to skip. ``known``:
+    line lattices (Hz) already found in this track's music (a loop's line spacing, from an explained comb); each
+    is tested too, at its points at least a quarter of a spacing away from every tooth (reported as m = 0)."""
+    lo, hi = _in_band(spec, HIGH_BAND_HZ, top_hz)
+    if hi - lo < 100:
+        return None
+    k = np.arange(max(1, int(np.ceil(HIGH_BAND_HZ / delta_hz))), int(top_hz / delta_hz) + 1)
+    teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
+    teeth = teeth[(teeth > lo) & (teeth < hi)]
+    if teeth.size < 3:
+        return None
+    h_teeth = spec.level[teeth]
+    mean_teeth, var_teeth = h_teeth.mean(), h_teeth.var() / teeth.size
+
+    def contrast(points: np.ndarray) -> float:
+        h = spec.level[points]
+        return float((mean_teeth - h.mean()) / np.sqrt(var_teeth + h.var() / points.size + 1e-12))
+
+    rng = np.random.default_rng(seed)
+    noise_points = rng.integers(lo, hi, NOISE_POSITIONS)
+    c_noise = contrast(noise_points)
+    mean_noise = float(spec.level[noise_points].mean())
+    excess = max(mean_teeth - mean_noise, 1e-9)
+    best, best_m = c_noise, 1
+    share, share_m = 0.0, 0
+    for m in range(2, min(CONTRAST_M_MAX, int(delta_hz / FINEST_LATTICE_HZ)) + 1):
+        fine = delta_hz / m
+        if round(fine, 6) in family_levels:
+            continue
+        j = np.arange(int(np.ceil(HIGH_BAND_HZ / fine)), int(top_hz / fine) + 1)
+        phase = (j % m) / m
+        j = j[(phase >= 0.25) & (phase <= 0.75)]
+        points = np.round(j * fine / spec.bin_hz).astype(np.int64)
+        points = points[(points > lo) & (points < hi)]
+        if points.size < MIN_POINTS:
+            continue
+        c = contrast(points)
+        if c < best:
+            best, best_m = c, m
+        lit = (float(spec.level[points].mean()) - mean_noise) / excess
+        if lit > share:
+            share, share_m = lit, m
+    for spacing in known:
+        j = np.arange(int(np.ceil(HIGH_BAND_HZ / spacing)), int(top_hz / spacing) + 1)
+        offset = (j * spacing / delta_hz) % 1.0
+        j = j[(offset >= 0.25) & (offset <= 0.75)]
+        points = np.round(j * spacing / spec.bin_hz).astype(np.int64)
+        points = points[(points > lo) & (points < hi)]
+        if points.size >= MIN_POINTS:
+            c = contrast(points)
+            if c < best:
+                best, best_m = c, 0
+    return Contrast(c_min=best, m=best_m, c_noise=c_noise, share=share, share_m=share_m)
+
+
+def drone_share(spec: FullSpectrum, delta_hz: float, top_hz: float) -> float:
+    """Share of the raw power between LOW_BAND_HZ and min(HIGH_BAND_HZ, top_hz) that lies on the teeth."""
+    lo, hi = _in_band(spec, LOW_BAND_HZ, min(HIGH_BAND_HZ, top_hz))
+    if hi <= lo + 2:
+        return 0.0
+    k = np.arange(max(1, int(np.ceil(LOW_BAND_HZ / delta_hz))), int(min(HIGH_BAND_HZ, top_hz) / delta_hz) + 1)
+    teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
+    teeth = teeth[(teeth > lo) & (teeth < hi)]
+    total = float(spec.power[lo:hi].sum())
+    if not teeth.size or total <= 0:
+        return 0.0
+    lobes = spec.power[teeth - 1] + spec.power[teeth] + spec.power[teeth + 1]
+    return float(min(lobes.sum() / total, 1.0))

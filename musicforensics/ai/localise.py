@@ -1,0 +1,82 @@
+"""Where in a track the decoder comb is: the flagged time ranges of a detected comb, and the search for a
+generated part when the whole track is not detected (a human intro with a generated continuation, a generated
+bridge, a generated stem under part of a song).
+
+For a detected comb the segments of :func:`.segments.segment_scan` mark its ranges. Otherwise the few strongest
+candidate combs that music does not explain are scanned; a run of fired segments whose span, taken on its own,
+fires (z >= ``z_fire``) and passes the same checks as a whole track (:func:`.judge.check_comb` on the span's
+samples) is a generated part: the track is flagged, and the reason names the range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .candidates import FoldPlan
+from .coherent import CombScore
+from .evidence import CombCheck
+from .judge import Judgement, check_comb, related
+from .lattice import full_spectrum
+from .model import DecisionRule
+from .segments import SEGMENT_BLOCKS, SegmentScan, fired_runs, segment_scan
+
+#: Candidate combs scanned when the whole track is not detected (strongest unexplained first).
+PARTIAL_CANDIDATES = 3
+#: Shortest analysed span the partial search runs on, s (a generated part must be shorter than the track).
+MIN_PARTIAL_TRACK_SECONDS = 15.0
+
+
+@dataclass
+class Located:
+    """Where a comb is: its scan, the flagged ranges (s), and, for a part found without a whole-track verdict,
+    the comb, its z on the range and its check."""
+
+    scan: SegmentScan
+    score: CombScore
+    ranges: list[tuple[float, float]]
+    part_z: float | None = None
+    part_check: CombCheck | None = None
+
+
+def _ranges(scan: SegmentScan, seconds: float) -> list[tuple[float, float]]:
+    n = scan.block_z.shape[0]
+    return [(round(a * scan.block_seconds, 2), round(seconds if b == n else b * scan.block_seconds, 2))
+            for a, b in fired_runs(scan)]
+
+
+def locate_detected(j: Judgement, plan: FoldPlan, mono: np.ndarray) -> Located:
+    """Segments and flagged ranges of the comb a positive verdict rests on (its strongest level)."""
+    fs = plan.sample_rate
+    score = j.strongest or j.decisive
+    scan = segment_scan(mono, fs, score.candidate, score.top_hz)
+    return Located(scan=scan, score=score, ranges=_ranges(scan, mono.shape[0] / fs))
+
+
+def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, mono: np.ndarray,
+              rule: DecisionRule) -> Located | None:
+    """A generated part in a track with no whole-track verdict, or None (see the module docstring)."""
+    fs = plan.sample_rate
+    seconds = mono.shape[0] / fs
+    if seconds < MIN_PARTIAL_TRACK_SECONDS:
+        return None
+    explained = j.explained
+    pool = [s for s in sorted(scores, key=lambda s: -s.z) if related(s, explained) is None]
+    best: Located | None = None
+    for score in pool[:PARTIAL_CANDIDATES]:
+        scan = segment_scan(mono, fs, score.candidate, score.top_hz)
+        for first, stop in fired_runs(scan):
+            if stop - first < SEGMENT_BLOCKS:
+                continue
+            z = scan.span_z(first, stop, fs, score.top_hz)
+            if z < rule.z_fire or (best is not None and z <= best.part_z):
+                continue
+            block = int(round(scan.block_seconds * fs))
+            span = mono[first * block: stop * block]
+            check = check_comb(replace(score, z=z), plan, span, full_spectrum(span, fs), rule)
+            if check.why:
+                continue
+            ranges = _ranges(scan, seconds)
+            best = Located(scan=scan, score=score, ranges=ranges, part_z=z, part_check=check)
+    return best
