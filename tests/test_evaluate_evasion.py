@@ -19,7 +19,7 @@ from musicforensics.pipeline.manifest import load_manifest, parse_segments
 from musicforensics.results import Finding, MappingEvidence, TrackReport
 
 COLUMNS = ["path", "split", "class", "family", "postprocess", "label_lossy", "label_ai",
-           "evasion", "ai_segments", "mix_db", "speed_factor"]
+           "evasion", "ai_segments", "mix_db", "speed_factor", "expected_delta_hz"]
 
 
 def _write(path: Path, rows: list[dict]) -> Path:
@@ -74,13 +74,15 @@ def _case(tmp_path):
         (_ai("m4", "stem", "stem_mix", mix_db="-20"), _report("m4", inconclusive=True)),
         # whole tracks and their speed / pitch changes
         (_ai("w1", "whole", "none"), _report("w1", detected=True)),
-        (_ai("p1", "speed_pitch", "speed_1.02", speed_factor="1.020000"),
-         _report("p1", detected=True, speed_factor=1.0249)),  # 0.48 % off: right
-        (_ai("p2", "speed_pitch", "speed_1.02", speed_factor="1.020000"),
-         _report("p2", detected=True, speed_factor=1.0)),  # the comb found unscaled: wrong
-        (_ai("p3", "speed_pitch", "speed_1.02", speed_factor="1.020000"), _report("p3", detected=True)),
-        (_ai("p4", "speed_pitch", "speed_1.02", speed_factor="1.020000"),
-         _report("p4", detected=False, speed_factor=1.02)),  # not detected: not counted for the factor
+        # (factor and spacing each right within 0.5 %; p2's spacing is right, its factor is read from another base)
+        (_ai("p1", "speed_pitch", "speed_1.02", speed_factor="1.020000", expected_delta_hz="76.5"),
+         _report("p1", detected=True, speed_factor=1.0249, delta_hz=76.1)),  # 0.48 % and 0.52 % off
+        (_ai("p2", "speed_pitch", "speed_1.02", speed_factor="1.020000", expected_delta_hz="76.5"),
+         _report("p2", detected=True, speed_factor=1.0, delta_hz=76.5)),  # the comb taken as unscaled
+        (_ai("p3", "speed_pitch", "speed_1.02", speed_factor="1.020000", expected_delta_hz="76.5"),
+         _report("p3", detected=True)),
+        (_ai("p4", "speed_pitch", "speed_1.02", speed_factor="1.020000", expected_delta_hz="76.5"),
+         _report("p4", detected=False, speed_factor=1.02, delta_hz=76.5)),  # not detected: not counted
         (_ai("v1", "speed_pitch", "pitch_vocoder_+1"), _report("v1", detected=True, speed_factor=1.06)),
         # codecs and noise
         (_ai("c1", "codec_noise", "mp3_128", label_lossy=1), _report("c1", detected=True)),
@@ -159,6 +161,7 @@ def test_stem_speed_and_codec_scores(tmp_path):
     assert s["speed_factor"] == 1.02 and _rate(s["rate"]) == (3, 4)
     assert (s["factor"]["detected"], s["factor"]["reported"], s["factor"]["within"]) == (3, 2, 1)
     assert _rate(s["factor"]["accuracy"]) == (1, 3)
+    assert s["factor"]["spacing_within"] == 1 and _rate(s["factor"]["spacing_accuracy"]) == (1, 3)
     cn = {g["postprocess"]: g for g in evs["codec_noise"]}
     assert set(cn) == {"none", "mp3_128", "noise_snr30"}
     assert _rate(cn["mp3_128"]["rate"]) == (1, 2)
@@ -173,7 +176,9 @@ def test_evasion_tables_and_json(tmp_path):
     assert "evasion: splices with >= 20 s generated" in md
     assert "| splice_intro | 2 | 1 | 0 | 0 | 50.0% [9.5, 90.5] | 2 | 100.0% [34.2, 100.0] | 100.0% [20.7, 100.0] |" in md
     assert "| -20 | 1 | 0 | 1 | 0 | - |" in md
-    assert "| speed_1.02 | 1.0200 | 4 | 3 | 0 | 0 | 75.0% [30.1, 95.4] | 2 | 33.3% [6.1, 79.2] |" in md
+    assert ("| speed_1.02 | 1.0200 | 4 | 3 | 0 | 0 | 75.0% [30.1, 95.4] | 2 | 33.3% [6.1, 79.2] | "
+            "33.3% [6.1, 79.2] |") in md
+    assert "| pitch_vocoder_+1 | - | 1 | 1 | 0 | 0 | 100.0% [20.7, 100.0] | - | - | - |" in md
     assert "| mp3_128 | 2 | 1 | 0 | 0 | 50.0% [9.5, 90.5] |" in md
 
 

@@ -132,11 +132,15 @@ def evasion_tables(ev: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         for g in ev["speed_pitch"]:
             f = g["factor"]
             rows.append([g["postprocess"], _num(g["speed_factor"], "{:.4f}"), *_counts(g),
-                         "-" if f is None else str(f["reported"]), "-" if f is None else _pct(f["accuracy"])])
+                         "-" if f is None else str(f["reported"]), "-" if f is None else _pct(f["accuracy"]),
+                         "-" if f is None else _pct(f["spacing_accuracy"])])
         tol = next((g["factor"]["tolerance"] for g in ev["speed_pitch"] if g["factor"]), None)
-        title = ("evasion: speed and pitch changes (factor right: |reported / true - 1| <= "
-                 f"{'-' if tol is None else f'{100 * tol:g} %'}, evidence speed_factor, among detected)")
-        out.append((title, ["postprocess", "true factor", *counts, "factor reported", "factor right"], rows))
+        tol_text = "-" if tol is None else f"{100 * tol:g} %"
+        title = (f"evasion: speed and pitch changes (factor right: |reported / true - 1| <= {tol_text}, evidence "
+                 f"speed_factor; spacing right: evidence delta_hz within {tol_text} of expected_delta_hz; both "
+                 "among detected)")
+        out.append((title, ["postprocess", "true factor", *counts, "factor reported", "factor right",
+                            "spacing right"], rows))
     if ev["codec_noise"]:
         out.append(("evasion: codecs and noise on whole generated tracks", ["postprocess", *counts],
                     [[g["postprocess"], *_counts(g)] for g in ev["codec_noise"]]))

@@ -81,10 +81,11 @@ CROSS_GROUP_COLUMNS = ("class", "family", "postprocess")
 #: Evidence keys (in order of preference) where the lossy detector names the codec it recognised (a string, or
 #: a mapping whose ``estimate`` names it).
 CODEC_EVIDENCE_KEYS = ("codec_family", "codec")
-#: Evidence keys of the ai finding: the time ranges judged generated (``[[start_s, end_s], ...]``) and the
-#: frequency-scaling factor of the comb found (1.0 = none). Absent keys mean no range / no factor reported.
+#: Evidence keys of the ai finding: the time ranges judged generated (``[[start_s, end_s], ...]``), the
+#: frequency-scaling factor of the comb found (1.0 = none) and its spacing, Hz. Absent keys mean none reported.
 RANGES_EVIDENCE_KEY = "flagged_ranges_s"
 SPEED_EVIDENCE_KEY = "speed_factor"
+DELTA_EVIDENCE_KEY = "delta_hz"
 #: A generated segment is located when both ends of its flagged span lie within this many seconds of its own.
 BOUNDARY_TOLERANCE_S = 5.0
 #: Splices are scored for detection when their generated part lasts at least this long, seconds.
@@ -445,13 +446,18 @@ def flagged_ranges(finding) -> list[tuple[float, float]]:
     return sorted(out)
 
 
-def reported_speed_factor(finding) -> float | None:
-    """The comb's frequency-scaling factor an ai finding reports (None when absent or not a positive number)."""
+def reported_number(finding, key: str) -> float | None:
+    """A positive number of a finding's evidence (None when absent or not a positive finite number)."""
     try:
-        value = float(evidence_value(finding, SPEED_EVIDENCE_KEY))
+        value = float(evidence_value(finding, key))
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) and value > 0 else None
+
+
+def reported_speed_factor(finding) -> float | None:
+    """The comb's frequency-scaling factor an ai finding reports (None when absent or not a positive number)."""
+    return reported_number(finding, SPEED_EVIDENCE_KEY)
 
 
 def located_span(segment: tuple[float, float], ranges: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
@@ -505,7 +511,9 @@ def _splice_scores(pairs: list, tolerance_s: float) -> dict:
 
 def _speed_scores(pairs: list, tolerance: float) -> list[dict]:
     """Per ``postprocess``: detection, and for resampling rows (a ``speed_factor``) how often the reported factor
-    is within ``tolerance`` (relative) of the true one, among detected files."""
+    is within ``tolerance`` (relative) of the true one, among detected files; and how often the reported comb
+    spacing (evidence ``delta_hz``) is within ``tolerance`` of the moved spacing (``expected_delta_hz``), which
+    tells a wrong factor from a wrong spacing (one moved spacing can fit two decoders' spacings)."""
     out = []
     for post in sorted({row.postprocess for row, _ in pairs}):
         members = [p for p in pairs if p[0].postprocess == post]
@@ -517,9 +525,15 @@ def _speed_scores(pairs: list, tolerance: float) -> list[dict]:
                         if row.speed_factor is not None and out[0] == "decided" and out[1]]
             reported = [(row, reported_speed_factor(f)) for row, f in detected]
             within = sum(1 for row, v in reported if v is not None and abs(v / row.speed_factor - 1) <= tolerance)
+            spacing = [(row, reported_number(f, DELTA_EVIDENCE_KEY)) for row, f in detected
+                       if row.expected_delta_hz]
+            spacing_within = sum(1 for row, v in spacing
+                                 if v is not None and abs(v / row.expected_delta_hz - 1) <= tolerance)
             entry["factor"] = {"tolerance": tolerance, "detected": len(detected),
                                "reported": sum(1 for _, v in reported if v is not None),
-                               "within": within, "accuracy": _rate(within, len(detected))}
+                               "within": within, "accuracy": _rate(within, len(detected)),
+                               "spacing_within": spacing_within,
+                               "spacing_accuracy": _rate(spacing_within, len(spacing))}
         out.append(entry)
     return out
 
