@@ -3,6 +3,7 @@
 Usage::
 
     python -m benchmarks.corpus.build --out DIR --size small|full [--seed N] [--jobs N] [--no-neural]
+        [--layers base|evasion|base,evasion]
 
 Every file derives from one music21 corpus piece rendered with fluidsynth (``render.py``); all files from one
 piece share a split (``dev``/``eval``). The build runs in four phases, each resumable (an existing output file
@@ -15,6 +16,9 @@ is kept; files are written under a ``.part.`` name and renamed when complete):
 3. neural autoencoder outputs (``neural.autoencode``), in the main process;
 4. post-processed neural outputs (MP3 320, soxr to 48 kHz, gain changes).
 
+``--layers evasion`` builds the evasion layer instead (``evasion.py``: splices, stems, speed and pitch
+changes, codecs and noise), in three more phases: long renders (5), decoder outputs (6), derived files (7).
+
 ``manifest.csv`` and ``corpus_info.json`` are rewritten at the end from the plan, listing only files that
 exist. Progress goes to stderr.
 """
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import sys
@@ -31,13 +34,26 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from . import codecs, render
+from . import codecs, evasion, render
+from .items import (
+    Item,
+    Piece,
+    gain,
+    hash_key,
+    item_rng,
+    khz,
+    noise,
+    quantise,
+    rotate,
+    row_meta,
+    write_pcm,
+)
 
 MANIFEST_COLUMNS = (
     "path",
@@ -144,55 +160,10 @@ SIZES: dict[str, SizeConfig] = {
 }
 """``tiny`` is for tests only (hidden from ``--help``)."""
 
+LAYERS = ("base", "evasion")
+"""Parts of the corpus ``--layers`` chooses from: the base corpus and the evasion layer (``evasion.py``)."""
 GENUINE_VARIANTS = ("24bit", "mono", "rolloff", "quiet", "hires")
 FAKE_VARIANTS = ("resampled_soxr", "upsample_sox", "upsample_ffmpeg", "pad24")
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A music21 piece and how it is rendered.
-
-    Attributes
-    ----------
-    piece : str
-        music21 corpus path.
-    slug : str
-        File-name-safe form of ``piece``.
-    split : str
-        ``dev`` or ``eval``.
-    position : int
-        Index in the dev/eval-interleaved order (drives arrangement, rate and variant rotation).
-    arrangement : str
-        Key of :data:`render.ARRANGEMENTS`.
-    sample_rate : int
-        Rate of the genuine render (44100 or 48000).
-    seed : int
-        Render seed (tempo, velocities).
-    """
-
-    piece: str
-    slug: str
-    split: str
-    position: int
-    arrangement: str
-    sample_rate: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class Item:
-    """One output file: how to make it and its manifest metadata.
-
-    ``kind`` selects the maker; ``params`` are its arguments; ``meta`` the manifest columns known from the
-    plan (rate, bit depth, channels and duration are read from the written file).
-    """
-
-    path: str
-    kind: str
-    piece: Piece
-    phase: int
-    params: dict = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -200,15 +171,11 @@ class Item:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _hash_key(seed: int, text: str) -> str:
-    return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
-
-
 def select_pieces(n: int, *, seed: int, pool: tuple[str, ...] = render.PIECE_POOL) -> list[str]:
     """Choose ``n`` distinct pieces from ``pool``, deterministically for a seed."""
     if not 1 <= n <= len(pool):
         raise ValueError(f"n must be between 1 and {len(pool)}, got {n!r}")
-    return sorted(pool, key=lambda p: _hash_key(seed, "select:" + p))[:n]
+    return sorted(pool, key=lambda p: hash_key(seed, "select:" + p))[:n]
 
 
 def assign_splits(pieces: list[str], *, seed: int) -> dict[str, str]:
@@ -216,7 +183,7 @@ def assign_splits(pieces: list[str], *, seed: int) -> dict[str, str]:
 
     The split depends only on the piece set and seed, never on the order of ``pieces``.
     """
-    ranked = sorted(set(pieces), key=lambda p: _hash_key(seed, "split:" + p))
+    ranked = sorted(set(pieces), key=lambda p: hash_key(seed, "split:" + p))
     n_dev = (len(ranked) + 1) // 2
     return {p: ("dev" if i < n_dev else "eval") for i, p in enumerate(ranked)}
 
@@ -224,7 +191,7 @@ def assign_splits(pieces: list[str], *, seed: int) -> dict[str, str]:
 def interleave_by_split(splits: dict[str, str], *, seed: int) -> list[str]:
     """Order pieces dev, eval, dev, eval, ... so consecutive positions alternate splits."""
     by = {
-        s: sorted((p for p, sp in splits.items() if sp == s), key=lambda p: _hash_key(seed, "order:" + p))
+        s: sorted((p for p, sp in splits.items() if sp == s), key=lambda p: hash_key(seed, "order:" + p))
         for s in SPLITS
     }
     out = []
@@ -254,65 +221,16 @@ def plan_pieces(n: int, *, seed: int) -> list[Piece]:
             position=i,
             arrangement=ARRANGEMENT_ORDER[i % len(ARRANGEMENT_ORDER)],
             sample_rate=48000 if (i // 2) % 2 else 44100,
-            seed=int(_hash_key(seed, "render:" + p)[:8], 16),
+            seed=int(hash_key(seed, "render:" + p)[:8], 16),
         )
         for i, p in enumerate(ordered)
     ]
 
 
-def rotate(candidates: list[Piece], index: int, coverage: int) -> list[Piece]:
-    """Pick ``coverage`` consecutive candidates starting at ``index * coverage`` (wrapping).
-
-    Consecutive positions alternate dev/eval, so an even ``coverage`` balances the splits.
-    """
-    if not candidates:
-        return []
-    k = min(coverage, len(candidates))
-    start = index * coverage
-    return [candidates[(start + t) % len(candidates)] for t in range(k)]
-
-
-def labels(*, lossy: int = 0, upsampled: int = 0, bitpadded: int = 0, ai: int = 0) -> dict:
-    """Manifest label columns."""
-    return {"label_lossy": lossy, "label_upsampled": upsampled, "label_bitpadded": bitpadded, "label_ai": ai}
-
-
-def _meta(
-    piece: Piece,
-    cls: str,
-    family: str,
-    *,
-    codec: str = "none",
-    setting: str = "",
-    architecture: str = "",
-    weights: str = "",
-    expected_delta_hz=None,
-    postprocess: str = "none",
-    **label_kw,
-) -> dict:
-    return {
-        "split": piece.split,
-        "class": cls,
-        "family": family,
-        "codec": codec,
-        "setting": setting,
-        "architecture": architecture,
-        "weights": weights,
-        "expected_delta_hz": "" if expected_delta_hz is None else f"{expected_delta_hz:.4f}",
-        "postprocess": postprocess,
-        "source_piece": piece.piece,
-        **labels(**label_kw),
-    }
-
-
 def base_path(piece: Piece) -> str:
     """Relative path of a piece's genuine 16-bit render (source of every phase-2 file)."""
     family = render.ARRANGEMENTS[piece.arrangement].family
-    return f"genuine/{family}/{piece.slug}__{piece.arrangement}_{_khz(piece.sample_rate)}.flac"
-
-
-def _khz(rate: int) -> str:
-    return f"{rate / 1000:g}k"
+    return f"genuine/{family}/{piece.slug}__{piece.arrangement}_{khz(piece.sample_rate)}.flac"
 
 
 def plan_genuine(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
@@ -324,7 +242,7 @@ def plan_genuine(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
             p,
             1,
             {},
-            _meta(p, "genuine", render.ARRANGEMENTS[p.arrangement].family, setting=p.arrangement),
+            row_meta(p, "genuine", render.ARRANGEMENTS[p.arrangement].family, setting=p.arrangement),
         )
         for p in pieces
     ]
@@ -335,23 +253,23 @@ def plan_genuine(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
             if variant == "24bit":
                 items.append(
                     Item(
-                        f"{stem}__24bit_{_khz(p.sample_rate)}.flac",
+                        f"{stem}__24bit_{khz(p.sample_rate)}.flac",
                         "24bit",
                         p,
                         1,
                         {},
-                        _meta(p, "genuine", "24bit", setting="float_to_24bit"),
+                        row_meta(p, "genuine", "24bit", setting="float_to_24bit"),
                     )
                 )
             elif variant == "mono":
                 items.append(
                     Item(
-                        f"{stem}__mono_{_khz(p.sample_rate)}.flac",
+                        f"{stem}__mono_{khz(p.sample_rate)}.flac",
                         "mono",
                         p,
                         1,
                         {},
-                        _meta(p, "genuine", "mono", setting="downmix"),
+                        row_meta(p, "genuine", "mono", setting="downmix"),
                     )
                 )
             elif variant == "rolloff":
@@ -364,7 +282,7 @@ def plan_genuine(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
                         p,
                         1,
                         {"order": order, "cutoff_hz": cutoff},
-                        _meta(p, "genuine", "rolloff", setting=f"butter{order}_{cutoff}hz"),
+                        row_meta(p, "genuine", "rolloff", setting=f"butter{order}_{cutoff}hz"),
                     )
                 )
             elif variant == "quiet":
@@ -376,29 +294,29 @@ def plan_genuine(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
                         p,
                         1,
                         {"program": program},
-                        _meta(p, "genuine", "quiet", setting=f"solo_gm{program}_peak-30dbfs"),
+                        row_meta(p, "genuine", "quiet", setting=f"solo_gm{program}_peak-30dbfs"),
                     )
                 )
             elif variant == "hires":
                 rate = 96000 if k % 2 == 0 else 88200
                 items.append(
                     Item(
-                        f"{stem}__hires_{_khz(rate)}.flac",
+                        f"{stem}__hires_{khz(rate)}.flac",
                         "hires",
                         p,
                         1,
                         {"rate": rate},
-                        _meta(p, "genuine", "hires", setting=f"native{rate}_24bit"),
+                        row_meta(p, "genuine", "hires", setting=f"native{rate}_24bit"),
                     )
                 )
                 items.append(
                     Item(
-                        f"bitpadded/pad24/{p.slug}__hires16in24_{_khz(rate)}.flac",
+                        f"bitpadded/pad24/{p.slug}__hires16in24_{khz(rate)}.flac",
                         "pad24_hires",
                         p,
                         1,
                         {"rate": rate},
-                        _meta(p, "bitpadded", "pad24", setting=f"16in24_{rate}", bitpadded=1),
+                        row_meta(p, "bitpadded", "pad24", setting=f"16in24_{rate}", bitpadded=1),
                     )
                 )
     return items
@@ -420,7 +338,7 @@ def plan_derived(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
                     p,
                     2,
                     {"chain": [s.label]},
-                    _meta(p, "lossy", s.family, codec=s.codec, setting=s.setting, lossy=1),
+                    row_meta(p, "lossy", s.family, codec=s.codec, setting=s.setting, lossy=1),
                 )
             )
     if cfg.doubles:
@@ -435,7 +353,7 @@ def plan_derived(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
                         p,
                         2,
                         {"chain": [s.label for s in chain]},
-                        _meta(p, "lossy", "double", codec=chain[-1].codec, setting=setting, lossy=1),
+                        row_meta(p, "lossy", "double", codec=chain[-1].codec, setting=setting, lossy=1),
                     )
                 )
     variants = [v for v in FAKE_VARIANTS if cfg.variants is None or v in cfg.variants]
@@ -449,7 +367,7 @@ def plan_derived(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
                         p,
                         2,
                         {"rate": 44100},
-                        _meta(p, "genuine", "resampled_soxr", setting="soxr_v_44100"),
+                        row_meta(p, "genuine", "resampled_soxr", setting="soxr_v_44100"),
                     )
                 )
             continue
@@ -459,23 +377,25 @@ def plan_derived(pieces: list[Piece], cfg: SizeConfig) -> list[Item]:
                 rate = 96000 if (p.sample_rate == 48000 or tool == "ffmpeg" or k % 2) else 88200
                 items.append(
                     Item(
-                        f"upsampled/{tool}/{p.slug}__{_khz(p.sample_rate)}_to_{_khz(rate)}.flac",
+                        f"upsampled/{tool}/{p.slug}__{khz(p.sample_rate)}_to_{khz(rate)}.flac",
                         "upsample",
                         p,
                         2,
                         {"tool": tool, "rate": rate},
-                        _meta(p, "upsampled", tool, setting=f"{p.sample_rate}_to_{rate}_24bit", upsampled=1),
+                        row_meta(
+                            p, "upsampled", tool, setting=f"{p.sample_rate}_to_{rate}_24bit", upsampled=1
+                        ),
                     )
                 )
             elif variant == "pad24":
                 items.append(
                     Item(
-                        f"bitpadded/pad24/{p.slug}__16in24_{_khz(p.sample_rate)}.flac",
+                        f"bitpadded/pad24/{p.slug}__16in24_{khz(p.sample_rate)}.flac",
                         "pad24",
                         p,
                         2,
                         {},
-                        _meta(p, "bitpadded", "pad24", setting=f"16in24_{p.sample_rate}", bitpadded=1),
+                        row_meta(p, "bitpadded", "pad24", setting=f"16in24_{p.sample_rate}", bitpadded=1),
                     )
                 )
     return items
@@ -507,7 +427,7 @@ def plan_ai(pieces: list[Piece], cfg: SizeConfig, architectures: dict[str, dict]
                         p,
                         3,
                         {"architecture": arch, "weights": weights, "bits": bits},
-                        _meta(p, "ai", family, setting=f"{_khz(rate)}_{bits}bit", ai=1, **common),
+                        row_meta(p, "ai", family, setting=f"{khz(rate)}_{bits}bit", ai=1, **common),
                     )
                 )
                 if k not in post_ks:
@@ -523,7 +443,7 @@ def plan_ai(pieces: list[Piece], cfg: SizeConfig, architectures: dict[str, dict]
                             p,
                             4,
                             {"source": base, "post": post},
-                            _meta(
+                            row_meta(
                                 p,
                                 "ai",
                                 family,
@@ -539,12 +459,27 @@ def plan_ai(pieces: list[Piece], cfg: SizeConfig, architectures: dict[str, dict]
     return items
 
 
-def plan_corpus(cfg: SizeConfig, *, seed: int, architectures: dict[str, dict] | None) -> list[Item]:
-    """The full list of items for a corpus (AI items only when ``architectures`` is given)."""
+def plan_corpus(
+    cfg: SizeConfig,
+    *,
+    seed: int,
+    architectures: dict[str, dict] | None,
+    base: bool = True,
+    evasion_cfg: evasion.EvasionSize | None = None,
+) -> list[Item]:
+    """The full list of items for a corpus (AI items only when ``architectures`` is given).
+
+    ``base`` plans the base layer; ``evasion_cfg`` adds the evasion layer (``evasion.py``) on the same pieces,
+    so a piece has one split in both layers.
+    """
     pieces = plan_pieces(cfg.n_pieces, seed=seed)
-    items = plan_genuine(pieces, cfg) + plan_derived(pieces, cfg)
-    if architectures:
-        items += plan_ai(pieces, cfg, architectures)
+    items = []
+    if base:
+        items += plan_genuine(pieces, cfg) + plan_derived(pieces, cfg)
+        if architectures:
+            items += plan_ai(pieces, cfg, architectures)
+    if evasion_cfg is not None:
+        items += evasion.plan(pieces, evasion_cfg, seed=seed, architectures=architectures)
     paths = [it.path for it in items]
     duplicates = [p for p, c in Counter(paths).items() if c > 1]
     if duplicates:
@@ -555,39 +490,6 @@ def plan_corpus(cfg: SizeConfig, *, seed: int, architectures: dict[str, dict] | 
 # --------------------------------------------------------------------------------------------------------
 # signal helpers
 # --------------------------------------------------------------------------------------------------------
-
-
-def quantise(audio: np.ndarray, *, bits: int, rng: np.random.Generator, dither: bool = True) -> np.ndarray:
-    """Round float audio in [-1, 1) to ``bits``-bit integers (TPDF dither of +-1 LSB when ``dither``).
-
-    Returns int32 with the value left-aligned in 32 bits' top ``bits`` (soundfile writes the top bits of
-    int32 data to PCM_16/PCM_24), so 16-bit content can be stored as 24-bit with zero low bits.
-    """
-    scale = 2 ** (bits - 1)
-    x = np.asarray(audio, dtype=np.float64) * scale
-    if dither:
-        x = x + rng.uniform(-0.5, 0.5, x.shape) + rng.uniform(-0.5, 0.5, x.shape)
-    q = np.clip(np.round(x), -scale, scale - 1).astype(np.int64)
-    return (q << (32 - bits)).astype(np.int32)
-
-
-def write_pcm(
-    path: Path,
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    bits: int,
-    rng: np.random.Generator,
-    dither: bool = True,
-) -> None:
-    """Write float audio to FLAC/WAV at ``bits`` (16 or 24) with TPDF dither."""
-    data = quantise(audio, bits=bits, rng=rng, dither=dither)
-    sf.write(str(path), data, sample_rate, subtype=f"PCM_{bits}")
-
-
-def noise(shape: tuple[int, ...], *, rms_dbfs: float, rng: np.random.Generator) -> np.ndarray:
-    """White Gaussian noise at ``rms_dbfs`` dBFS RMS."""
-    return rng.standard_normal(shape) * 10 ** (rms_dbfs / 20)
 
 
 def analogue_rolloff(
@@ -631,11 +533,6 @@ def add_hires_content(audio: np.ndarray, sample_rate: int, *, rng: np.random.Gen
     return render.normalise(y, peak_dbfs=render.TARGET_PEAK_DBFS)
 
 
-def gain(audio: np.ndarray, db: float) -> np.ndarray:
-    """Scale by ``db`` decibels."""
-    return audio * 10 ** (db / 20)
-
-
 # --------------------------------------------------------------------------------------------------------
 # makers (run in worker processes; each writes exactly the item's file)
 # --------------------------------------------------------------------------------------------------------
@@ -643,10 +540,6 @@ def gain(audio: np.ndarray, db: float) -> np.ndarray:
 
 def _part_path(path: Path) -> Path:
     return path.with_name(f".part.{path.name}")
-
-
-def _rng(item: Item, seed: int) -> np.random.Generator:
-    return np.random.default_rng(int(_hash_key(seed, "item:" + item.path)[:12], 16))
 
 
 def _render(item: Item, cfg: SizeConfig, *, sample_rate: int | None = None, solo: int | None = None):
@@ -663,7 +556,7 @@ def _render(item: Item, cfg: SizeConfig, *, sample_rate: int | None = None, solo
 
 def make_phase1(item: Item, out: Path, tmp: Path, cfg: SizeConfig, seed: int, cache: dict) -> None:
     """Write a genuine/hard-negative/hi-res item to ``tmp`` (renders are shared through ``cache``)."""
-    rng = _rng(item, seed)
+    rng = item_rng(item, seed)
     p = item.piece
     if item.kind in ("base", "24bit", "mono", "rolloff"):
         if "main" not in cache:
@@ -749,7 +642,7 @@ def make_phase4(item: Item, out: Path, tmp: Path, cfg: SizeConfig, seed: int) ->
         codecs.sox_resample(src, tmp, sample_rate=48000, bit_depth=16)
     elif post in GAIN_POSTPROCESS_DB:
         audio, rate = sf.read(str(src), dtype="float64", always_2d=True)
-        write_pcm(tmp, gain(audio, GAIN_POSTPROCESS_DB[post]), rate, bits=16, rng=_rng(item, seed))
+        write_pcm(tmp, gain(audio, GAIN_POSTPROCESS_DB[post]), rate, bits=16, rng=item_rng(item, seed))
     else:
         raise ValueError(f"unknown postprocess {post!r}")
 
@@ -770,7 +663,12 @@ def run_piece_items(items: list[Item], out: str, cfg: SizeConfig, seed: int) -> 
 
 def run_item(maker_name: str, item: Item, out: str, cfg: SizeConfig, seed: int) -> list[tuple[str, str]]:
     """Worker: make one phase-2 or phase-4 item."""
-    maker = {"phase2": make_phase2, "phase4": make_phase4}[maker_name]
+    maker = {
+        "phase2": make_phase2,
+        "phase4": make_phase4,
+        "evasion_render": evasion.make_render,
+        "evasion_derive": evasion.make_derived,
+    }[maker_name]
     return [(item.path, _guarded(maker, item, Path(out), cfg, seed))]
 
 
@@ -853,12 +751,11 @@ def load_neural(no_neural: bool):
     return neural, dict(neural.ARCHITECTURES)
 
 
-def _training_audio(pieces: list[Piece], out: Path, cfg: SizeConfig):
-    """Genuine dev-split renders used as training material for the ``trained`` weights."""
+def _training_audio(paths: list[str], out: Path):
+    """Up to four genuine dev-split renders of one rate: the training material of the ``trained`` weights."""
     clips, rate = [], None
-    for p in (p for p in pieces if p.split == "dev"):
-        path = out / base_path(p)
-        if path.exists() and (rate is None or p.sample_rate == rate):
+    for path in (out / p for p in paths):
+        if path.exists() and (rate is None or sf.info(str(path)).samplerate == rate):
             audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
             clips.append(audio)
         if len(clips) >= 4:
@@ -866,13 +763,25 @@ def _training_audio(pieces: list[Piece], out: Path, cfg: SizeConfig):
     return clips, rate
 
 
-def run_ai(
-    items: list[Item], out: Path, cfg: SizeConfig, seed: int, neural, failures: dict[str, str]
+def run_neural(
+    label: str,
+    items: list[Item],
+    out: Path,
+    cfg: SizeConfig,
+    seed: int,
+    neural,
+    failures: dict[str, str],
+    make,
+    training: tuple[list, int | None],
 ) -> None:
-    """Phase 3, in this process (torch uses the cores itself): autoencode genuine excerpts."""
+    """Run neural items in this process (torch uses the cores itself), in plan order.
+
+    ``make(item, out, tmp, seed, encode)`` writes one item; ``encode(audio, rate)`` autoencodes with the item's
+    ``architecture`` and ``weights`` params and returns ``(audio, native_rate)``. After a failure the other
+    items of that (architecture, weights) are skipped with the same error.
+    """
     os.environ.setdefault("MUSICFORENSICS_NEURAL_TRAIN_SECONDS", str(cfg.ai_train_seconds))
-    pieces = sorted({it.piece for it in items}, key=lambda p: p.position)
-    training, training_sr = _training_audio(pieces, out, cfg) if items else ([], None)
+    clips, clips_sr = training
     cache_dir = out / "_cache" / "neural"
     broken: dict[tuple[str, str], str] = {}
     for i, item in enumerate(items, start=1):
@@ -882,36 +791,88 @@ def run_ai(
             continue
         t0 = time.perf_counter()
 
-        def maker(it, out_dir, tmp, cfg_, seed_, key=key):
-            audio, rate = sf.read(str(out_dir / base_path(it.piece)), dtype="float32", always_2d=True)
-            audio = audio[: int(cfg_.ai_duration_s * rate)]
-            y, native = neural.autoencode(
+        def encode(audio, rate, key=key):
+            return neural.autoencode(
                 audio,
                 rate,
                 architecture=key[0],
                 weights=key[1],
-                seed=seed_,
+                seed=seed,
                 cache_dir=cache_dir,
-                training_audio=training or None,
-                training_sr=training_sr,
+                training_audio=clips or None,
+                training_sr=clips_sr,
             )
-            y = render.normalise(y, peak_dbfs=AI_PEAK_DBFS)
-            write_pcm(tmp, y, native, bits=it.params["bits"], rng=_rng(it, seed_))
+
+        def maker(it, out_dir, tmp, cfg_, seed_, encode=encode):
+            make(it, out_dir, tmp, seed_, encode)
 
         error = _guarded(maker, item, out, cfg, seed)
         if error:
             failures[item.path] = error
             broken[key] = error
-            log(f"[ai] {i}/{len(items)} FAILED {item.path}: {error.splitlines()[0]} (skipping {key})")
+            log(f"[{label}] {i}/{len(items)} FAILED {item.path}: {error.splitlines()[0]} (skipping {key})")
         else:
-            log(f"[ai] {i}/{len(items)} {item.path} ({time.perf_counter() - t0:.1f}s)")
+            log(f"[{label}] {i}/{len(items)} {item.path} ({time.perf_counter() - t0:.1f}s)")
+
+
+def run_ai(
+    items: list[Item], out: Path, cfg: SizeConfig, seed: int, neural, failures: dict[str, str]
+) -> None:
+    """Phase 3, in this process: autoencode genuine excerpts."""
+    pieces = sorted({it.piece for it in items}, key=lambda p: p.position)
+    training = (
+        _training_audio([base_path(p) for p in pieces if p.split == "dev"], out) if items else ([], None)
+    )
+
+    def make(it, out_dir, tmp, seed_, encode):
+        audio, rate = sf.read(str(out_dir / base_path(it.piece)), dtype="float32", always_2d=True)
+        y, native = encode(audio[: int(cfg.ai_duration_s * rate)], rate)
+        y = render.normalise(y, peak_dbfs=AI_PEAK_DBFS)
+        write_pcm(tmp, y, native, bits=it.params["bits"], rng=item_rng(it, seed_))
+
+    run_neural("ai", items, out, cfg, seed, neural, failures, make, training)
+
+
+def run_evasion(
+    items: list[Item], out: Path, cfg: SizeConfig, seed: int, jobs: int, neural, failures: dict[str, str]
+) -> None:
+    """The evasion layer's phases: long renders (pool), decoder outputs (this process), derived files (pool)."""
+
+    def pooled(maker_name: str, phase: int) -> None:
+        tasks = [
+            (run_item, maker_name, it, str(out), cfg, seed)
+            for it in _pending(items, out)
+            if it.phase == phase
+        ]
+        _run_pool(maker_name.replace("_", "-"), tasks, jobs, failures)
+
+    pooled("evasion_render", 5)
+    if neural is not None:
+        dev_long = [it.path for it in items if it.kind == "ev_long" and it.piece.split == "dev"]
+        neural_items = [it for it in _pending(items, out) if it.phase == 6]
+        training = _training_audio(dev_long, out) if neural_items else ([], None)
+        cache: dict = {}
+        run_neural(
+            "evasion-ai",
+            sorted(neural_items, key=lambda it: (it.params["architecture"], it.params["weights"])),
+            out,
+            cfg,
+            seed,
+            neural,
+            failures,
+            lambda it, out_dir, tmp, seed_, encode: evasion.make_neural(
+                it, out_dir, tmp, seed_, encode, cache
+            ),
+            training,
+        )
+    pooled("evasion_derive", 7)
 
 
 def manifest_row(item: Item, out: Path) -> dict:
     """Manifest row for an existing item (rate, depth, channels, duration read from the file)."""
     info = sf.info(str(out / item.path))
     bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_S8": 8, "PCM_U8": 8}.get(info.subtype, 0)
-    return {
+    row = {
         "path": item.path,
         **item.meta,
         "sample_rate": info.samplerate,
@@ -919,14 +880,23 @@ def manifest_row(item: Item, out: Path) -> dict:
         "channels": info.channels,
         "duration_s": f"{info.frames / info.samplerate:.3f}",
     }
+    if row.get("ai_segments") == evasion.WHOLE_FILE:
+        row["ai_segments"] = evasion.segments_text([(0.0, info.frames / info.samplerate)])
+    return row
 
 
 def write_manifest(items: list[Item], out: Path) -> list[dict]:
-    """Write ``manifest.csv`` (sorted by path) for the items whose files exist; return the rows."""
+    """Write ``manifest.csv`` (sorted by path) for the items whose files exist; return the rows.
+
+    The evasion layer's columns (:data:`evasion.EVASION_COLUMNS`) follow the base ones when it is planned.
+    """
     rows = [manifest_row(it, out) for it in sorted(items, key=lambda it: it.path) if (out / it.path).exists()]
+    columns = MANIFEST_COLUMNS
+    if any(it.phase >= 5 for it in items):
+        columns += evasion.EVASION_COLUMNS
     tmp = out / ".part.manifest.csv"
     with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, out / "manifest.csv")
@@ -955,6 +925,7 @@ def write_info(
     neural_note: str,
     architectures,
     seconds: float,
+    layers: tuple[str, ...] = ("base",),
 ) -> None:
     """Write ``corpus_info.json``: tools and versions, settings, counts, failures."""
     info = {
@@ -990,11 +961,30 @@ def write_info(
             "-bits_per_raw_sample 24 out.flac",
         },
     }
+    if "evasion" in layers:
+        info["layers"] = list(layers)
+        info["evasion_size_config"] = dict(evasion.SIZES[size].__dict__)
+        info["commands"].update(
+            {
+                "speed_pitch_resample": "sox -G in.flac -b 16 out.flac speed FACTOR rate -v RATE",
+                "pitch_vocoder": " | ".join(
+                    " ".join(codecs.pitch_shift_command(Path("in.flac"), Path("out.wav"), 1, t))
+                    for t in ("rubberband", "sox")
+                ),
+                "vocoder_used": codecs.vocoder_tool(),
+            }
+        )
     (out / "corpus_info.json").write_text(json.dumps(info, indent=2, sort_keys=True))
 
 
 def build(
-    out: Path, *, size: str, seed: int = 0, jobs: int | None = None, no_neural: bool = False
+    out: Path,
+    *,
+    size: str,
+    seed: int = 0,
+    jobs: int | None = None,
+    no_neural: bool = False,
+    layers: tuple[str, ...] = ("base",),
 ) -> list[dict]:
     """Build (or resume) a corpus in ``out`` and return the manifest rows.
 
@@ -1010,9 +1000,14 @@ def build(
         Worker processes (default: all cores).
     no_neural : bool
         Skip AI rows.
+    layers : tuple of str
+        ``base`` (the corpus above) and/or ``evasion`` (``evasion.py``: splices, stems, speed/pitch, codecs).
     """
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
+    unknown = sorted(set(layers) - set(LAYERS))
+    if unknown or not layers:
+        raise ValueError(f"layers must be some of {LAYERS}, got {layers!r}")
     cfg = SIZES[size]
     jobs = jobs or os.cpu_count() or 1
     t0 = time.perf_counter()
@@ -1021,8 +1016,16 @@ def build(
         codecs.require_tool(tool)
     neural, architectures = load_neural(no_neural)
     neural_note = "used" if neural else "not used (no-neural or unavailable)"
-    items = plan_corpus(cfg, seed=seed, architectures=architectures)
-    log(f"[plan] {len(items)} files for size={size} seed={seed} jobs={jobs} into {out}")
+    items = plan_corpus(
+        cfg,
+        seed=seed,
+        architectures=architectures,
+        base="base" in layers,
+        evasion_cfg=evasion.SIZES[size] if "evasion" in layers else None,
+    )
+    log(
+        f"[plan] {len(items)} files for size={size} seed={seed} layers={','.join(layers)} jobs={jobs} into {out}"
+    )
     failures: dict[str, str] = {}
     pending = _pending(items, out)
 
@@ -1047,6 +1050,8 @@ def build(
             jobs,
             failures,
         )
+    if "evasion" in layers:
+        run_evasion(items, out, cfg, seed, jobs, neural, failures)
     rows = write_manifest(items, out)
     seconds = time.perf_counter() - t0
     write_info(
@@ -1058,6 +1063,7 @@ def build(
         neural_note=neural_note,
         architectures=architectures,
         seconds=seconds,
+        layers=layers,
     )
     counts = Counter(r["class"] for r in rows)
     log(
@@ -1085,13 +1091,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--no-neural", action="store_true", help="skip the AI (neural autoencoder) rows")
+    parser.add_argument(
+        "--layers",
+        default="base",
+        help="comma-separated layers to build: base, evasion (default: base)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 when every planned file was built, 1 when some failed."""
     args = parse_args(argv)
-    rows = build(args.out, size=args.size, seed=args.seed, jobs=args.jobs, no_neural=args.no_neural)
+    layers = tuple(x.strip() for x in args.layers.split(",") if x.strip())
+    rows = build(
+        args.out, size=args.size, seed=args.seed, jobs=args.jobs, no_neural=args.no_neural, layers=layers
+    )
     info = json.loads((args.out / "corpus_info.json").read_text())
     return 1 if info["failures"] or not rows else 0
 

@@ -20,6 +20,7 @@ DEBIAN_PACKAGE = {
     "sox": "sox",
     "flac": "flac",
     "fluidsynth": "fluidsynth",
+    "rubberband": "rubberband-cli",
 }
 
 
@@ -188,6 +189,27 @@ def sox_resample(src: Path, dst: Path, *, sample_rate: int, bit_depth: int) -> N
     ``-G`` lets SoX lower the gain only if the resampled signal would clip.
     """
     run(["sox", "-G", str(src), "-b", str(bit_depth), str(dst), "rate", "-v", str(sample_rate)])
+
+
+def sox_speed(src: Path, dst: Path, *, factor: float, sample_rate: int, bit_depth: int = 16) -> None:
+    """Speed change by resampling (tempo and pitch together: every frequency times ``factor``), brought back
+    to ``sample_rate`` by soxr (``speed F rate -v``); the same operation as a pitch change by resampling."""
+    run(
+        ["sox", "-G", str(src), "-b", str(bit_depth), str(dst), "speed", f"{factor:.6f}"]
+        + ["rate", "-v", str(sample_rate)]
+    )
+
+
+def vocoder_tool() -> str:
+    """The phase-vocoder pitch shifter used here: ``rubberband`` when installed, else SoX's ``pitch``."""
+    return "rubberband" if shutil.which("rubberband") else "sox"
+
+
+def pitch_shift_command(src: Path, dst: Path, semitones: int, tool: str) -> list[str]:
+    """Pitch shift by ``semitones`` keeping the tempo: ``rubberband -p N`` or ``sox pitch 100N``."""
+    if tool == "rubberband":
+        return ["rubberband", "--quiet", "--pitch", f"{semitones:+d}", str(src), str(dst)]
+    return ["sox", "-G", str(src), str(dst), "pitch", str(100 * semitones)]
 
 
 def ffmpeg_resample(

@@ -2,14 +2,15 @@
 # Install what the reference-corpus builder (benchmarks/corpus) needs. Idempotent: re-running is cheap.
 #
 # Debian packages: lame, ffmpeg (native AAC, libvorbis, libopus, libtwolame, libsoxr), flac, sox +
-#   libsox-fmt-all, fluidsynth, fluid-soundfont-gm (/usr/share/sounds/sf2/FluidR3_GM.sf2).
+#   libsox-fmt-all, fluidsynth, fluid-soundfont-gm (/usr/share/sounds/sf2/FluidR3_GM.sf2), rubberband-cli (the
+#   evasion layer's phase-vocoder pitch shifts; without it the builder falls back to sox's pitch effect).
 # PyPI packages: music21 (scores), numpy, scipy, soundfile (already runtime deps of musicforensics).
 # The AI rows additionally need the neural stack: see benchmarks/corpus/install_neural.sh.
 #
 # `apt-get update` runs only when a package is missing. Needs root (or sudo) for apt.
 set -euo pipefail
 PY=${PYTHON:-python3}
-DEBS=(lame ffmpeg flac sox libsox-fmt-all fluidsynth fluid-soundfont-gm)
+DEBS=(lame ffmpeg flac sox libsox-fmt-all fluidsynth fluid-soundfont-gm rubberband-cli)
 PIPS=("music21>=9" "numpy>=1.24" "scipy>=1.10" "soundfile>=0.12")
 
 missing=()

@@ -205,6 +205,14 @@ def notes_from_parts(
     return notes, program_map
 
 
+def select_voices(notes: list[Note], program_map: dict[int, int], voices: str) -> list[Note]:
+    """The notes of the top part (``"top"``: the lowest melodic channel) or of everything else (``"others"``)."""
+    if voices not in ("top", "others"):
+        raise ValueError(f"voices must be 'all', 'top' or 'others', not {voices!r}")
+    top = min(program_map)
+    return [n for n in notes if (n.channel == top) == (voices == "top")]
+
+
 def drum_notes(duration_s: float, *, tempo_qpm: float, rng: np.random.Generator) -> list[Note]:
     """A rock-style kit groove on channel 10: kick on 1/3, snare on 2/4, 8th-note hats, crash every 4 bars.
 
@@ -346,12 +354,18 @@ def render_midi(midi_path: Path, *, sample_rate: int, soundfont: Path = DEFAULT_
 
 
 def finish(
-    audio: np.ndarray, *, sample_rate: int, duration_s: float, peak_dbfs: float = TARGET_PEAK_DBFS
+    audio: np.ndarray,
+    *,
+    sample_rate: int,
+    duration_s: float,
+    peak_dbfs: float = TARGET_PEAK_DBFS,
+    skip_silence: bool = True,
 ) -> np.ndarray:
-    """Trim to ``duration_s``, skip leading silence, fade out and normalise the peak to ``peak_dbfs``."""
+    """Trim to ``duration_s``, skip leading silence (unless ``skip_silence`` is false, which keeps stems of one
+    piece aligned), fade out and normalise the peak to ``peak_dbfs``."""
     energy = np.abs(audio).max(axis=1)
     above = np.nonzero(energy > 1e-4)[0]
-    start = int(above[0]) if above.size else 0
+    start = int(above[0]) if above.size and skip_silence else 0
     out = audio[start : start + round(duration_s * sample_rate)].astype(np.float64)
     fade = min(len(out), int(FADE_OUT_S * sample_rate))
     if fade:
@@ -375,6 +389,7 @@ def render_piece(
     duration_s: float,
     seed: int,
     solo_program: int | None = None,
+    voices: str = "all",
     soundfont: Path = DEFAULT_SOUNDFONT,
 ) -> np.ndarray:
     """Render ``duration_s`` seconds of a corpus piece, normalised to -1 dBFS peak.
@@ -393,6 +408,10 @@ def render_piece(
         Seeds tempo and velocity humanisation, so a piece renders identically at every rate.
     solo_program : int, optional
         Render only the top part with this GM program and no drums (quiet solo hard negatives).
+    voices : str
+        ``"all"`` (the mix), ``"top"`` (only the top part, with its arrangement program) or ``"others"``
+        (every other part and the percussion). Notes are timed and humanised for the whole piece first and a
+        stem keeps its leading silence, so ``top`` and ``others`` of one piece line up.
 
     Returns
     -------
@@ -415,8 +434,10 @@ def render_piece(
         notes += drum_notes(duration_s + 1.0, tempo_qpm=tempo, rng=rng)
     if light:
         notes += light_percussion_notes(duration_s + 1.0, tempo_qpm=tempo, rng=rng)
+    if voices != "all":
+        notes = select_voices(notes, program_map, voices)
     with tempfile.TemporaryDirectory(prefix="mf_midi_") as tmp:
         midi = Path(tmp) / "piece.mid"
         write_midi(midi, notes, program_map)
         audio = render_midi(midi, sample_rate=sample_rate, soundfont=soundfont)
-    return finish(audio, sample_rate=sample_rate, duration_s=duration_s)
+    return finish(audio, sample_rate=sample_rate, duration_s=duration_s, skip_silence=voices == "all")

@@ -97,9 +97,53 @@ def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
             out.append((f"ai: comb spacing within {da['tolerance_hz']} Hz of expected_delta_hz (detected files)",
                         ["architecture", "detected", "with delta_hz", "within", "accuracy", "median |error| (Hz)"], rows))
         out.append(_duration_table(kind, sec))
+    if "evasion" in doc:
+        out += evasion_tables(doc["evasion"])
     if doc["errors"]:
         out.append((f"Errors ({len(doc['errors'])} files)", ["path", "error"],
                     [[e["path"], e["error"] or ""] for e in doc["errors"]]))
+    return out
+
+
+def _counts(g: dict) -> list[str]:
+    return [str(g["files"]), str(g["detected"]), str(g["inconclusive"]), str(g["errors"]), _pct(g["rate"])]
+
+
+def evasion_tables(ev: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The evasion layer's scores (:func:`musicforensics.pipeline.evaluation.score_evasion`) as tables."""
+    out = []
+    counts = ["files", "detected", "inconclusive", "errors", "detection rate"]
+    sp = ev["splices"]
+    if sp["positives"]:
+        title = (f"evasion: splices with >= {sp['min_generated_s']:g} s generated (located: both ends of the flagged "
+                 f"span within {sp['tolerance_s']:g} s of the true segment's, evidence flagged_ranges_s)")
+        out.append((title, ["splice", *counts, "with ranges", "located", "located among detected"],
+                    [[g["postprocess"], *_counts(g), str(g["with_ranges"]), _pct(g["located"]),
+                      _pct(g["located_among_detected"])] for g in sp["positives"]]))
+    if sp["negatives"]:
+        out.append(("evasion: genuine rows of the splice test (whole renders, genuine-only splices)",
+                    ["family", "files", "ai verdict", "inconclusive", "errors", "false-positive rate", "with ranges"],
+                    [[g["family"], *_counts(g), str(g["with_ranges"])] for g in sp["negatives"]]))
+    if ev["stems"]:
+        out.append(("evasion: a generated stem mixed under a genuine mix (level relative to it, RMS)",
+                    ["mix dB", *counts], [[f"{g['mix_db']:g}", *_counts(g)] for g in ev["stems"]]))
+    if ev["speed_pitch"]:
+        rows = []
+        for g in ev["speed_pitch"]:
+            f = g["factor"]
+            rows.append([g["postprocess"], _num(g["speed_factor"], "{:.4f}"), *_counts(g),
+                         "-" if f is None else str(f["reported"]), "-" if f is None else _pct(f["accuracy"]),
+                         "-" if f is None else _pct(f["spacing_accuracy"])])
+        tol = next((g["factor"]["tolerance"] for g in ev["speed_pitch"] if g["factor"]), None)
+        tol_text = "-" if tol is None else f"{100 * tol:g} %"
+        title = (f"evasion: speed and pitch changes (factor right: |reported / true - 1| <= {tol_text}, evidence "
+                 f"speed_factor; spacing right: evidence delta_hz within {tol_text} of expected_delta_hz; both "
+                 "among detected)")
+        out.append((title, ["postprocess", "true factor", *counts, "factor reported", "factor right",
+                            "spacing right"], rows))
+    if ev["codec_noise"]:
+        out.append(("evasion: codecs and noise on whole generated tracks", ["postprocess", *counts],
+                    [[g["postprocess"], *_counts(g)] for g in ev["codec_noise"]]))
     return out
 
 

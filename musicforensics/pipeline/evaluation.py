@@ -18,6 +18,11 @@ How files count, for each finding kind ``k`` (``lossy``, ``upsampled``, ``bitpad
 - every count is also given per duration band (``<2 s``, ``2-5 s``, ``5-10 s``, ``>=10 s``) of the manifest's
   ``duration_s``, else of the analysed duration.
 
+Rows of the corpus's evasion layer (an ``evasion`` column) are also scored by :func:`score_evasion` (the
+``evasion`` key of the document, absent without such rows): splices (detection, and whether the ai finding's
+evidence ``flagged_ranges_s`` locates the generated part), generated stems per ``mix_db``, speed and pitch
+changes per ``postprocess`` (and whether evidence ``speed_factor`` matches the manifest's), codecs and noise.
+
 The ROC uses the verdict probabilities of decided files. The threshold for a target false-positive rate is
 chosen on ``split == dev`` files when dev and eval files are both present and then applied to the eval files;
 otherwise it is chosen on the files evaluated (and says so in ``fit_on``).
@@ -76,6 +81,17 @@ CROSS_GROUP_COLUMNS = ("class", "family", "postprocess")
 #: Evidence keys (in order of preference) where the lossy detector names the codec it recognised (a string, or
 #: a mapping whose ``estimate`` names it).
 CODEC_EVIDENCE_KEYS = ("codec_family", "codec")
+#: Evidence keys of the ai finding: the time ranges judged generated (``[[start_s, end_s], ...]``), the
+#: frequency-scaling factor of the comb found (1.0 = none) and its spacing, Hz. Absent keys mean none reported.
+RANGES_EVIDENCE_KEY = "flagged_ranges_s"
+SPEED_EVIDENCE_KEY = "speed_factor"
+DELTA_EVIDENCE_KEY = "delta_hz"
+#: A generated segment is located when both ends of its flagged span lie within this many seconds of its own.
+BOUNDARY_TOLERANCE_S = 5.0
+#: Splices are scored for detection when their generated part lasts at least this long, seconds.
+MIN_SPLICE_GENERATED_S = 20.0
+#: A reported speed factor is right when ``|reported / true - 1|`` is at most this.
+SPEED_FACTOR_TOLERANCE = 0.005
 #: Spellings of codec names normalised to the manifest's codec column values.
 CODEC_ALIASES = {
     "mp3": "mp3", "lame": "mp3", "mpeg1_layer3": "mp3", "mpeg-1 layer 3": "mp3", "layer3": "mp3",
@@ -402,6 +418,147 @@ def score_kind(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], kind
     return section
 
 
+def evidence_value(finding, key: str):
+    """One entry of a finding's evidence, from typed evidence (an attribute) or plain data; None when absent."""
+    if finding is None:
+        return None
+    ev = finding.evidence
+    return ev.get(key) if isinstance(ev, (MappingEvidence, Mapping)) else getattr(ev, key, None)
+
+
+def flagged_ranges(finding) -> list[tuple[float, float]]:
+    """The ``[start_s, end_s]`` ranges an ai finding flags as generated, sorted; malformed entries are skipped and
+    an absent key gives ``[]``.
+
+    >>> from musicforensics.results import Finding
+    >>> flagged_ranges(Finding("ai", True, 0.9, {"flagged_ranges_s": [[40, 60.5], [3, 9], "bad"]}))
+    [(3.0, 9.0), (40.0, 60.5)]
+    """
+    value = evidence_value(finding, RANGES_EVIDENCE_KEY)
+    out = []
+    for item in value if isinstance(value, (list, tuple)) else ():
+        try:
+            start, end = float(item[0]), float(item[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        if math.isfinite(start) and math.isfinite(end) and end >= start:
+            out.append((start, end))
+    return sorted(out)
+
+
+def reported_number(finding, key: str) -> float | None:
+    """A positive number of a finding's evidence (None when absent or not a positive finite number)."""
+    try:
+        value = float(evidence_value(finding, key))
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def reported_speed_factor(finding) -> float | None:
+    """The comb's frequency-scaling factor an ai finding reports (None when absent or not a positive number)."""
+    return reported_number(finding, SPEED_EVIDENCE_KEY)
+
+
+def located_span(segment: tuple[float, float], ranges: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """The flagged span matched to one true segment: from the earliest start to the latest end of the flagged
+    ranges that overlap it (by more than a point); None when none does.
+
+    >>> located_span((20, 45), [(0, 5), (18, 30), (33, 47), (60, 70)])
+    (18, 47)
+    """
+    hits = [(a, b) for a, b in ranges if a < segment[1] and b > segment[0]]
+    return (min(a for a, _ in hits), max(b for _, b in hits)) if hits else None
+
+
+def segments_located(segments: Sequence[tuple[float, float]], ranges: Sequence[tuple[float, float]],
+                     tolerance_s: float = BOUNDARY_TOLERANCE_S) -> bool:
+    """True when every true segment has a :func:`located_span` whose start and end each lie within
+    ``tolerance_s`` of the segment's (a span that swallows two segments fails both)."""
+    if not segments:
+        return False
+    for seg in segments:
+        span = located_span(seg, ranges)
+        if span is None or abs(span[0] - seg[0]) > tolerance_s or abs(span[1] - seg[1]) > tolerance_s:
+            return False
+    return True
+
+
+def _splice_scores(pairs: list, tolerance_s: float) -> dict:
+    """Splices with a long enough generated part, per ``postprocess``: detection and location; and the genuine
+    rows of the splice test (whole renders, genuine-only splices), per family: any flagged range, ai verdicts."""
+    generated = [p for p in pairs if p[0].labels.get("ai")]
+    positives = [p for p in generated if sum(b - a for a, b in p[0].ai_segments) >= MIN_SPLICE_GENERATED_S]
+    groups = []
+    for post in sorted({row.postprocess for row, _ in positives}):
+        members = [p for p in positives if p[0].postprocess == post]
+        decided = [(out[1], flagged_ranges(out[3]), row.ai_segments) for row, out in members if out[0] == "decided"]
+        hits = [(detected, segments_located(segments, ranges, tolerance_s)) for detected, ranges, segments in decided]
+        groups.append({"postprocess": post, **_tally(members),
+                       "with_ranges": sum(1 for _, ranges, _ in decided if ranges),
+                       "located": _rate(sum(loc for _, loc in hits), len(hits)),
+                       "located_among_detected": _rate(sum(det and loc for det, loc in hits),
+                                                       sum(det for det, _ in hits))})
+    negatives = []
+    neg_pairs = [p for p in pairs if not p[0].labels.get("ai")]
+    for family in sorted({row.family for row, _ in neg_pairs}):
+        members = [p for p in neg_pairs if p[0].family == family]
+        flagged = sum(1 for _, out in members if out[0] in ("decided", "inconclusive") and flagged_ranges(out[3]))
+        negatives.append({"family": family, **_tally(members), "with_ranges": flagged})
+    return {"min_generated_s": MIN_SPLICE_GENERATED_S, "tolerance_s": tolerance_s, "positives": groups,
+            "shorter_left_out": len(generated) - len(positives), "negatives": negatives}
+
+
+def _speed_scores(pairs: list, tolerance: float) -> list[dict]:
+    """Per ``postprocess``: detection, and for resampling rows (a ``speed_factor``) how often the reported factor
+    is within ``tolerance`` (relative) of the true one, among detected files; and how often the reported comb
+    spacing (evidence ``delta_hz``) is within ``tolerance`` of the moved spacing (``expected_delta_hz``), which
+    tells a wrong factor from a wrong spacing (one moved spacing can fit two decoders' spacings)."""
+    out = []
+    for post in sorted({row.postprocess for row, _ in pairs}):
+        members = [p for p in pairs if p[0].postprocess == post]
+        factors = {row.speed_factor for row, _ in members}
+        entry = {"postprocess": post, "speed_factor": next(iter(factors)) if len(factors) == 1 else None,
+                 **_tally(members), "factor": None}
+        if any(f is not None for f in factors):
+            detected = [(row, out[3]) for row, out in members
+                        if row.speed_factor is not None and out[0] == "decided" and out[1]]
+            reported = [(row, reported_speed_factor(f)) for row, f in detected]
+            within = sum(1 for row, v in reported if v is not None and abs(v / row.speed_factor - 1) <= tolerance)
+            spacing = [(row, reported_number(f, DELTA_EVIDENCE_KEY)) for row, f in detected
+                       if row.expected_delta_hz]
+            spacing_within = sum(1 for row, v in spacing
+                                 if v is not None and abs(v / row.expected_delta_hz - 1) <= tolerance)
+            entry["factor"] = {"tolerance": tolerance, "detected": len(detected),
+                               "reported": sum(1 for _, v in reported if v is not None),
+                               "within": within, "accuracy": _rate(within, len(detected)),
+                               "spacing_within": spacing_within,
+                               "spacing_accuracy": _rate(spacing_within, len(spacing))}
+        out.append(entry)
+    return out
+
+
+def score_evasion(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *,
+                  tolerance_s: float = BOUNDARY_TOLERANCE_S, factor_tolerance: float = SPEED_FACTOR_TOLERANCE) -> dict:
+    """The ai verdicts on the evasion layer's rows: ``splices``, ``stems`` (per ``mix_db``), ``speed_pitch`` and
+    ``codec_noise`` (per ``postprocess``, each with the untouched whole tracks as ``postprocess: none``)."""
+    pairs = [(row, _outcome(rep, "ai")) for row, rep in zip(rows, reports) if row.evasion]
+
+    def of(*tests):
+        return [p for p in pairs if p[0].evasion in tests]
+
+    stems = of("stem")
+    levels = sorted({row.mix_db for row, _ in stems if row.mix_db is not None}, reverse=True)
+    return {
+        "files": len(pairs),
+        "splices": _splice_scores(of("splice"), tolerance_s),
+        "stems": [{"mix_db": db, **_tally([p for p in stems if p[0].mix_db == db])} for db in levels],
+        "speed_pitch": _speed_scores(of("whole", "speed_pitch"), factor_tolerance),
+        "codec_noise": [{"postprocess": g["group"]["postprocess"], **{k: v for k, v in g.items() if k != "group"}}
+                        for g in _grouped(of("whole", "codec_noise"), ("postprocess",))],
+    }
+
+
 def _with_duration(row: ManifestRow, report: TrackReport) -> ManifestRow:
     """``row`` with the analysed duration where the manifest gives none."""
     analysed = (report.audio or {}).get("duration_s")
@@ -416,7 +573,8 @@ def evaluate(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *, kin
     """Score aligned manifest rows and reports; returns the JSON-ready evaluation document.
 
     Keys: ``schema_version``, ``meta``, ``files`` (counts by status), ``errors`` (path and error of every
-    failed file), ``kinds`` (``{kind: score_kind(...)}``).
+    failed file), ``kinds`` (``{kind: score_kind(...)}``), and ``evasion`` (:func:`score_evasion`) when rows of
+    the corpus's evasion layer are present.
     """
     if len(rows) != len(reports):
         raise ParameterError(f"{len(rows)} manifest rows but {len(reports)} reports: they must align")
@@ -427,7 +585,7 @@ def evaluate(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *, kin
         raise ParameterError(f"unknown kind(s) {unknown!r}; choose from {list(KINDS)!r}")
     statuses = Counter(r.status for r in reports)
     rows = [_with_duration(row, rep) for row, rep in zip(rows, reports)]
-    return {
+    doc = {
         "schema_version": EVALUATION_SCHEMA_VERSION,
         "meta": dict(meta or {}),
         "files": {"total": len(reports), "ok": statuses[STATUS_OK], "inconclusive": statuses[STATUS_INCONCLUSIVE],
@@ -438,6 +596,9 @@ def evaluate(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *, kin
         "errors": [{"path": r.path, "error": r.error} for r in reports if r.status == STATUS_ERROR],
         "kinds": {k: score_kind(rows, reports, k, target_fpr=target_fpr, group_columns=group_columns) for k in kinds},
     }
+    if any(r.evasion for r in rows):
+        doc["evasion"] = score_evasion(rows, reports)
+    return doc
 
 
 def run_evaluation(manifest_path: str | os.PathLike, *, split: str = "eval", config=None, engine=None,

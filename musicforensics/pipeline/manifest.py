@@ -7,6 +7,9 @@
   labels, source, generator and groups are derived from ``class``, ``format``, ``eff_bits``, ``notes`` and the
   file name by the rules of :mod:`musicforensics.pipeline.realworld_manifest`. Some labels may be unknown.
 
+The corpus's evasion layer adds ``evasion`` (which test a row belongs to), ``ai_segments`` (generated time
+ranges, ``"20.00-45.00;60.00-70.00"`` seconds), ``mix_db`` and ``speed_factor``; they are read when present.
+
 ``path`` is relative to the manifest's folder unless absolute. A manifest without a ``split`` column has one
 split, ``all``: every row is kept whatever split is asked for, and :attr:`Manifest.split_note` says so.
 """
@@ -52,6 +55,12 @@ class ManifestRow:
         Group id: rows of one piece or recording share it (grouped cross-validation keeps a group together).
     duration_s : float or None
         Duration, s (the manifest's, else the analysed one where the evaluation fills it in).
+    evasion : str
+        The evasion-layer test of the row (``splice``, ``stem``, ``whole``, ``speed_pitch``, ``codec_noise``).
+    ai_segments : tuple of (float, float)
+        Generated time ranges, seconds (empty: none).
+    mix_db, speed_factor : float or None
+        Generated stem level relative to the genuine mix (dB); factor the comb's frequencies were scaled by.
     """
 
     path: str
@@ -67,6 +76,10 @@ class ManifestRow:
     labels: dict = field(default_factory=dict)
     source_piece: str = ""
     duration_s: float | None = None
+    evasion: str = ""
+    ai_segments: tuple = ()
+    mix_db: float | None = None
+    speed_factor: float | None = None
 
     @property
     def duration_band(self) -> str:
@@ -115,6 +128,26 @@ def _number(text: str | None, *, column: str, line: int, source: str) -> float |
         raise ParameterError(f"{source!r} line {line}: {column}={text!r}: must be a number") from None
 
 
+def parse_segments(text: str, *, line: int = 0, source: str = "") -> tuple:
+    """``"20.00-45.00;60-70"`` -> ``((20.0, 45.0), (60.0, 70.0))``; empty text -> ``()``.
+
+    >>> parse_segments("20.00-45.00;60-70")
+    ((20.0, 45.0), (60.0, 70.0))
+    """
+    out = []
+    for part in (p.strip() for p in (text or "").split(";")):
+        if not part:
+            continue
+        try:
+            start, end = (float(v) for v in part.split("-"))
+        except ValueError:
+            raise ParameterError(f"{source!r} line {line}: ai_segments={text!r}: expected START-END[;START-END]") from None
+        if end < start:
+            raise ParameterError(f"{source!r} line {line}: ai_segments={text!r}: a range ends before it starts")
+        out.append((start, end))
+    return tuple(out)
+
+
 def _corpus_row(rec: dict, *, split: str, line: int, source: str) -> ManifestRow:
     def text(column: str) -> str:
         return (rec.get(column) or "").strip()
@@ -128,6 +161,8 @@ def _corpus_row(rec: dict, *, split: str, line: int, source: str) -> ManifestRow
         postprocess=text("postprocess"), expected_delta_hz=number("expected_delta_hz"),
         labels={k: _label(rec.get(f"label_{k}", ""), column=f"label_{k}", line=line, source=source) for k in KINDS},
         source_piece=text("source_piece"), duration_s=number("duration_s"),
+        evasion=text("evasion"), ai_segments=parse_segments(text("ai_segments"), line=line, source=source),
+        mix_db=number("mix_db"), speed_factor=number("speed_factor"),
     )
 
 
