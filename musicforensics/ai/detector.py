@@ -48,7 +48,7 @@ from .evidence import AIEvidence, LongTermComb, SpacingMatch, Tooth
 from . import speed as _speed
 from .coherent import CombScore
 from .judge import Judgement, check_comb, judge
-from .lattice import FullSpectrum, full_spectrum
+from .lattice import SPAN_SECONDS, FullSpectrum, full_spectrum
 from .localise import Located, find_part, locate_detected
 from .segments import ScanMemo
 from .model import AIModel, DecisionRule, load_model
@@ -178,7 +178,7 @@ class Moved:
     full: FullSpectrum
 
 
-def _moved(j: Judgement, plan: FoldPlan, mono: np.ndarray, spectrum, seeds: tuple, rule: DecisionRule) \
+def _moved(j: Judgement, plan: FoldPlan, memo: ScanMemo, spectrum, seeds: tuple, rule: DecisionRule) \
         -> tuple[Judgement, Moved] | None:
     """The judgement of a track whose comb was moved by a speed change, or None (see :mod:`.speed`).
 
@@ -186,7 +186,8 @@ def _moved(j: Judgement, plan: FoldPlan, mono: np.ndarray, spectrum, seeds: tupl
     must also have the rough tooth envelope of a decoder: a note's partials fall smoothly with their number
     (:func:`.comb.envelope_roughness` under SMOOTH_ENVELOPE_DB on the long-term spectrum)."""
     fs = plan.sample_rate
-    full = full_spectrum(mono, fs)
+    mono = memo.mono
+    full = memo.full(0, min(mono.shape[0], int(SPAN_SECONDS * fs)))
     found = _speed.search(full, plan, seeds)
     if found is None or found.z < _speed.MOVED_Z_FIRE or not _speed.in_every_third(mono, fs, found, full_spectrum):
         return None
@@ -249,7 +250,7 @@ class AIDetector(Detector):
             if located is not None:
                 j = _with_part(j, located)
             else:
-                found = _moved(j, plan, mono, ctx.spectrum, long_comb.dense_best, rule)
+                found = _moved(j, plan, memo, ctx.spectrum, long_comb.dense_best, rule)
                 if found is not None:
                     j, moved = found
         detected = j.decisive is not None

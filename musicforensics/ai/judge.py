@@ -10,7 +10,7 @@ import numpy as np
 from .candidates import FoldPlan, same_family_levels
 from .coherent import OWN_TEETH_RATIO, CombScore, finest_level
 from .evidence import CombCheck
-from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, full_spectrum, lattice_contrast
+from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, lattice_contrast
 from .model import DecisionRule
 from .segments import ScanMemo, template_consistency
 
@@ -96,18 +96,21 @@ def strongest_span(memo: ScanMemo, score: CombScore) -> tuple[int, int]:
 
 
 def judge(scores: list[CombScore], plan: FoldPlan, memo: ScanMemo, rule: DecisionRule) -> Judgement:
-    """Check the fired combs, strongest first, until one is not explained by music (see the module docstring).
-    Each comb is checked on the stretch where it is strongest (:func:`strongest_span`)."""
+    """Check the combs from CHECK_Z on, strongest first, until a fired one is not explained by music (see the
+    module docstring). They are checked on the stretch where the strongest of them is strongest
+    (:func:`strongest_span`)."""
     mono = memo.mono
     strongest = max(scores, key=lambda s: s.z, default=None)
     checked = sorted((s for s in scores if s.z >= min(CHECK_Z, rule.z_fire)), key=lambda s: -s.z)
     spectra: dict = {}
 
     def full(score: CombScore) -> tuple[np.ndarray, FullSpectrum]:
-        a, b = strongest_span(memo, score)
-        if (a, b) not in spectra:
-            spectra[(a, b)] = full_spectrum(mono[a:b], plan.sample_rate)
-        return mono[a:b], spectra[(a, b)]
+        # every comb is read on the stretch where the strongest checked comb is strongest: one segment scan and
+        # one full-resolution spectrum per track
+        if "span" not in spectra:
+            spectra["span"] = strongest_span(memo, score)
+        a, b = spectra["span"]
+        return mono[a:b], memo.full(a, b)
 
     checks: list[CombCheck] = []
     explained: list[tuple[CombScore, CombCheck]] = []

@@ -34,6 +34,7 @@ import scipy.fft as sfft
 
 from ..spectral.kernels import fold as _k
 from .candidates import Candidate
+from .lattice import full_spectrum
 from .coherent import CAP, HIGH_BAND_HZ, MIN_TEETH, NOISE_BLOCK, SILENT_FRACTION, comb_z, polyphase_bins, power_spectrum
 
 #: Blocks the consistency test splits the track into.
@@ -225,6 +226,13 @@ class ScanMemo:
         self.mono = mono
         self.sample_rate = sample_rate
         self._scans: dict = {}
+
+    def full(self, first: int, stop: int):
+        """The full-resolution spectrum of ``mono[first:stop]`` (:func:`.lattice.full_spectrum`, computed once)."""
+        key = ("full", first, stop)
+        if key not in self._scans:
+            self._scans[key] = full_spectrum(self.mono[first:stop], self.sample_rate)
+        return self._scans[key]
 
     def scan(self, candidate: Candidate, top_hz: float) -> SegmentScan:
         key = (candidate, round(top_hz, 3))
