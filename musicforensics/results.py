@@ -15,7 +15,9 @@ Evidence of a kind no detector declares is kept as :class:`MappingEvidence`.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -35,10 +37,7 @@ STATUS_ERROR = "error"
 
 def _clean(value: Any) -> Any:
     """Make evidence JSON-safe: numpy scalars/arrays to Python, NaN/Inf to None, tuples to lists."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a hard dependency
-        np = None
+    np = sys.modules.get("numpy")  # a process that never loaded NumPy holds no NumPy value (a rescan)
     if np is not None:
         if isinstance(value, np.ndarray):
             return [_clean(v) for v in value.tolist()]
@@ -119,14 +118,21 @@ class EvidenceRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]):
-        hints = typing.get_type_hints(cls)
         kwargs = {}
-        for f in fields(cls):
-            if f.name in data:
-                kwargs[f.name] = _revive(hints[f.name], data[f.name])
-            elif f.default is MISSING and f.default_factory is MISSING:
-                kwargs[f.name] = None
+        for name, hint, required in _field_plan(cls):
+            if name in data:
+                kwargs[name] = _revive(hint, data[name])
+            elif required:
+                kwargs[name] = None
         return cls(**kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_plan(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, annotated type, has no default) of each field of an evidence record: resolving the annotations once
+    per class, not once per record read (a rescan reads thousands)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name], f.default is MISSING and f.default_factory is MISSING) for f in fields(cls))
 
 
 def optional(**kw) -> Any:

@@ -27,7 +27,6 @@ from collections.abc import Iterator, Sequence
 from ..config import AnalysisConfig
 from ..errors import EngineError, ParameterError
 from ..results import STATUS_ERROR, TrackReport
-from .analysis import warm_up
 from .work import ScanItem, analyse_item
 
 #: Tasks kept submitted per worker thread (enough to hide scheduling latency, few enough to stay light).
@@ -76,6 +75,8 @@ class DaskEngine:
         cluster = None
         try:
             if self.scheduler is None:
+                from .analysis import warm_up
+
                 warm_up(config)  # fill numba's on-disk cache once; worker processes then load it
                 # loopback only, and a free port for the scheduler's HTTP endpoint (never a clash on 8787)
                 cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,

@@ -1,12 +1,17 @@
-"""The unit of work every engine runs: one :class:`ScanItem` analysed in the current process."""
+"""The unit of work every engine runs: one :class:`ScanItem` analysed in the current process.
+
+Importing this module is cheap (no NumPy, numba or scipy): the process that only plans a scan (discovery, a
+rescan answered from a result store, the parent of a worker pool) never loads the analysis. The analysis loads
+on the first file this process analyses itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import AnalysisConfig
 from ..results import STATUS_ERROR, TrackReport
-from .analysis import analyze_file
 
 
 @dataclass(frozen=True)
@@ -24,4 +29,11 @@ def analyse_item(item: ScanItem, config: AnalysisConfig) -> TrackReport:
     without its in-memory spectrum, so it travels light between processes."""
     if item.error:
         return TrackReport(path=item.label, status=STATUS_ERROR, error=item.error, config_key=config.cache_key())
+    from .analysis import analyze_file
+
     return analyze_file(item.path, config=config, label=item.label).without_memory()
+
+
+def analyse_items(items: Sequence[ScanItem], config: AnalysisConfig) -> list[TrackReport]:
+    """:func:`analyse_item` over a batch, in order (one task of an engine that sends files in batches)."""
+    return [analyse_item(item, config) for item in items]
