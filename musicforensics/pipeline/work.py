@@ -7,7 +7,6 @@ on the first file this process analyses itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import AnalysisConfig
@@ -33,7 +32,3 @@ def analyse_item(item: ScanItem, config: AnalysisConfig) -> TrackReport:
 
     return analyze_file(item.path, config=config, label=item.label).without_memory()
 
-
-def analyse_items(items: Sequence[ScanItem], config: AnalysisConfig) -> list[TrackReport]:
-    """:func:`analyse_item` over a batch, in order (one task of an engine that sends files in batches)."""
-    return [analyse_item(item, config) for item in items]
