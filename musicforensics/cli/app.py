@@ -88,6 +88,9 @@ def _install_signal_handlers(state: dict) -> None:
     def handler(signum, _frame):
         if state.get("done") and state.get("pipe_closed"):
             return  # the command has finished; the reader leaving now changes nothing
+        swallowed = state.pop("swallowed", None)
+        if swallowed is not None:
+            raise swallowed
         if state.get("stopping"):
             os._exit(128 + signum)
         state["stopping"] = True
@@ -98,6 +101,35 @@ def _install_signal_handlers(state: dict) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    _rearm_swallowed_interrupts(state)
+
+
+def _rearm_swallowed_interrupts(state: dict) -> None:
+    """A signal handler runs between any two bytecodes of the main thread, also inside a weakref callback or a
+    ``__del__`` (``concurrent.futures`` has both), where Python prints an exception and drops it. Such an
+    :class:`Interrupted` is not printed but raised again at the next bytecode outside the callback."""
+    import _thread
+    import threading
+    import time
+
+    default_hook = sys.unraisablehook
+
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, Interrupted):
+            state["swallowed"] = unraisable.exc_value
+            hook_left = threading.Event()
+
+            def rearm():  # once this hook has returned: a handler run inside it would be dropped again
+                hook_left.wait()
+                time.sleep(0.01)  # the few bytecodes between set() and the hook's return
+                _thread.interrupt_main(signal.SIGINT)
+
+            threading.Thread(target=rearm, daemon=True).start()
+            hook_left.set()
+            return
+        default_hook(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def _watch_stdout_pipe(state: dict) -> None:
