@@ -82,23 +82,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _revive(tp: Any, value: Any) -> Any:
-    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
-    if value is None:
-        return None
+@functools.lru_cache(maxsize=None)
+def _shape(tp: Any) -> tuple[str, Any]:
+    """How :func:`_revive` reads a value annotated ``tp``: ("optional", the type inside), ("record", the record
+    class), ("tuple", the item type), ("dict", the value type) or ("plain", None); worked out once per annotation,
+    not once per value read (a rescan reads thousands)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _revive(inner[0], value) if len(inner) == 1 else value
+        return ("optional", inner[0]) if len(inner) == 1 else ("plain", None)
     if isinstance(tp, type) and issubclass(tp, EvidenceRecord):
-        return tp.from_dict(value)
-    if origin is tuple and isinstance(value, (list, tuple)):
-        item = args[0] if args else Any
-        return tuple(_revive(item, v) for v in value)
-    if origin is dict and isinstance(value, dict):
-        item = args[1] if len(args) == 2 else Any
-        return {k: _revive(item, v) for k, v in value.items()}
+        return "record", tp
+    if origin is tuple:
+        return "tuple", args[0] if args else Any
+    if origin is dict:
+        return "dict", args[1] if len(args) == 2 else Any
+    return "plain", None
+
+
+def _revive(tp: Any, value: Any) -> Any:
+    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
+    if value is None:
+        return None
+    kind, inner = _shape(tp)
+    if kind == "optional":
+        return _revive(inner, value)
+    if kind == "record":
+        return inner.from_dict(value)
+    if kind == "tuple" and isinstance(value, (list, tuple)):
+        return tuple(_revive(inner, v) for v in value)
+    if kind == "dict" and isinstance(value, dict):
+        return {k: _revive(inner, v) for k, v in value.items()}
     return value
 
 
