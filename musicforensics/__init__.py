@@ -7,10 +7,14 @@ on first use of the functions below.
 
 from __future__ import annotations
 
+import importlib
+
 from ._version import __version__
-from .config import AnalysisConfig
 from .errors import AudioReadError, MusicForensicsError, ParameterError, UnsupportedAudioError
-from .results import SCHEMA_VERSION
+
+#: Names this package offers from its modules, loaded when first read (``musicforensics --help`` and the store
+#: commands then never build the configuration and report dataclasses they do not use).
+_LAZY = {"AnalysisConfig": ".config", "SCHEMA_VERSION": ".results"}
 
 __all__ = [
     "__version__", "SCHEMA_VERSION", "AnalysisConfig", "analyze_file", "analyze_signal",
@@ -31,3 +35,15 @@ def analyze_signal(y, sample_rate, *, config=None, subtype="FLOAT", label="<sign
     from .pipeline.analysis import analyze_signal as _impl
 
     return _impl(y, sample_rate, config=config, subtype=subtype, label=label)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -15,7 +15,9 @@ Evidence of a kind no detector declares is kept as :class:`MappingEvidence`.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -35,10 +37,7 @@ STATUS_ERROR = "error"
 
 def _clean(value: Any) -> Any:
     """Make evidence JSON-safe: numpy scalars/arrays to Python, NaN/Inf to None, tuples to lists."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a hard dependency
-        np = None
+    np = sys.modules.get("numpy")  # a process that never loaded NumPy holds no NumPy value (a rescan)
     if np is not None:
         if isinstance(value, np.ndarray):
             return [_clean(v) for v in value.tolist()]
@@ -83,23 +82,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _revive(tp: Any, value: Any) -> Any:
-    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
-    if value is None:
-        return None
+@functools.lru_cache(maxsize=None)
+def _shape(tp: Any) -> tuple[str, Any]:
+    """How :func:`_revive` reads a value annotated ``tp``: ("optional", the type inside), ("record", the record
+    class), ("tuple", the item type), ("dict", the value type) or ("plain", None); worked out once per annotation,
+    not once per value read (a rescan reads thousands)."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _revive(inner[0], value) if len(inner) == 1 else value
+        return ("optional", inner[0]) if len(inner) == 1 else ("plain", None)
     if isinstance(tp, type) and issubclass(tp, EvidenceRecord):
-        return tp.from_dict(value)
-    if origin is tuple and isinstance(value, (list, tuple)):
-        item = args[0] if args else Any
-        return tuple(_revive(item, v) for v in value)
-    if origin is dict and isinstance(value, dict):
-        item = args[1] if len(args) == 2 else Any
-        return {k: _revive(item, v) for k, v in value.items()}
+        return "record", tp
+    if origin is tuple:
+        return "tuple", args[0] if args else Any
+    if origin is dict:
+        return "dict", args[1] if len(args) == 2 else Any
+    return "plain", None
+
+
+def _revive(tp: Any, value: Any) -> Any:
+    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
+    if value is None:
+        return None
+    kind, inner = _shape(tp)
+    if kind == "optional":
+        return _revive(inner, value)
+    if kind == "record":
+        return inner.from_dict(value)
+    if kind == "tuple" and isinstance(value, (list, tuple)):
+        return tuple(_revive(inner, v) for v in value)
+    if kind == "dict" and isinstance(value, dict):
+        return {k: _revive(inner, v) for k, v in value.items()}
     return value
 
 
@@ -119,15 +133,22 @@ class EvidenceRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]):
-        hints = typing.get_type_hints(cls)
         kwargs = {}
-        for f in fields(cls):
-            if f.name in data:
-                kwargs[f.name] = _revive(hints[f.name], data[f.name])
-            elif f.default is MISSING and f.default_factory is MISSING:
+        for name, hint, required in _field_plan(cls):
+            if name in data:
+                kwargs[name] = _revive(hint, data[name])
+            elif required:
                 # a field the record lacks (partial or older records): an empty sequence, else None
-                kwargs[f.name] = () if typing.get_origin(hints[f.name]) is tuple else None
+                kwargs[name] = () if typing.get_origin(hint) is tuple else None
         return cls(**kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_plan(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, annotated type, has no default) of each field of an evidence record: resolving the annotations once
+    per class, not once per record read (a rescan reads thousands)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name], f.default is MISSING and f.default_factory is MISSING) for f in fields(cls))
 
 
 def optional(**kw) -> Any:

@@ -28,7 +28,6 @@ from math import gcd
 
 import numpy as np
 import scipy.fft
-from scipy.signal import resample_poly
 
 from ..errors import ParameterError
 from ..spectral.framing import frame_view, n_frames as count_frames, periodic_hann
@@ -100,6 +99,8 @@ def to_fakeprint_rate(y: np.ndarray, sample_rate: int, *, max_seconds: float | N
         # cut a little past the limit before resampling (filter edge), then exactly at it
         y = y[: int(np.ceil(max_seconds * sample_rate)) + 64]
     if sample_rate != FAKEPRINT_RATE:
+        from scipy.signal import resample_poly  # here: scipy.signal takes long to import, and 44.1 kHz needs none
+
         g = gcd(int(sample_rate), FAKEPRINT_RATE)
         y = resample_poly(y, FAKEPRINT_RATE // g, int(sample_rate) // g, axis=0)
     if max_seconds is not None:

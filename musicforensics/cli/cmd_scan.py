@@ -51,7 +51,7 @@ def run_scan(
     from ..evidence.formats import FORMATS, render, run_metadata
     from ..evidence.formats.jsonl import record
     from ..pipeline.discovery import discover
-    from ..pipeline.engines import make_engine
+    from ..pipeline.engines import make_engine, prepare
     from ..pipeline.scan import scan
 
     if fmt not in FORMATS:
@@ -59,9 +59,6 @@ def run_scan(
     config = build_config(max_seconds=max_seconds, detectors=detectors, ai_model=ai_model)
     kinds_failing = parse_fail_on(fail_on)
     check_output_path(output, force=force)
-    items = discover([str(p) for p in paths])
-    if not items and not quiet:
-        stderr_console().print(f"no audio files found under {', '.join(map(str, paths))}", markup=False)
     if (force_reanalyse or verify_hash) and store is None:
         raise ParameterError("--force-reanalyse and --verify-hash need --store PATH")
     engine_name = engine
@@ -73,6 +70,10 @@ def run_scan(
 
         result_store = ResultStore(store)
         engine = StoreEngine(engine, result_store, force=force_reanalyse, verify=verify_hash, engine_name=engine_name)
+    prepare(engine, config)  # workers warm up while the files are found (with a store: once one needs analysing)
+    items = discover([str(p) for p in paths])
+    if not items and not quiet:
+        stderr_console().print(f"no audio files found under {', '.join(map(str, paths))}", markup=False)
     stream = fmt == "jsonl" and output is None
 
     def on_result(report):

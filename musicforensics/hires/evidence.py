@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..results import EvidenceRecord, optional
-from ..spectral.wall import Wall
+from ..spectral.wall_record import Wall
 
 
 @dataclass(frozen=True)

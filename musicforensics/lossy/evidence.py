@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..results import EvidenceRecord, optional
-from ..spectral.wall import Wall
+from ..spectral.wall_record import Wall
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft
-import scipy.signal.windows as sw
+import scipy.special
 
 from ..spectral.kernels import lossy as _k
 from .evidence import FrameGrid, GridScore
 
 
+def _kaiser(m: int, beta: float) -> np.ndarray:
+    """The symmetric Kaiser window of ``m`` points, computed as ``scipy.signal.windows.kaiser`` does (same
+    values, bit for bit) without importing ``scipy.signal``, whose import costs more than a short file's
+    analysis."""
+    if m <= 1:
+        return np.ones(m)
+    n = np.arange(0, m, dtype=np.float64)
+    alpha = (m - 1) / 2.0
+    return scipy.special.i0(beta * np.sqrt(1 - ((n - alpha) / alpha) ** 2.0)) / scipy.special.i0(np.float64(beta))
+
+
 def _kbd_window(n2: int, alpha: float = 4.0) -> np.ndarray:
     half = n2 // 2
-    k = sw.kaiser(half + 1, np.pi * alpha)
+    k = _kaiser(half + 1, np.pi * alpha)
     c = np.cumsum(k)
     w = np.sqrt(c[:half] / c[half])
     return np.concatenate([w, w[::-1]])

@@ -308,12 +308,31 @@ def analyze_signal(y: np.ndarray, sample_rate: int, *, config: AnalysisConfig | 
     return report
 
 
+def _blocks_as_read(y: np.ndarray, block: int, overlap: int):
+    """Blocks of ``y`` in its own sample type, overlapping as :func:`musicforensics.io.audio.iter_blocks` reads."""
+    start = 0
+    while True:
+        yield y[start:start + block]
+        if start + block >= y.shape[0]:
+            return
+        start += block - overlap
+
+
 def warm_up(config: AnalysisConfig | None = None) -> None:
-    """Compile or load every numba kernel once (call before starting worker processes)."""
+    """Compile or load every numba kernel once, for both sample types the pass reads (float64, and float32: PCM
+    up to 24 bits and lossy decoders), and plan the FFT of ``config``'s size: the first file then pays for none
+    of it. The local pool's fork server runs this once, so the workers forked from it start warm."""
+    cfg = config or AnalysisConfig()
     rng = np.random.default_rng(0)
-    cfg = AnalysisConfig(n_fft=1024, hop=512, block_frames=4096, min_duration_s=0.01)
-    analyze_signal(rng.standard_normal((4096, 1)) * 0.1, 8000, config=cfg)
-    for det in select(config or AnalysisConfig()):
+    small = AnalysisConfig(n_fft=1024, hop=512, block_frames=4096, min_duration_s=0.01)
+    analyze_signal(rng.standard_normal((4096, 1)) * 0.1, 8000, config=small)
+    y = (rng.standard_normal((4 * cfg.n_fft, 2)) * 0.1).astype(np.float32)
+    info = AudioInfo(container="MEMORY", subtype="PCM_16", sample_rate=44100, channels=2, frames=y.shape[0],
+                     bit_depth=16, is_float=False, lossy_codec=None, file_size=y.nbytes)
+    block, overlap, _, total = _pass_geometry(info, cfg)
+    summarize_blocks(_blocks_as_read(y, block, overlap), sample_rate=44100, channels=2, total_frames=total,
+                     config=cfg, grid_bits=16, overlap=overlap)
+    for det in select(cfg):
         det.warm_up()
 
 

@@ -9,6 +9,8 @@ progress, per-file errors, exit codes and output do not depend on the engine.
   worker process per job and closed at the end.
 * With an address (``tcp://host:8786``) the scan connects to that scheduler; workers must be able to import
   the same musicforensics version and open the same paths (a shared file system).
+* Every worker loads the analysis and its kernels once, as it joins (the ``WarmKernels`` worker plugin; workers
+  that join later warm up too), so no file pays for it and the scanning process never loads it.
 * At most :data:`WINDOW_PER_THREAD` tasks per worker thread are submitted at a time, so a library of
   millions never puts millions of tasks on the scheduler.
 * A worker lost mid-task: Dask reschedules its tasks on other workers. A file that kills
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -27,7 +30,6 @@ from collections.abc import Iterator, Sequence
 from ..config import AnalysisConfig
 from ..errors import EngineError, ParameterError
 from ..results import STATUS_ERROR, TrackReport
-from .analysis import warm_up
 from .work import ScanItem, analyse_item
 
 #: Tasks kept submitted per worker thread (enough to hide scheduling latency, few enough to stay light).
@@ -48,6 +50,43 @@ def _require_distributed():
             "engine='dask' needs the optional dependency 'distributed': pip install 'musicforensics[dask]'"
         ) from None
     return distributed
+
+
+def _warm_kernels_class():
+    """``WarmKernels``, made when first asked for: its base comes from ``distributed``, which is optional."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class WarmKernels(WorkerPlugin):
+        """Worker plugin: load the analysis and compile or load its kernels for ``config`` as the worker joins, in
+        a thread (the worker keeps answering its scheduler meanwhile). Registering it waits until every connected
+        worker has warmed up, so the first file on each worker is analysed at full speed."""
+
+        name = "musicforensics-warm-kernels"
+
+        def __init__(self, config: AnalysisConfig) -> None:
+            self.config = config
+
+        async def setup(self, worker) -> None:
+            import asyncio
+
+            from .analysis import warm_up
+
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, warm_up, self.config)
+            except Exception:  # noqa: BLE001 - a failed warm-up only means the first file loads the kernels
+                pass
+
+    WarmKernels.__qualname__ = "WarmKernels"
+    WarmKernels.__module__ = __name__
+    return WarmKernels
+
+
+def __getattr__(name: str):
+    # WarmKernels is importable by name (workers unpickle the plugin by reference), yet built only on demand
+    if name == "WarmKernels":
+        cls = globals()["WarmKernels"] = _warm_kernels_class()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DaskEngine:
@@ -76,7 +115,6 @@ class DaskEngine:
         cluster = None
         try:
             if self.scheduler is None:
-                warm_up(config)  # fill numba's on-disk cache once; worker processes then load it
                 # loopback only, and a free port for the scheduler's HTTP endpoint (never a clash on 8787)
                 cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
@@ -108,6 +146,13 @@ class DaskEngine:
         if not items:
             return
         client, cluster = self._connect(config)
+        try:
+            client.register_plugin(getattr(sys.modules[__name__], "WarmKernels")(config))
+        except BaseException:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+            raise
         token = uuid.uuid4().hex[:12]
         key_index: dict[str, int] = {}
         done: set[int] = set()

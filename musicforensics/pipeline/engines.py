@@ -3,6 +3,10 @@
 Every engine runs :func:`~musicforensics.pipeline.work.analyse_item` over the items and yields
 ``(index, report)`` once per item in any order; :func:`musicforensics.pipeline.scan.scan` puts them back in
 discovery order. Stopping early (Ctrl-C, a closed pipe) stops the workers at once.
+
+Nothing here loads the analysis: the scanning process of a pool never imports numba or scipy, and an engine
+whose files all come from a result store starts no worker at all. The pool's workers are forked from a fork
+server that loaded the analysis and its kernels once (:mod:`.preload`), so each worker is ready at once.
 """
 
 from __future__ import annotations
@@ -21,18 +25,28 @@ from typing import Iterator, Protocol, Sequence
 from ..config import AnalysisConfig
 from ..errors import ParameterError
 from ..results import STATUS_ERROR, TrackReport
-from .analysis import warm_up
 from .work import ScanItem, analyse_item
+
+#: The module the fork server imports before forking workers (the analysis and its kernels, loaded once).
+PRELOAD_MODULE = "musicforensics.pipeline.preload"
 
 
 class Engine(Protocol):
-    """Runs :func:`analyse_item` over items; yields (index, report) in any order, each index exactly once."""
+    """Runs :func:`analyse_item` over items; yields (index, report) in any order, each index exactly once.
+
+    An engine may also have ``prepare(config)``, which says files are coming: it may start its workers then (it
+    must not block), so they warm up while the caller still discovers files or answers others from a result
+    store. :func:`prepare` calls it where it exists.
+    """
 
     def run(self, items: Sequence[ScanItem], config: AnalysisConfig) -> Iterator[tuple[int, TrackReport]]: ...
 
 
 class SerialEngine:
-    """Everything in this process, in order."""
+    """Everything in this process, in order (the analysis loads with the first file)."""
+
+    def prepare(self, config):
+        pass
 
     def run(self, items, config):
         for i, item in enumerate(items):
@@ -93,10 +107,46 @@ def _stop_now(pool) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def prepare(engine: Engine, config: AnalysisConfig) -> None:
+    """Tell ``engine`` that files are coming (its ``prepare``, when it has one)."""
+    hook = getattr(engine, "prepare", None)
+    if hook is not None:
+        hook(config)
+
+
+def pool_context() -> mp.context.BaseContext:
+    """The start method of the local pool: ``forkserver`` preloading :data:`PRELOAD_MODULE` where the platform
+    has it, else ``spawn``.
+
+    Why a fork server: forking the scanning process itself would copy its threads' state (the standard-output
+    watcher, a Dask client) and its open result store into every worker, and it has not loaded the analysis;
+    ``spawn`` makes every worker import and load everything again. The fork server is a fresh, single-threaded
+    process that loads the analysis once; each worker is a fork of it, its kernels already compiled. Setting the
+    preload affects only a fork server started from now on (one already running is used as it is).
+    """
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([PRELOAD_MODULE])
+    return ctx
+
+
+def start_pool_server() -> None:
+    """Start the fork server now, without waiting for it (it warms up in the background); no-op where the start
+    method is not ``forkserver`` or the server already runs."""
+    if pool_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 class ProcessPoolEngine:
     """A local process pool (the default engine).
 
-    At most ``2 * jobs`` files are in flight, so a library of millions never queues millions of futures.
+    Workers are forked from a fork server that has loaded the analysis and its kernels (:func:`pool_context`):
+    they start analysing at once. :meth:`prepare` starts that server early, so it warms up while the scanning
+    process still discovers files (or answers them from a store). At most ``2 * jobs`` files are in flight, so a
+    library of millions never queues millions of futures.
     If a worker process dies (e.g. a decoder crash on a corrupt file), the pool is rebuilt and unfinished
     files are retried; a file in flight during two crashes is reported as an error, not retried forever.
     When the run stops early (Ctrl-C, a closed pipe, the consumer gone), files that had already finished are
@@ -107,9 +157,13 @@ class ProcessPoolEngine:
     def __init__(self, jobs: int):
         self.jobs = max(1, int(jobs))
 
+    def prepare(self, config):
+        start_pool_server()
+
     def run(self, items, config):
-        warm_up(config)  # compile/load kernels once; forkserver workers then load them from numba's cache
-        ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context("spawn")
+        if not items:
+            return
+        ctx = pool_context()
         pending = list(range(len(items)))[::-1]  # stack, next index at the end
         crashes: Counter = Counter()
         while pending:

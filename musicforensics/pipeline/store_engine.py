@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from ..config import AnalysisConfig
 from ..errors import StoreError
 from ..results import TrackReport
+from .engines import prepare
 from .store import FileStat, ResultStore, StoreStats, analyzer_key
 
 
@@ -46,6 +47,10 @@ class StoreEngine:
         self.scan_id: int | None = None
         self.plan_seconds = 0.0
 
+    def prepare(self, config: AnalysisConfig) -> None:
+        """Nothing yet: whether any file needs analysing is known only while planning (:meth:`run` prepares the
+        inner engine at the first such file, so a rescan with nothing to analyse starts no worker)."""
+
     def run(self, items: Sequence, config: AnalysisConfig) -> Iterator[tuple[int, TrackReport]]:
         ckey, akey = config.cache_key(), analyzer_key(config)
         stats = self.stats = StoreStats()
@@ -53,6 +58,7 @@ class StoreEngine:
         hits: list[tuple[int, TrackReport]] = []
         todo: list[int] = []
         stat_of: dict[int, FileStat] = {}
+        prepared = False
         for i, item in enumerate(items):
             if item.error:  # discovery failure: reported, never stored
                 todo.append(i)
@@ -63,18 +69,21 @@ class StoreEngine:
                 except OSError:
                     pass
                 stats.note("forced")
-                todo.append(i)
-                continue
-            report, st, reason = self.store.lookup(item.path, config_key=ckey, analyzer=akey, verify=self.verify,
-                                                   retry_errors=self.retry_errors, stats=stats)
-            stats.note(reason)
-            if report is not None:
-                report.path = item.label
-                hits.append((i, report))
             else:
+                report, st, reason = self.store.lookup(item.path, config_key=ckey, analyzer=akey,
+                                                       verify=self.verify, retry_errors=self.retry_errors,
+                                                       stats=stats)
+                stats.note(reason)
+                if report is not None:
+                    report.path = item.label
+                    hits.append((i, report))
+                    continue
                 if st is not None:
                     stat_of[i] = st
-                todo.append(i)
+            todo.append(i)
+            if not prepared:  # the first file to analyse: the inner engine starts its workers while we plan on
+                prepare(self.inner, config)
+                prepared = True
         self.plan_seconds = time.perf_counter() - t0
         self.scan_id = self.store.begin_scan(config, analyzer=akey, engine=self.engine_name, files=len(items))
         inner = None

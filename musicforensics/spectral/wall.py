@@ -12,11 +12,9 @@ segment x band matrix), so one function serves both the whole track and its time
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
-from ..results import EvidenceRecord
+from .wall_record import Wall
 
 #: Width (Hz) of the stretches either side of a candidate edge that are compared: the level below is the
 #: mean over [f - 1500, f - 200] Hz and the level above over [f + 200, f + 1500] Hz. 200 Hz of guard covers
@@ -26,43 +24,6 @@ GUARD_HZ = 200.0
 #: Moving-average width (Hz) applied to the level curve before searching, so single tonal bins do not
 #: masquerade as edges.
 SMOOTH_HZ = 100.0
-
-
-@dataclass(frozen=True)
-class Wall(EvidenceRecord):
-    """A spectral edge.
-
-    Attributes
-    ----------
-    freq_hz : float
-        Edge frequency: where the smoothed level first falls below the midpoint of ``below_db`` and
-        ``above_db`` going up from the stretch below, Hz.
-    drop_db : float
-        ``below_db - above_db``, dB.
-    steepness_db_per_khz : float
-        Drop from 10 % to 90 % of ``drop_db`` divided by the width it takes, dB/kHz.
-    below_db, above_db : float
-        Mean level of the stretches below and above the edge, dB (same scale as the input).
-    floor_db : float
-        Median level from the edge + ``GUARD_HZ`` to the top of the axis, dB.
-    floor_flatness_db : float
-        Standard deviation of the (unsmoothed) level over the floor region, dB; digital silence is ~0.
-    """
-
-    freq_hz: float
-    drop_db: float
-    steepness_db_per_khz: float
-    below_db: float
-    above_db: float
-    floor_db: float
-    floor_flatness_db: float
-
-    def to_dict(self) -> dict:
-        return {k: round(float(v), 3) for k, v in asdict(self).items()}
-
-    def rounded(self, ndigits: int = 3) -> "Wall":
-        """The same wall with every value rounded as its JSON shows it (what the decisions read)."""
-        return Wall(**{k: round(float(v), ndigits) for k, v in asdict(self).items()})
 
 
 def quantisation_floor_db(bits: int, n_fft: int) -> float:

@@ -8,16 +8,17 @@ and Markdown reports (:mod:`.html`, :mod:`.markdown`) share their wording throug
 from __future__ import annotations
 
 import datetime
+import importlib
 import platform
 from typing import Sequence
 
 from ..._version import __version__
 from ...errors import ParameterError
 from ...results import SCHEMA_VERSION, TrackReport
-from . import csv_format, json_format, jsonl, table
 
-#: Formats ``scan --format`` writes, and the module that renders each.
-RENDERERS = {"table": table, "json": json_format, "jsonl": jsonl, "csv": csv_format}
+#: Formats ``scan --format`` writes, and the module that renders each (imported when used: the table's rich
+#: loads only for a table).
+RENDERERS = {"table": "table", "json": "json_format", "jsonl": "jsonl", "csv": "csv_format"}
 FORMATS = tuple(RENDERERS)
 
 
@@ -25,9 +26,10 @@ def render(fmt: str, reports: Sequence[TrackReport], *, summary: dict, meta: dic
     """Render ``reports`` as ``fmt`` (one of :data:`FORMATS`); ``width`` is the table's line width."""
     if fmt not in RENDERERS:
         raise ParameterError(f"format={fmt!r}: choose from {list(FORMATS)!r}")
+    renderer = importlib.import_module(f"{__name__}.{RENDERERS[fmt]}")
     if fmt == "table":
-        return table.render(reports, summary=summary, meta=meta, width=width)
-    return RENDERERS[fmt].render(reports, summary=summary, meta=meta)
+        return renderer.render(reports, summary=summary, meta=meta, width=width)
+    return renderer.render(reports, summary=summary, meta=meta)
 
 
 def run_metadata(config, *, command: str) -> dict:
