@@ -1085,12 +1085,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--no-neural", action="store_true", help="skip the AI (neural autoencoder) rows")
+    parser.add_argument("--realworld", type=Path, default=None, metavar="SOURCE",
+                        help="build the real-world layer instead (benchmarks/corpus/realworld.py): the genuine "
+                             "recordings of SOURCE (a folder with manifest.csv, read in place) through the corpus's "
+                             "codecs, resamplers and variants; --size is then ignored")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 when every planned file was built, 1 when some failed."""
     args = parse_args(argv)
+    if args.realworld is not None:
+        from . import realworld
+
+        rows = realworld.build_layer(args.out, args.realworld, seed=args.seed, jobs=args.jobs)
+        info = json.loads((args.out / "layer_info.json").read_text())
+        return 1 if info["failures"] or not rows else 0
     rows = build(args.out, size=args.size, seed=args.seed, jobs=args.jobs, no_neural=args.no_neural)
     info = json.loads((args.out / "corpus_info.json").read_text())
     return 1 if info["failures"] or not rows else 0
