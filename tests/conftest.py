@@ -1,8 +1,9 @@
-"""Shared test fixtures: a seeded rng, synthetic signal factories, and tool-availability gates.
+"""Shared test fixtures: a seeded rng, synthetic signal factories, and tool- and data-availability gates.
 
 Tools from Debian (lame, ffmpeg, flac, sox, fluidsynth, chromium) are installed by .ci/run. Outside CI a
-test that needs a missing tool skips with a clear reason; with CI=true it fails instead, so CI never
-silently skips.
+test that needs a missing tool, or the real-world development set (``../shared/realworld`` beside the
+repository, or ``MUSICFORENSICS_REALWORLD``), skips with a clear reason; with CI=true it fails instead, so CI
+never silently skips.
 """
 
 from __future__ import annotations
@@ -15,16 +16,23 @@ import numpy as np
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: Environment variable naming the real-world development set's folder (default ``../shared/realworld``).
+REALWORLD_ENV = "MUSICFORENSICS_REALWORLD"
+
+
+def unavailable(message: str):
+    """Skip the test, or fail it under CI=true, where CI must run it."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {message}")
+    pytest.skip(message)
 
 
 def require_tool(name: str) -> str:
     """Path of the executable ``name``; skip (or fail under CI=true) when it is not installed."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name!r} is not installed (Debian package needed; .ci/run installs it)"
-        if IN_CI:
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
+        unavailable(f"{name!r} is not installed (Debian package needed; .ci/run installs it)")
     return path
 
 
@@ -33,10 +41,16 @@ def require_module(name: str):
     try:
         return __import__(name)
     except ImportError:
-        message = f"Python package {name!r} is not installed"
-        if IN_CI:
-            pytest.fail(f"CI=true but {message}")
-        pytest.skip(message)
+        unavailable(f"Python package {name!r} is not installed")
+
+
+def require_realworld() -> Path:
+    """Folder of the real-world development set (with its manifest.csv); skip (or fail under CI=true) when absent."""
+    folder = Path(os.environ.get(REALWORLD_ENV) or REPO_ROOT.parent / "shared" / "realworld")
+    if not (folder / "manifest.csv").is_file():
+        unavailable(f"real-world development set not found: no {str(folder / 'manifest.csv')!r} "
+                    f"(set {REALWORLD_ENV} to its folder)")
+    return folder
 
 
 @pytest.fixture

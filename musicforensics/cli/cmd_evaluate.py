@@ -1,4 +1,4 @@
-"""``musicforensics evaluate``: score the detectors against a labelled corpus manifest."""
+"""``musicforensics evaluate``: score the detectors against a labelled manifest (corpus or real-world set)."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from .common import (
 )
 
 
-ManifestArgument = Annotated[Path, typer.Argument(metavar="MANIFEST", help="Corpus manifest CSV (paths relative to its folder).",
+ManifestArgument = Annotated[Path, typer.Argument(metavar="MANIFEST", help="Labelled manifest CSV, corpus or real-world layout (paths relative to its folder).",
                                                   show_default=False, dir_okay=False)]
-SplitOption = Annotated[str, typer.Option("--split", metavar="SPLIT", help="Rows to evaluate: eval, dev or all.")]
+SplitOption = Annotated[str, typer.Option("--split", metavar="SPLIT", help="Rows to evaluate: eval, dev or all (a manifest without a split column: always all).")]
 JsonOption = Annotated[bool, typer.Option("--json", metavar="", help="Print the evaluation as JSON on stdout instead of tables.")]
 PlotOption = Annotated[Path | None, typer.Option("--plot", metavar="FILE", help="Write a PNG with ROC and reliability curves.", dir_okay=False)]
 ResultsOutOption = Annotated[Path | None, typer.Option("--results-out", metavar="FILE", help="Also store every track result as JSON Lines (re-score later with --from-results).", dir_okay=False)]
@@ -71,11 +71,13 @@ def register(app: typer.Typer) -> None:
         force: ForceOption = False,
         quiet: QuietOption = False,
     ) -> None:
-        """Score the detectors on a labelled corpus MANIFEST (the format benchmarks/corpus writes).
+        """Score the detectors on a labelled MANIFEST: the corpus layout (benchmarks/corpus, label_* columns) or
+        the real-world layout (class, format, notes: labels derived, see docs/usage.md).
 
-        Prints detection rates per codec/setting, architecture and family, false-positive rates per genuine
-        family (Wilson 95% intervals), ROC AUC, calibration and the threshold for --target-fpr. Files that
-        are missing or fail are counted and listed. Exit code: 0 done, 2 usage error, 3 some files failed.
+        Prints detection rates per codec/setting, architecture (generator) and family (source), false-positive
+        rates per genuine family (Wilson 95% intervals), counts per duration band, ROC AUC, calibration and the
+        threshold for --target-fpr. INCONCLUSIVE verdicts and unknown labels are counted apart. Files that are
+        missing or fail are counted and listed. Exit code: 0 done, 2 usage error, 3 some files failed.
         """
         with error_boundary():
             from ..errors import ParameterError
@@ -112,7 +114,7 @@ def register(app: typer.Typer) -> None:
             if not quiet:
                 f = doc["files"]
                 stderr_console().print(
-                    f"{f['total']} files ({split}): {f['ok']} ok, {f['inconclusive']} inconclusive, "
+                    f"{f['total']} files ({doc['meta']['split_note'] or split}): {f['ok']} ok, {f['inconclusive']} inconclusive, "
                     f"{f['error']} error(s); {doc['meta']['wall_seconds']:.1f} s", markup=False, highlight=False)
             code = EXIT_FAILURES if doc["files"]["error"] else EXIT_CLEAN
         raise typer.Exit(code)

@@ -1,18 +1,22 @@
 """Score musicforensics against a labelled corpus: analyse a manifest, compute per-kind metrics.
 
 The library side of ``musicforensics evaluate``. A manifest is a CSV whose ``path`` column is relative to the
-manifest's folder (the format written by ``python -m benchmarks.corpus.build``); the columns read here are
-``path, split, class, family, codec, setting, architecture, weights, expected_delta_hz, postprocess`` and one
-``label_<kind>`` column (0/1) per finding kind. Missing optional columns default to empty.
+manifest's folder: the synthetic corpus's (written by ``python -m benchmarks.corpus.build``, with ``label_<kind>``
+columns) or the real-world development set's (labels derived from what each file is); see
+:mod:`musicforensics.pipeline.manifest` for both layouts.
 
 How files count, for each finding kind ``k`` (``lossy``, ``upsampled``, ``bitpadded``, ``ai``):
 
-- a file is a *positive* when ``label_k == 1`` and a *negative* otherwise; negatives are reported per genuine
-  family (``class == genuine``) and, separately, per class for labelled files of other kinds;
+- a file is a *positive* when ``label_k == 1``, a *negative* when it is 0, and *unknown* when the manifest cannot
+  say (real-world rows): unknown files are counted as such and left out of rates and ROC; negatives are
+  reported per genuine family (``class == genuine``) and, separately, per class for labelled files of other
+  kinds;
 - a file whose analysis failed (missing, unreadable) is an *error* (listed, never a crash);
 - a file whose ``k`` verdict is INCONCLUSIVE is counted as *inconclusive* and left out of the rates and of the
   ROC; rates are ``detected / decided`` with Wilson 95 % intervals, and the inconclusive count is shown beside;
-- a kind no selected detector reports is marked ``scored: false``.
+- a kind no selected detector reports is marked ``scored: false``;
+- every count is also given per duration band (``<2 s``, ``2-5 s``, ``5-10 s``, ``>=10 s``) of the manifest's
+  ``duration_s``, else of the analysed duration.
 
 The ROC uses the verdict probabilities of decided files. The threshold for a target false-positive rate is
 chosen on ``split == dev`` files when dev and eval files are both present and then applied to the eval files;
@@ -24,9 +28,11 @@ and assembled into one document; the tables that render it live in :mod:`musicfo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
+import posixpath
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,13 +45,13 @@ from ..config import AnalysisConfig
 from ..errors import ParameterError
 from ..results import STATUS_ERROR, STATUS_INCONCLUSIVE, STATUS_OK, MappingEvidence, TrackReport
 from . import metrics
-from .manifest import KINDS, Manifest, ManifestRow, load_manifest
+from .manifest import DURATION_BANDS, KINDS, Manifest, ManifestRow, load_manifest
 from .registry import evidence_types
 from .scan import scan
 from .work import ScanItem
 
 #: Version of the JSON document :func:`evaluate` returns (bump on incompatible changes).
-EVALUATION_SCHEMA_VERSION = "1.0"
+EVALUATION_SCHEMA_VERSION = "1.1"
 #: A comb spacing counts as right when within this many Hz of the manifest's ``expected_delta_hz``
 #: (0.5 Hz is about a fifth of one 2.69 Hz analysis bin at n_fft 16384, 44.1 kHz).
 DELTA_TOLERANCE_HZ = 0.5
@@ -60,6 +66,11 @@ GROUP_COLUMNS = {
     "upsampled": ("family",),
     "bitpadded": ("family",),
 }
+#: The same for real-world manifests: no encoder setting is known, so lossy files group by codec and source
+#: (``family``); ``architecture`` is the generator.
+REALWORLD_GROUP_COLUMNS = GROUP_COLUMNS | {"lossy": ("codec", "setting", "family")}
+#: Detection grouping per manifest layout.
+GROUP_COLUMNS_BY_LAYOUT = {"corpus": GROUP_COLUMNS, "realworld": REALWORLD_GROUP_COLUMNS}
 #: Columns that group positives of a kind found in files of another class (e.g. AI output sent through MP3).
 CROSS_GROUP_COLUMNS = ("class", "family", "postprocess")
 #: Evidence keys (in order of preference) where the lossy detector names the codec it recognised (a string, or
@@ -94,7 +105,8 @@ def analyse_manifest(manifest: Manifest, *, config=None, engine=None, progress=N
 
 
 def load_results(path: str | os.PathLike) -> dict[str, TrackReport]:
-    """Read stored JSON Lines results (``scan --format jsonl`` or ``evaluate --results-out``), keyed by path.
+    """Read stored JSON Lines results (``scan --format jsonl`` or ``evaluate --results-out``), keyed by path
+    (normalised, so ``./a/b.flac`` of a scan run in the manifest's folder joins the row ``a/b.flac``).
 
     Blank lines are skipped; a line that is not a track record raises :class:`ParameterError` naming it.
     """
@@ -113,7 +125,7 @@ def load_results(path: str | os.PathLike) -> dict[str, TrackReport]:
                 report = TrackReport.from_dict(data, evidence_types())
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ParameterError(f"results {str(p)!r} line {n}: not a track record ({type(exc).__name__}: {exc})") from None
-            out[report.path] = report
+            out[posixpath.normpath(report.path)] = report
     return out
 
 
@@ -123,11 +135,12 @@ def join_results(manifest: Manifest, stored: dict[str, TrackReport]) -> tuple[li
     reports = []
     used = set()
     for row in manifest.rows:
-        rep = stored.get(row.path)
+        key = posixpath.normpath(row.path)
+        rep = stored.get(key)
         if rep is None:
             rep = TrackReport(path=row.path, status=STATUS_ERROR, error="no stored result for this file")
         else:
-            used.add(row.path)
+            used.add(key)
         reports.append(rep)
     return reports, len(set(stored) - used)
 
@@ -286,7 +299,7 @@ def _delta_accuracy(pairs: list, tolerance_hz: float) -> dict:
 def _scores(pairs: list, kind: str, splits: set | None = None) -> tuple[np.ndarray, np.ndarray]:
     y, s = [], []
     for row, (state, _, score, _) in pairs:
-        if state == "decided" and (splits is None or row.split in splits):
+        if state == "decided" and row.labels[kind] is not None and (splits is None or row.split in splits):
             y.append(row.labels[kind])
             s.append(score)
     return np.asarray(y, dtype=int), np.asarray(s, dtype=float)
@@ -336,12 +349,34 @@ def _operating_point(pairs: list, kind: str, target_fpr: float) -> dict | None:
     return result
 
 
+def _by_label(pairs: list, kind: str) -> tuple[list, list, list]:
+    """(positives, negatives, unknown) of ``kind``."""
+    labels = [row.labels[kind] for row, _ in pairs]
+    return tuple([p for p, label in zip(pairs, labels) if label == want] for want in (1, 0, None))
+
+
+def _duration_bands(pairs: list, kind: str) -> list[dict]:
+    """Positives, negatives and unknown-label files of ``kind`` per duration band, shortest first."""
+    by_band: dict[str, list] = defaultdict(list)
+    for pair in pairs:
+        by_band[pair[0].duration_band].append(pair)
+    order = [name for _, name in DURATION_BANDS] + ["unknown"]
+    out = []
+    for band in (b for b in order if b in by_band):
+        positives, negatives, unknown = _by_label(by_band[band], kind)
+        out.append({"band": band, "positives": _tally(positives), "negatives": _tally(negatives),
+                    "unknown_label": _tally(unknown)})
+    return out
+
+
 def score_kind(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], kind: str, *,
-               target_fpr: float = DEFAULT_TARGET_FPR, delta_tolerance_hz: float = DELTA_TOLERANCE_HZ) -> dict:
-    """Every metric of one finding kind over aligned ``rows`` and ``reports`` (see the module doc)."""
+               target_fpr: float = DEFAULT_TARGET_FPR, delta_tolerance_hz: float = DELTA_TOLERANCE_HZ,
+               group_columns: Mapping[str, Sequence[str]] = GROUP_COLUMNS) -> dict:
+    """Every metric of one finding kind over aligned ``rows`` and ``reports`` (see the module doc); the
+    detection table of the kind's own class groups by ``group_columns[kind]`` (default ``family``)."""
     pairs = [(row, _outcome(rep, kind)) for row, rep in zip(rows, reports)]
-    positives = [p for p in pairs if p[0].labels[kind] == 1]
-    negatives = [p for p in pairs if p[0].labels[kind] == 0]
+    positives, negatives, unknown = _by_label(pairs, kind)
+    columns = tuple(group_columns.get(kind, ("family",)))
     own = [p for p in positives if p[0].cls == kind]
     cross = [p for p in positives if p[0].cls != kind]
     genuine = [p for p in negatives if p[0].cls == "genuine"]
@@ -351,11 +386,13 @@ def score_kind(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], kind
         "scored": any(out[0] not in ("not_scored", "error") for _, out in pairs),
         "positives": _tally(positives),
         "negatives": _tally(negatives),
-        "detection_by_group": _grouped(own, GROUP_COLUMNS.get(kind, ("family",)))
-        + _grouped(cross, CROSS_GROUP_COLUMNS),
+        "unknown_label": _tally(unknown),
+        "detection_columns": list(columns),
+        "detection_by_group": _grouped(own, columns) + _grouped(cross, CROSS_GROUP_COLUMNS),
         "false_positives_by_family": _grouped(genuine, ("family",)),
         "false_positives_other": _grouped(other_neg, ("class", "family")),
-        "roc": _roc_section(pairs, kind),
+        "by_duration_band": _duration_bands(pairs, kind),
+        "roc": _roc_section([p for p in pairs if p[0].labels[kind] is not None], kind),
         "operating_point": _operating_point(pairs, kind, target_fpr),
     }
     if kind == "lossy":
@@ -365,8 +402,17 @@ def score_kind(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], kind
     return section
 
 
+def _with_duration(row: ManifestRow, report: TrackReport) -> ManifestRow:
+    """``row`` with the analysed duration where the manifest gives none."""
+    analysed = (report.audio or {}).get("duration_s")
+    if row.duration_s is not None or analysed is None:
+        return row
+    return dataclasses.replace(row, duration_s=float(analysed))
+
+
 def evaluate(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *, kinds: Sequence[str] = KINDS,
-             target_fpr: float = DEFAULT_TARGET_FPR, meta: dict | None = None) -> dict:
+             target_fpr: float = DEFAULT_TARGET_FPR, meta: dict | None = None,
+             group_columns: Mapping[str, Sequence[str]] = GROUP_COLUMNS) -> dict:
     """Score aligned manifest rows and reports; returns the JSON-ready evaluation document.
 
     Keys: ``schema_version``, ``meta``, ``files`` (counts by status), ``errors`` (path and error of every
@@ -380,6 +426,7 @@ def evaluate(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *, kin
     if unknown:
         raise ParameterError(f"unknown kind(s) {unknown!r}; choose from {list(KINDS)!r}")
     statuses = Counter(r.status for r in reports)
+    rows = [_with_duration(row, rep) for row, rep in zip(rows, reports)]
     return {
         "schema_version": EVALUATION_SCHEMA_VERSION,
         "meta": dict(meta or {}),
@@ -389,7 +436,7 @@ def evaluate(rows: Sequence[ManifestRow], reports: Sequence[TrackReport], *, kin
                   "by_class": dict(sorted(Counter(r.cls for r in rows).items())),
                   "analysis_seconds": round(sum(r.seconds for r in reports), 3)},
         "errors": [{"path": r.path, "error": r.error} for r in reports if r.status == STATUS_ERROR],
-        "kinds": {k: score_kind(rows, reports, k, target_fpr=target_fpr) for k in kinds},
+        "kinds": {k: score_kind(rows, reports, k, target_fpr=target_fpr, group_columns=group_columns) for k in kinds},
     }
 
 
@@ -409,7 +456,8 @@ def run_evaluation(manifest_path: str | os.PathLike, *, split: str = "eval", con
     else:
         reports = analyse_manifest(manifest, config=config, engine=engine, progress=progress, on_result=on_result)
     elapsed = time.perf_counter() - t0
-    meta = {"tool": "musicforensics", "version": __version__, "manifest": str(manifest_path), "split": split,
+    meta = {"tool": "musicforensics", "version": __version__, "manifest": str(manifest_path),
+            "manifest_layout": manifest.layout, "split": split, "split_note": manifest.split_note or None,
             "from_results": None if from_results is None else str(from_results),
             "unmatched_stored_results": unmatched, "wall_seconds": round(elapsed, 3), "target_fpr": target_fpr}
     if config is not None and from_results is None:
@@ -418,4 +466,6 @@ def run_evaluation(manifest_path: str | os.PathLike, *, split: str = "eval", con
     meta["result_config_keys"] = sorted({r.config_key for r in reports if r.config_key})
     meta["result_analyzer_versions"] = sorted({r.analyzer_version for r in reports if r.analyzer_version
                                                and r.status != STATUS_ERROR})
-    return evaluate(manifest.rows, reports, target_fpr=target_fpr, meta=meta), reports
+    doc = evaluate(manifest.rows, reports, target_fpr=target_fpr, meta=meta,
+                   group_columns=GROUP_COLUMNS_BY_LAYOUT[manifest.layout])
+    return doc, reports

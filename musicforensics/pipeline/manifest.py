@@ -1,8 +1,14 @@
-"""Labelled manifests: the CSV files ``evaluate`` and ``train`` read (the format ``benchmarks/corpus`` writes).
+"""Labelled manifests: the CSV files ``evaluate`` reads, in two layouts told apart by their columns.
 
-A manifest's ``path`` column is relative to the manifest's folder; the columns read are ``path, split, class,
-family, codec, setting, architecture, weights, expected_delta_hz, postprocess`` and one ``label_<kind>`` column
-(0/1) per finding kind. Missing optional columns default to empty.
+- **Corpus** (the format ``benchmarks/corpus`` writes): ``path, split, class, family`` and at least one
+  ``label_<kind>`` column (0/1) per finding kind; optional ``codec, setting, architecture, weights,
+  expected_delta_hz, postprocess, source_piece, duration_s`` (missing ones default to empty).
+- **Real-world** (the real-world development set): ``path, class, format`` and no ``label_<kind>`` column;
+  labels, source, generator and groups are derived from ``class``, ``format``, ``eff_bits``, ``notes`` and the
+  file name by the rules of :mod:`musicforensics.pipeline.realworld_manifest`. Some labels may be unknown.
+
+``path`` is relative to the manifest's folder unless absolute. A manifest without a ``split`` column has one
+split, ``all``: every row is kept whatever split is asked for, and :attr:`Manifest.split_note` says so.
 """
 
 from __future__ import annotations
@@ -13,13 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ParameterError
+from .realworld_manifest import REALWORLD_COLUMNS, realworld_fields
 
 #: Finding kinds the corpus labels.
 KINDS = ("lossy", "upsampled", "bitpadded", "ai")
 #: Values of ``--split``.
 SPLITS = ("eval", "dev", "all")
-#: Columns a manifest must have.
-REQUIRED_COLUMNS = ("path", "split", "class", "family")
+#: Columns a corpus-layout manifest must have (besides a ``label_<kind>`` column).
+REQUIRED_COLUMNS = ("path", "class", "family")
+#: Upper edges (s) and names of the duration bands the tables group by.
+DURATION_BANDS = ((2.0, "<2 s"), (5.0, "2-5 s"), (10.0, "5-10 s"), (float("inf"), ">=10 s"))
+#: Split of every row of a manifest without a ``split`` column.
+NO_SPLIT = "all"
 
 
 @dataclass(frozen=True)
@@ -31,11 +42,16 @@ class ManifestRow:
     path : str
         Path as written in the manifest (relative to the manifest's folder unless absolute); the join key.
     split, cls, family, codec, setting, architecture, weights, postprocess : str
-        Manifest columns (``cls`` is the ``class`` column).
+        Manifest columns (``cls`` is the ``class`` column). For real-world rows ``family`` is the source
+        (publisher) and ``architecture`` the generator.
     expected_delta_hz : float or None
         Expected comb spacing of AI output, Hz.
     labels : dict
-        ``{kind: 0 or 1}`` for every kind in :data:`KINDS`.
+        ``{kind: 0, 1 or None}`` for every kind in :data:`KINDS`; None is an unknown label.
+    source_piece : str
+        Group id: rows of one piece or recording share it (grouped cross-validation keeps a group together).
+    duration_s : float or None
+        Duration, s (the manifest's, else the analysed one where the evaluation fills it in).
     """
 
     path: str
@@ -49,6 +65,15 @@ class ManifestRow:
     postprocess: str = ""
     expected_delta_hz: float | None = None
     labels: dict = field(default_factory=dict)
+    source_piece: str = ""
+    duration_s: float | None = None
+
+    @property
+    def duration_band(self) -> str:
+        """Name of the :data:`DURATION_BANDS` band of :attr:`duration_s`; ``unknown`` without a duration."""
+        if self.duration_s is None:
+            return "unknown"
+        return next(name for edge, name in DURATION_BANDS if self.duration_s < edge)
 
     def column(self, name: str) -> str:
         """Value of a manifest column by its CSV name."""
@@ -57,11 +82,16 @@ class ManifestRow:
 
 @dataclass
 class Manifest:
-    """The rows of one manifest and the folder their paths are relative to."""
+    """The rows of one manifest, the folder their paths are relative to, and which layout it has.
+
+    ``split_note`` is set when the manifest has no ``split`` column (every row is kept), else empty.
+    """
 
     root: Path
     rows: list[ManifestRow]
     source: str = ""
+    layout: str = "corpus"
+    split_note: str = ""
 
     def resolve(self, row: ManifestRow) -> Path:
         p = Path(row.path)
@@ -77,10 +107,55 @@ def _label(value: str, *, column: str, line: int, source: str) -> int:
     raise ParameterError(f"{source!r} line {line}: {column}={value!r}: must be 0 or 1")
 
 
-def load_manifest(path: str | os.PathLike, *, split: str = "eval") -> Manifest:
-    """Read a manifest CSV, keeping the rows of ``split`` (``eval``, ``dev`` or ``all``).
+def _number(text: str | None, *, column: str, line: int, source: str) -> float | None:
+    text = (text or "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError:
+        raise ParameterError(f"{source!r} line {line}: {column}={text!r}: must be a number") from None
 
-    Raises :class:`ParameterError` for a missing file, missing columns, a bad label or split value.
+
+def _corpus_row(rec: dict, *, split: str, line: int, source: str) -> ManifestRow:
+    def text(column: str) -> str:
+        return (rec.get(column) or "").strip()
+
+    def number(column: str) -> float | None:
+        return _number(rec.get(column), column=column, line=line, source=source)
+
+    return ManifestRow(
+        path=text("path"), split=split, cls=text("class"), family=text("family"), codec=text("codec"),
+        setting=text("setting"), architecture=text("architecture"), weights=text("weights"),
+        postprocess=text("postprocess"), expected_delta_hz=number("expected_delta_hz"),
+        labels={k: _label(rec.get(f"label_{k}", ""), column=f"label_{k}", line=line, source=source) for k in KINDS},
+        source_piece=text("source_piece"), duration_s=number("duration_s"),
+    )
+
+
+def _realworld_row(rec: dict, *, split: str, line: int, source: str) -> ManifestRow:
+    duration = _number(rec.get("duration_s"), column="duration_s", line=line, source=source)
+    return ManifestRow(split=split, duration_s=duration, **realworld_fields(rec))
+
+
+def _layout(columns: list[str], source: str) -> str:
+    """``corpus`` or ``realworld`` from a manifest's header; a :class:`ParameterError` naming what is missing."""
+    if any(f"label_{k}" in columns for k in KINDS):
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            raise ParameterError(f"manifest {source!r}: missing column(s) {missing!r}; has {columns!r}")
+        return "corpus"
+    if all(c in columns for c in REALWORLD_COLUMNS):
+        return "realworld"
+    raise ParameterError(
+        f"manifest {source!r}: missing column(s): a corpus manifest needs {list(REQUIRED_COLUMNS)!r} and some "
+        f"of {[f'label_{k}' for k in KINDS]!r}; a real-world manifest needs {list(REALWORLD_COLUMNS)!r}; "
+        f"has {columns!r}")
+
+
+def load_manifest(path: str | os.PathLike, *, split: str = "eval") -> Manifest:
+    """Read a manifest CSV of either layout, keeping the rows of ``split`` (``eval``, ``dev`` or ``all``).
+
+    Without a ``split`` column every row is kept and ``split_note`` says so. Raises :class:`ParameterError` for
+    a missing file, missing columns, a bad label, number or split value.
     """
     if split not in SPLITS:
         raise ParameterError(f"split={split!r}: choose from {list(SPLITS)!r}")
@@ -89,32 +164,16 @@ def load_manifest(path: str | os.PathLike, *, split: str = "eval") -> Manifest:
         fh = open(p, newline="", encoding="utf-8")  # noqa: SIM115  (closed by the with below)
     except OSError as exc:
         raise ParameterError(f"manifest {str(p)!r}: cannot open: {exc.strerror or exc}") from None
-    rows: list[ManifestRow] = []
     with fh:
         reader = csv.DictReader(fh)
-        columns = reader.fieldnames or []
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            raise ParameterError(f"manifest {str(p)!r}: missing column(s) {missing!r}; has {columns!r}")
-        if not any(f"label_{k}" in columns for k in KINDS):
-            raise ParameterError(f"manifest {str(p)!r}: no label column; expected some of "
-                                 f"{[f'label_{k}' for k in KINDS]!r}")
+        columns = list(reader.fieldnames or [])
+        layout = _layout(columns, str(p))
+        make_row = _corpus_row if layout == "corpus" else _realworld_row
+        has_split = "split" in columns
+        rows = []
         for line, rec in enumerate(reader, start=2):
-            row_split = (rec.get("split") or "").strip()
-            if split != "all" and row_split != split:
-                continue
-            delta_text = (rec.get("expected_delta_hz") or "").strip()
-            try:
-                delta = float(delta_text) if delta_text else None
-            except ValueError:
-                raise ParameterError(f"{str(p)!r} line {line}: expected_delta_hz={delta_text!r}: must be a number") from None
-            rows.append(ManifestRow(
-                path=(rec.get("path") or "").strip(), split=row_split, cls=(rec.get("class") or "").strip(),
-                family=(rec.get("family") or "").strip(), codec=(rec.get("codec") or "").strip(),
-                setting=(rec.get("setting") or "").strip(), architecture=(rec.get("architecture") or "").strip(),
-                weights=(rec.get("weights") or "").strip(), postprocess=(rec.get("postprocess") or "").strip(),
-                expected_delta_hz=delta,
-                labels={k: _label(rec.get(f"label_{k}", ""), column=f"label_{k}", line=line, source=str(p))
-                        for k in KINDS},
-            ))
-    return Manifest(root=p.resolve().parent, rows=rows, source=str(p))
+            row_split = (rec.get("split") or "").strip() if has_split else NO_SPLIT
+            if not has_split or split in ("all", row_split):
+                rows.append(make_row(rec, split=row_split, line=line, source=str(p)))
+    note = "" if has_split else "the manifest has no split column: every row is evaluated"
+    return Manifest(root=p.resolve().parent, rows=rows, source=str(p), layout=layout, split_note=note)
