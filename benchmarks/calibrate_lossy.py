@@ -126,8 +126,8 @@ def refit(data: dict, manifests: list) -> dict:
           f"({', '.join(f'{v:.4f}' for v in w)})")
     return {
         "format": "musicforensics-lossy-decision", "format_version": 2,
-        "fitted_by": "python -m benchmarks.calibrate_lossy --manifest corpus_full/manifest.csv "
-                     "corpus_realworld/manifest.csv --write-decision-model musicforensics/models/lossy_decision.json",
+        "fitted_by": "python -m benchmarks.calibrate_lossy --manifest " + " ".join(str(m) for m in manifests)
+                     + " --write-decision-model musicforensics/models/lossy_decision.json",
         "training": {"split": "dev", "rows": len(y), "lossy_rows": int(y.sum()),
                      "corpora": [str(m) for m in manifests],
                      "method": f"L2-regularised logistic regression (lambda {LAMBDA}) on the model input of the "

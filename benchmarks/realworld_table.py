@@ -30,7 +30,8 @@ def load(manifest: Path, results: list[Path]) -> list[tuple[dict, dict]]:
     for res in results:
         for line in res.read_text().splitlines():
             rec = json.loads(line)
-            rel = str(Path(rec["path"]).resolve().relative_to(root))
+            path = Path(rec["path"])  # a scan stores absolute paths, evaluate's --results-out relative ones
+            rel = str((path if path.is_absolute() else root / path).resolve().relative_to(root))
             if rel in rows:
                 out.append((rows[rel], rec))
     return out

@@ -368,8 +368,14 @@ def test_short_clips_without_a_grid_are_inconclusive_and_say_how_long_is_needed(
     d = L.decide(ev)
     assert d.state == "inconclusive" and d.p is None
     assert "1.2 s" in d.reason and f"{L.MIN_SECONDS:g} s" in d.reason
-    grid = FrameGrid(best="mp3", z=40.0, scores={"mp3": GridScore(3, 0.3, 0.02, 40.0)})
-    assert L.decide(replace(ev, grid=grid)).detected  # a grid decides at any length it could be measured
+    z = L.SHORT_GRID_Z
+    grid = FrameGrid(best="mp3", z=z, scores={"mp3": GridScore(3, 0.3, 0.02, z)})
+    assert L.decide(replace(ev, grid=grid)).detected  # an overwhelming grid decides on a short clip
+    weak = 0.5 * (G.Z_DECIDES + L.SHORT_GRID_Z)  # enough on a long clip, not on a short one
+    grid = FrameGrid(best="aac", z=weak, scores={"aac": GridScore(3, 0.1, 0.06, weak)})
+    d = L.decide(replace(ev, grid=grid))
+    assert d.state == "inconclusive" and "aac frame grid" in d.reason and f"{L.MIN_SECONDS:g} s" in d.reason
+    assert L.decide(replace(ev, grid=grid, analysed_seconds=L.MIN_SECONDS)).detected
 
 
 # -- real encoders -------------------------------------------------------------------------------------------

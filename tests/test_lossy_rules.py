@@ -49,6 +49,8 @@ def _lossy(y: np.ndarray, sr: int = SR):
 @pytest.mark.parametrize("freq, rate, expected", [
     (10700.0, 22050, 22050),   # a 22.05 kHz file's resampler edge (0.97 of Nyquist)
     (10730.0, 44100, 22050),   # 44.1 -> 22.05 -> 44.1 kHz: the round trip keeps the 22.05 kHz edge
+    (10600.0, 44100, 22050),   # ... with FFmpeg's soxr (0.961 of 11.025 kHz), below LAME 64 kbps's 11.0 kHz
+    (15380.0, 44100, None),    # through 32 kHz with FFmpeg's soxr: where LAME 96 kbps / V7 cut too (ambiguous)
     (15700.0, 44100, 32000),   # ... through 32 kHz
     (21600.0, 48000, 44100),   # a 48 kHz file up-sampled from 44.1 kHz
     (20700.0, 44100, 44100),   # 0.94 of its own Nyquist

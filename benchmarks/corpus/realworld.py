@@ -26,7 +26,8 @@ What each recording becomes (the ``class`` / ``family`` / ``setting`` / ``postpr
 * ``genuine/rolloff``: a gentle analogue-like roll-off (Butterworth order 2-4 at 14-15 kHz) into the TPDF-dithered
   16-bit floor, no added noise;
 * ``genuine/resampled_<tool>``: sox (``rate`` at -m/-h/-v), ffmpeg's default swr and ffmpeg's soxr, to 22.05, 32
-  or 48 kHz (44.1 kHz from 48 kHz sources), stored there or brought back to the source rate, no codec;
+  or 48 kHz (44.1 kHz from 48 kHz sources), stored there or brought back to the source rate, no codec (labelled
+  up-sampled when stored above 44.1 kHz after a lower rate: 44.1 -> 48 kHz, 48 -> 32 -> 48 kHz);
 * ``upsampled/<tool>``: 44.1 / 48 kHz recordings up-sampled to 88.2 / 96 kHz, 24-bit, by sox at every quality
   (``-q`` is cubic interpolation) and ffmpeg's swr and soxr;
 * ``bitpadded/<depth>``: reduced resolution, 8 or 12 bits of content in a 16-bit file and 16 in a 24-bit file,
@@ -249,10 +250,15 @@ def plan_layer(recs: list[Recording]) -> list[LayerItem]:
             tool, rate, back = combos[(i * RESAMPLED_PER_RECORDING + t) % len(combos)]
             quality = SOX_QUALITIES[(i + t) % len(SOX_QUALITIES)] if tool == "sox" else ""
             label = f"{rec.sample_rate}_to_{rate}" + (f"_to_{rec.sample_rate}" if back else "")
+            stored = rec.sample_rate if back else rate
+            # stored above 44.1 kHz after passing through a lower rate: up-sampled, which the upsampled finding
+            # reports (44.1 -> 48 kHz, or 48 -> 32 -> 48 kHz); not lossy either way
+            up = int(stored > 44100 and min(rate, rec.sample_rate) < stored)
             items.append(LayerItem(
                 f"genuine/resampled_{tool}/{rec.slug}__{label}{quality.replace('-', '_')}.flac", "resampled", rec,
                 {"tool": tool, "rate": rate, "back": back, "quality": quality},
-                _meta(rec, "genuine", f"resampled_{tool}", setting=label + (f" sox{quality}" if quality else ""))))
+                _meta(rec, "genuine", f"resampled_{tool}", setting=label + (f" sox{quality}" if quality else ""),
+                      upsampled=up)))
     for rec in recs:
         if rec.sample_rate not in (44100, 48000):
             continue

@@ -16,7 +16,8 @@ grid is checked), strongest first:
    smooth histogram with the same counts would fill (1 - exp(-count) per code); the lattice step is the period
    of the occupancy indicator (its strongest spectral line, then the lowest sub-harmonic holding
    SUBHARMONIC_SHARE of it). Reduced when the occupancy is at most OCCUPANCY_RATIO of the expected, the line
-   stands OCCUPANCY_STRENGTH over the median line, and the range spans at least OCCUPANCY_MIN_STEPS steps.
+   stands OCCUPANCY_STRENGTH over the median line, the range spans at least OCCUPANCY_MIN_STEPS steps, and
+   nearly every central value sits on the lattice (OCCUPANCY_MIN_COHERENCE).
 
 Flagged when the effective bits are at most MAX_BITS_16 in a 16-bit container (GuitarSet's microphone take sits on
 a step of 8.2: 12.96 bits, genuine) or MAX_BITS_HIRES in a 20-bit or deeper one.
@@ -61,6 +62,12 @@ OCCUPANCY_MIN_EXPECTED = 0.05
 OCCUPANCY_STRENGTH = 20.0
 OCCUPANCY_MIN_STEPS = 8
 SUBHARMONIC_SHARE = 0.3
+#: Share of the central values that must sit on the occupancy lattice (phase coherence over its rounding-limited
+#: maximum): reduced content puts them all there; a 2x up-sample of 16-bit content by an interpolator that keeps
+#: the original samples puts only every other one there (24-bit sox ``rate -q`` / swr outputs), and is the
+#: ``upsampled`` finding's, not a reduced depth. Values read at most.
+OCCUPANCY_MIN_COHERENCE = 0.8
+COHERENCE_MAX_SAMPLES = 1 << 16
 
 
 def padded_probability(stored_bits: int, effective_bits: float, samples: int) -> float:
@@ -113,6 +120,14 @@ def occupancy(flat: np.ndarray, container_bits: int) -> dict:
             k = int(np.argmax(spectrum[max(km - 1, 0): km + 2])) + max(km - 1, 0)
             break
     step = indicator.size / k
+    # how many of the central values sit on that lattice: the resultant length of their phases 2 pi q / step (the
+    # step refined over +-2 spectral bins), over the length rounding to integer codes leaves, sinc(1 / step)
+    central = (sel - q_range)[:: max(1, sel.size // COHERENCE_MAX_SAMPLES)].astype(np.float64)
+    steps = step * (1.0 + np.linspace(-2.0, 2.0, 21) / k)
+    lengths = [abs(np.mean(np.exp(2j * np.pi * central / s))) for s in steps]
+    best = int(np.argmax(lengths))
+    step = float(steps[best])
+    out["occupancy_coherence"] = round(float(lengths[best] / np.sinc(1.0 / step)), 3) if central.size else 0.0
     out.update(occupancy_step=round(step, 3),
                occupancy_step_strength=round(float(spectrum[k] / max(np.median(spectrum[k0:]), 1e-12)), 1),
                effective_bits_occupancy=round(container_bits - math.log2(max(step, 1.0)), 2))
@@ -122,6 +137,7 @@ def occupancy(flat: np.ndarray, container_bits: int) -> dict:
 def occupancy_says_reduced(occ: dict, container_bits: int) -> bool:
     step = occ.get("occupancy_step")
     return (step is not None and occ["occupancy_expected"] >= OCCUPANCY_MIN_EXPECTED
+            and occ["occupancy_coherence"] >= OCCUPANCY_MIN_COHERENCE
             and occ["occupancy"] <= OCCUPANCY_RATIO * occ["occupancy_expected"]
             and occ["occupancy_step_strength"] >= OCCUPANCY_STRENGTH
             and occ["central_range"] >= OCCUPANCY_MIN_STEPS * step
@@ -177,7 +193,8 @@ class BitDepthDetector(Detector):
                            detector=self.name)
         occ = occupancy(flat, grid)
         ev = replace(ev, **{k: occ.get(k) for k in ("occupancy", "occupancy_expected", "occupancy_step",
-                                                     "occupancy_step_strength", "effective_bits_occupancy")})
+                                                     "occupancy_step_strength", "occupancy_coherence",
+                                                     "effective_bits_occupancy")})
         if occupancy_says_reduced(occ, grid):
             ev = replace(ev, method="occupancy")
             reason = (f"only {occ['occupancy']:.0%} of the central sample codes are used ({occ['occupancy_expected']:.0%}"

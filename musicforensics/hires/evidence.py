@@ -69,7 +69,8 @@ class BitpaddedEvidence(EvidenceRecord):
     bits in use on it by trailing zeros (None when no sample is non-zero), whether the file stores floats, the
     samples off the grid; then, when trailing zeros do not decide, the lattice of the excerpt's values (step,
     offset, effective bits) and the occupancy of its central codes (used, expected, the lattice step it implies,
-    that line's strength, effective bits), and which test decided (``method``)."""
+    that line's strength, the share of central values on that lattice, effective bits), and which test decided
+    (``method``)."""
 
     stored_bits: int | None
     grid_bits: int
@@ -83,5 +84,6 @@ class BitpaddedEvidence(EvidenceRecord):
     occupancy_expected: float | None = optional()
     occupancy_step: float | None = optional()
     occupancy_step_strength: float | None = optional()
+    occupancy_coherence: float | None = optional()
     effective_bits_occupancy: float | None = optional()
     method: str | None = optional()

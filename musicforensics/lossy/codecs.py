@@ -14,9 +14,9 @@ figures use (measured with the real encoders and read from their sources; docs/r
 >>> bitrate_class("mp3", 16200.0)
 '128 kbps / V5'
 >>> container_expected_wall("mp3", 320.0, 44100)
-20231.9
+20230.4
 >>> container_expected_wall("mp3", 66.0, 22050)
-10108.4
+10116.6
 >>> expected_wall_band("aac", "128 kbps")
 (16900, 17500)
 """
@@ -78,18 +78,26 @@ def lowpass_table() -> dict[int, tuple[LowpassSetting, ...]]:
             for rate, rows in doc["rates"].items()}
 
 
-def settings_near(sample_rate: int, wall_hz: float) -> list[LowpassSetting]:
-    """Table settings at ``sample_rate`` whose low-pass matches a wall measured at ``wall_hz`` (empty at a rate
-    the table does not cover)."""
+#: Tolerance below a wall-only setting's low-pass when deciding whether a converter's edge could be that codec's
+#: instead, Hz: those settings (LAME's internally resampled CBR-like low bitrates) read within 0.1 kHz of the
+#: noise measurement on music, so only the wall estimate's jitter remains.
+TIGHT_MATCH_BELOW_HZ = 250.0
+
+
+def settings_near(sample_rate: int, wall_hz: float, *, below_hz: float = MATCH_BELOW_HZ) -> list[LowpassSetting]:
+    """Table settings at ``sample_rate`` whose low-pass matches a wall measured at ``wall_hz``: within
+    [low-pass - ``below_hz``, low-pass + MATCH_ABOVE_HZ] (empty at a rate the table does not cover)."""
     return [s for s in lowpass_table().get(int(sample_rate), ())
-            if s.wall_hz is not None and s.wall_hz - MATCH_BELOW_HZ <= wall_hz <= s.wall_hz + MATCH_ABOVE_HZ]
+            if s.wall_hz is not None and s.wall_hz - below_hz <= wall_hz <= s.wall_hz + MATCH_ABOVE_HZ]
 
 
-def wall_only_settings(sample_rate: int, wall_hz: float) -> list[LowpassSetting]:
+def wall_only_settings(sample_rate: int, wall_hz: float, *,
+                       below_hz: float = MATCH_BELOW_HZ) -> list[LowpassSetting]:
     """Matching settings whose decode keeps no codec grid, so that their wall is all the evidence there can be:
     those that coded at another rate (a decode brought back to the file's rate is resampled) and Opus (decoded
     at 48 kHz and resampled, or at 48 kHz without an exact test)."""
-    return [s for s in settings_near(sample_rate, wall_hz) if s.coded_rate != sample_rate or s.family == "opus"]
+    return [s for s in settings_near(sample_rate, wall_hz, below_hz=below_hz)
+            if s.coded_rate != sample_rate or s.family == "opus"]
 #: Where codecs put their low-pass edge at 44.1 kHz, Hz (lo, hi), per (family, setting): LAME 3.100, FFmpeg's
 #: native AAC encoder, libvorbis 1.3.7, libopus and twolame. Drawn on the figures when the verdict names a
 #: codec and a bitrate class but the family model has no band of its own.

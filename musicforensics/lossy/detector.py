@@ -133,6 +133,12 @@ def bitrate_label(family: str, ev: LossyEvidence) -> tuple[str | None, dict]:
     return (f"{', '.join(near)} at {rate / 1000:g} kHz" if near else None), {}
 
 
+#: Lengths of the unnamed input lists schema 1.0 wrote (``x``, ``family_x``), still written in 1.1: the first
+#: model inputs and family features (docs/output-schema.md).
+LEGACY_X_LEN = 3
+LEGACY_FAMILY_X_LEN = 6
+
+
 class LossyDetector(Detector):
     spec = SPEC
 
@@ -144,6 +150,8 @@ class LossyDetector(Detector):
         ev = replace(ev, segments=segment_walls(ctx.spectrum, q16, fmax=_segment_search_max(ev)))
         d = decide(ev)
         ev = replace(ev, model_input=d.model_input, family_input=d.family_input,
+                     x=d.model_input.vector()[:LEGACY_X_LEN],
+                     family_x=tuple(d.family_input.values())[:LEGACY_FAMILY_X_LEN],
                      probability_model=round(d.p_model, 6), partial=d.partial, decided_by=d.via)
         if info.lossy_codec:
             finding = self._container_finding(ev, info)

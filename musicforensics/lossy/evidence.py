@@ -204,6 +204,10 @@ class LossyEvidence(EvidenceRecord):
     floor_step: FloorStep | None = None
     model_input: LossyModelInput | None = None
     family_input: Mapping[str, float] | None = None
+    #: Schema 1.0's unnamed lists: the first three model inputs and the first six family features (read
+    #: ``model_input`` and ``family_input``; removed in the next major schema version).
+    x: tuple[float, ...] | None = optional()
+    family_x: tuple[float, ...] | None = optional()
     segments: SegmentWalls | None = None
     probability_model: float | None = None
     partial: bool = False

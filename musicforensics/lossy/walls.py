@@ -6,11 +6,12 @@ Measured with the real tools (docs/lossy.md, "where codecs and converters put th
 * **Converters** put their edge at a fixed *fraction* of the Nyquist frequency of the lower of the two rates:
   every steep resampler (sox ``rate -l/-m/-h/-v``, soxr, FFmpeg's soxr) at 0.935-0.995 of it, whichever rates;
   FFmpeg's default swr and sox ``-q`` leave no wall at all. So an edge at CONVERTER_RATIO or more of the file's
-  own Nyquist is converter-compatible, and so is an edge just under the Nyquist of a *lower* standard rate
-  (a recording resampled down and back up, or up-sampled): LOWER_RATE_BAND of r / 2, a narrower band than at
-  the file's own rate because LAME's low bitrates resample internally and put their low-pass at 0.917-0.9625 of
-  the internal rate's Nyquist (LAME 64 kbps: 11.0 kHz, 0.998 of 22.05 kHz's; LAME 96 kbps: 15.1-15.4 kHz,
-  0.944-0.9625 of 32 kHz's).
+  own Nyquist is converter-compatible, and so is an edge in LOWER_RATE_BAND of the Nyquist of a *lower* standard
+  rate r (a recording resampled down and back up, or up-sampled), unless (outside LOWER_RATE_CORE) a codec
+  setting whose decode keeps no grid puts its low-pass there at the file's rate: LAME resamples its low bitrates internally (LAME 96 kbps and
+  V7 at 44.1 / 48 kHz: 15.2-15.3 kHz, 0.95-0.96 of 32 kHz's Nyquist; V8: 11.4 kHz, 0.95 of 24 kHz's), and a
+  decode of it brought back to the file's rate is a resampled signal too. Such an edge stays codec-compatible:
+  the wall cannot tell a LAME 96 kbps decode from a recording sent through 32 kHz by a steep converter.
 * **Codecs** put it at an absolute frequency set by the bitrate and the rate (``models/codec_lowpass.json``),
   and it is steep and deep: every codec wall measured drops at least 28.9 dB at 27 dB/kHz or more, every
   Butterworth roll-off of order 2-4 into a 16-bit dither floor at most 26.6 dB at 5-33 dB/kHz.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spectral.wall import Wall
+from .codecs import TIGHT_MATCH_BELOW_HZ, wall_only_settings
 from .evidence import FloorStep, WallJudgement
 
 #: Standard sample rates, Hz.
@@ -35,10 +37,11 @@ STANDARD_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 
 #: An edge at or above this fraction of the file's own Nyquist is where converters put theirs (lowest steep
 #: converter measured: 0.935; highest codec outside the grids' reach: LAME at 22.05 kHz, 0.917).
 CONVERTER_RATIO = 0.93
-#: Band (fractions of r / 2) of a lower standard rate r's converter edge: below 44.1 kHz (where LAME's internal
-#: resampling puts codec walls at 0.917-0.9625 and 0.998), and from 44.1 kHz up (no codec wall measured there).
-LOWER_RATE_BAND = (0.965, 0.993)
-LOWER_HIRES_BAND = (0.935, 0.995)
+#: Band (fractions of r / 2) of a lower standard rate r's converter edge (sox, soxr, FFmpeg's soxr: 0.935-0.995),
+#: and its core, where no codec setting whose decode keeps no grid was measured on music (LAME V7 reads <= 15.4
+#: kHz, 0.9625 of 16 kHz): outside the core, an edge a wall-only setting explains stays codec-compatible.
+LOWER_RATE_BAND = (0.935, 0.995)
+LOWER_RATE_CORE = (0.965, 0.993)
 #: Smallest drop (dB) of any edge worth judging (below it: no edge).
 EDGE_MIN_DROP_DB = 12.0
 #: A codec's wall drops at least this much (dB) ...
@@ -67,7 +70,7 @@ def converter_rate(freq_hz: float, sample_rate: int) -> int | None:
     """The rate whose converter could have left an edge at ``freq_hz`` in a file at ``sample_rate``: the file's
     own (edge at >= CONVERTER_RATIO of its Nyquist) or a lower standard rate (edge in its band), else None.
 
-    >>> converter_rate(10700.0, 22050), converter_rate(10730.0, 44100), converter_rate(16500.0, 44100)
+    >>> converter_rate(10700.0, 22050), converter_rate(10600.0, 44100), converter_rate(15200.0, 44100)
     (22050, 22050, None)
     """
     if freq_hz >= CONVERTER_RATIO * sample_rate / 2:
@@ -75,8 +78,11 @@ def converter_rate(freq_hz: float, sample_rate: int) -> int | None:
     for r in STANDARD_RATES:
         if r >= sample_rate * 0.99:
             break
-        lo, hi = LOWER_HIRES_BAND if r >= 44100 else LOWER_RATE_BAND
-        if lo * r / 2 <= freq_hz <= hi * r / 2:
+        ratio = freq_hz / (r / 2)
+        if LOWER_RATE_BAND[0] <= ratio <= LOWER_RATE_BAND[1]:
+            core = LOWER_RATE_CORE[0] <= ratio <= LOWER_RATE_CORE[1]
+            if not core and wall_only_settings(sample_rate, freq_hz, below_hz=TIGHT_MATCH_BELOW_HZ):
+                return None
             return r
     return None
 
