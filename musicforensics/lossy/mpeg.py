@@ -17,8 +17,8 @@ not modelled: transient granules contribute fewer zeros.
 Cost control (docs/lossy.md, "cost"): :func:`layer3_grid` searches every alignment on SEARCH_REGIONS short
 regions of the first half of the excerpt, then scores the best candidates and a spread null on SCORE_REGIONS
 regions of the second half; the caller extends the search (``regions`` x 2..) only when the first z is ambiguous.
-The products with the cosine and DCT-IV matrices go to BLAS in float32 (their rounding, ~1e-7 relative, sits far
-below the zero threshold of ~3e-5 full scale).
+The products with the cosine and DCT-IV matrices go to BLAS in float64 and are rounded to float32: float32 BLAS
+rounds differently with its thread count, and a verdict must not depend on it.
 
 The window table: ISO 11172-3 table C.1 (synthesis window D, 512 taps, multiples of 2^-16), written as its 257
 half-window values; D[512 - i] = -D[i] except where i is a multiple of 64 (the standard's symmetry).
@@ -97,6 +97,10 @@ LONG_WINDOW_ODD = (LONG_WINDOW * np.where(np.arange(36) % 2 == 1, -1, 1)).astype
 DCT4_18 = np.cos(np.pi / 18 * (np.arange(18)[:, None] + 0.5) * (np.arange(18)[None, :] + 0.5)).astype(np.float32)
 #: Alias-reduction coefficients (annex C.1.5.3): c_i, cs_i = 1 / sqrt(1 + c_i^2), ca_i = c_i / sqrt(1 + c_i^2).
 _CI = np.array([-0.6, -0.535, -0.33, -0.185, -0.095, -0.041, -0.0142, -0.0037])
+#: The matrices in float64 for the products: float32 BLAS rounds differently with the number of threads it uses
+#: (a verdict must not depend on the machine's thread count); float64 differences stay below float32 rounding.
+MATRIX_T64 = MATRIX_T.astype(np.float64)
+DCT4_18_64 = DCT4_18.astype(np.float64)
 ALIAS_CS = (1.0 / np.sqrt(1.0 + _CI ** 2)).astype(np.float32)
 ALIAS_CA = (_CI / np.sqrt(1.0 + _CI ** 2)).astype(np.float32)
 
@@ -106,7 +110,7 @@ def subband_samples(x: np.ndarray, first: int, n_out: int) -> np.ndarray:
     ``first + 32 t + 511`` of ``x`` (float32) have entered the FIFO."""
     fold = np.empty((n_out, 64), dtype=np.float32)
     _k.polyphase_fold(x, first, n_out, REVERSED_WINDOW, fold)
-    return fold @ MATRIX_T
+    return (fold.astype(np.float64) @ MATRIX_T64).astype(np.float32)
 
 
 def granule_spectra(s: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -114,7 +118,7 @@ def granule_spectra(s: np.ndarray, starts: np.ndarray) -> np.ndarray:
     sub-band samples ``starts`` of ``s`` (samples, 32), with the encoder's alias reduction."""
     fold = np.empty((starts.size * 32, 18), dtype=np.float32)
     _k.granule_fold(np.ascontiguousarray(s.T), starts, LONG_WINDOW, LONG_WINDOW_ODD, fold)
-    spec = (fold @ DCT4_18).reshape(starts.size, GRANULE)
+    spec = (fold.astype(np.float64) @ DCT4_18_64).astype(np.float32).reshape(starts.size, GRANULE)
     _k.alias_reduce(spec, ALIAS_CS, ALIAS_CA)
     return spec
 
