@@ -1,19 +1,21 @@
-"""Refit the constants of the lossy / upsampled detectors from a corpus manifest, and measure them.
+"""Refit the lossy detector's models from corpus manifests, and measure them.
 
-    python -m benchmarks.calibrate_lossy --manifest /tmp/corpus_full/manifest.csv [MORE.csv ...] [--jobs 2]
+    python -m benchmarks.calibrate_lossy --manifest corpus_full/manifest.csv corpus_realworld/manifest.csv \\
+        [--jobs 1] [--split eval] [--write-decision-model PATH] [--write-family-model PATH]
 
 1. analyses every row (``lossy`` and ``hires`` detectors) and stores the measured evidence in
-   ``lossy_features.json`` next to each manifest (reused when present, so refits are instant; delete it after
-   changing a measurement);
-2. on ``split=dev`` rows only: fits the lossy decision model (L2-regularised logistic regression,
-   :func:`musicforensics.fitting.fit_logistic`) on the model input (drop/10, floor/10, log10 hole rate + 4,
-   grid z/10) and prints it; ``--write-decision-model PATH`` writes it as ``musicforensics/models/
-   lossy_decision.json`` does. With ``--write-family-model PATH`` it also fits the codec-family model (multinomial
-   logistic over ``lossy.decision.family_features``) and the bitrate-class wall Gaussians on the dev transcodes.
-   Measuring runs the detector, which loads the shipped models, so after changing ``FAMILY_FEATURES`` first refit
-   from the old cache (a new feature reads as absent), then delete the cache and run again;
-3. on ``split=eval`` rows: reports, with the constants currently in the modules, false positives per genuine
-   family, detection per lossy family/setting, family accuracy and upsampled detection, misses listed.
+   ``lossy_features_v<detector version>.json`` next to each manifest (reused when present, so refits are instant;
+   delete it after changing a measurement);
+2. on the ``split=dev`` rows of every manifest together (the synthetic corpus and its real-world layer): fits the
+   calibration model (L2-regularised logistic regression, :func:`musicforensics.fitting.fit_logistic`, on
+   :class:`~musicforensics.lossy.evidence.LossyModelInput`: the largest grid z and which rule applied) and, with
+   ``--write-family-model``, the codec-family model (multinomial logistic over
+   ``lossy.decision.family_features``, classes: the codecs of the dev transcodes and ``unknown``, fitted on the
+   edges of the dev genuine files) and the bitrate-class wall Gaussians (44.1 / 48 kHz single encodes);
+3. on the rows of ``--split`` (eval by default), with the models currently in the package (or the ones just
+   written): false positives per genuine family, detection per family / setting / postprocess, codec family
+   accuracy, the probability's calibration, inconclusive counts and reasons, the rule that decided, and every
+   miss and false positive.
 """
 
 from __future__ import annotations
@@ -22,22 +24,26 @@ import argparse
 import csv
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
+#: L2 strength of the calibration model and of the codec-family model.
 LAMBDA = 0.1
-#: L2 strength of the codec-family model (0.1, 1, 3, 10 tried on dev, in-sample; 0.1 fitted dev best).
 FAMILY_LAMBDA = 0.1
+#: Settings whose encoder leaves no wall at 44.1 / 48 kHz (or one where genuine masters have theirs: Opus's
+#: 20 kHz band edge), as the corpus's accuracy tables group them.
+NO_WALL = {("mp3", "cbr320"), ("mp3", "v0"), ("aac", "256k"), ("aac", "320k"), ("vorbis", "q6"), ("vorbis", "q8"),
+           ("opus", "64k"), ("opus", "96k"), ("opus", "128k"), ("opus", "192k")}
 
 
 def _analyse(args):
     root, row = args
-    from musicforensics.pipeline.analysis import analyze_file
     from musicforensics.config import AnalysisConfig
+    from musicforensics.pipeline.analysis import analyze_file
 
     rep = analyze_file(Path(root) / row["path"], config=AnalysisConfig(detectors=("lossy", "hires")))
     out = {"path": row["path"], "status": rep.status, "error": rep.error, "verdicts": {}}
@@ -46,98 +52,92 @@ def _analyse(args):
     return out
 
 
-def measure(manifest: Path, features: Path, jobs: int) -> dict:
+def features_file(manifest: Path) -> Path:
+    """The evidence cache of a manifest, named after the lossy detector's version (an older cache stays)."""
+    from musicforensics.lossy import SPEC
+
+    return manifest.with_name(f"lossy_features_v{SPEC.version}.json")
+
+
+def measure(manifest: Path, jobs: int) -> dict:
     with open(manifest, newline="") as fh:
         rows = list(csv.DictReader(fh))
+    features = features_file(manifest)
     cache = json.loads(features.read_text()) if features.exists() else {}
     todo = [r for r in rows if r["path"] not in cache]
     if todo:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
             for i, res in enumerate(ex.map(_analyse, [(manifest.parent, r) for r in todo], chunksize=2)):
                 cache[res["path"]] = res
-                if (i + 1) % 20 == 0:
-                    print(f"[measure] {i + 1}/{len(todo)}", file=sys.stderr)
+                if (i + 1) % 50 == 0:
+                    print(f"[measure] {manifest.parent.name}: {i + 1}/{len(todo)}", file=sys.stderr)
+                    features.write_text(json.dumps(cache))
         features.write_text(json.dumps(cache))
     return {r["path"]: (r, cache[r["path"]]) for r in rows}
 
 
 def _evidence(res: dict):
-    """The typed lossy evidence of a cached result (None for an error, a container or evidence without a model
-    input)."""
+    """The typed lossy evidence of a cached result (None for an error, a container or an inconclusive track
+    without evidence)."""
     from musicforensics.lossy.evidence import LossyEvidence
 
     if res["status"] == "error":
         return None
     ev = res["verdicts"].get("lossy", {}).get("evidence") or {}
-    if "x" not in ev or ev.get("container"):
+    if "grid" not in ev or ev.get("container"):
         return None
     return LossyEvidence.from_dict(ev)
 
 
-def _codec(row) -> str:
-    """The manifest's codec (for a double encode, the last codec of the chain)."""
-    return row["codec"]
-
-
 def _chain(row) -> set:
-    """Every codec a transcode went through (``musicforensics.evaluation.codec_chain`` on a manifest dict row)."""
+    """Every codec a transcode went through."""
     from musicforensics.pipeline.evaluation import codec_chain
 
     return codec_chain(SimpleNamespace(codec=row["codec"], setting=row["setting"]))
 
 
-def grid_report(data: dict) -> None:
-    """Frame-grid z on dev rows: the largest genuine / hard-negative z (GRID_Z_LOSSY is 1.5 x it) and, per
-    codec, how often the grid names the right codec."""
-    gen, per = [], defaultdict(list)
-    for path, (row, res) in data.items():
-        if row["split"] != "dev" or res["status"] == "error":
-            continue
-        ev = _evidence(res)
-        if ev is None:
-            continue
-        if row["label_lossy"] == "0" and row["class"] != "ai":
-            gen.append((float(ev.grid.z), path))
-        elif row["class"] == "lossy":
-            per[_codec(row)].append((float(ev.grid.z), ev.grid.best))
-    gen.sort(reverse=True)
-    print(f"# grid z, dev negatives: max {gen[0][0] if gen else 0:.2f} ({gen[0][1] if gen else '-'}); "
-          f"top 5 {[round(z, 2) for z, _ in gen[:5]]}")
-    for c, v in sorted(per.items()):
-        zs = sorted(z for z, _ in v)
-        right = sum(1 for z, b in v if b == c and z >= 5.0)
-        print(f"#   {c:7s} n={len(v):3d} z min {zs[0]:.1f} median {zs[len(zs) // 2]:.1f}; named right at z>=5: {right}")
+def _scored(row) -> bool:
+    """Rows the lossy models are fitted and judged on: genuine and lossy files (not AI outputs, fake hi-res or
+    reduced-depth files)."""
+    return row["class"] in ("genuine", "lossy")
 
 
-def refit(data: dict) -> dict:
-    """Fit the decision model on the dev rows; returns it in the form of ``models/lossy_decision.json``."""
+def refit(data: dict, manifests: list) -> dict:
+    """Fit the calibration model on the dev rows; returns it in the form of ``models/lossy_decision.json``."""
     from musicforensics.fitting import fit_logistic
     from musicforensics.lossy import decision as L
 
     X, y, paths = [], [], []
     for path, (row, res) in data.items():
-        if row["split"] != "dev" or row["class"] not in ("genuine", "lossy"):
+        if row["split"] != "dev" or not _scored(row):
             continue
         ev = _evidence(res)
         if ev is None:
             continue
-        X.append(L.model_input(ev).vector())
+        rule = L.apply_rules(ev)
+        if rule.state == "inconclusive":
+            continue
+        X.append(L.model_input(ev, rule).vector())
         y.append(1.0 if row["label_lossy"] == "1" else 0.0)
         paths.append(path)
     X, y = np.array(X), np.array(y)
-    grid_report(data)
     w, b = fit_logistic(X, y, l2=LAMBDA, sample_weight=None)
-    print(f"# dev rows: {len(y)} ({int(y.sum())} lossy)")
-    print(f"# intercept {b:.4f}, weights ({', '.join(f'{v:.4f}' for v in w)})")
-    logits = X @ w + b
-    p_neg = sorted(((1 / (1 + np.exp(-v)), p) for v, t, p in zip(logits, y, paths) if t == 0), reverse=True)
-    print(f"# highest dev-negative model probability with these weights: {p_neg[0][0]:.3f} ({p_neg[0][1]})")
-    model = dict(L.decision_model())
-    model.update(intercept=round(float(b), 4), weights=[round(float(v), 4) for v in w])
-    return model
+    print(f"# calibration model: {len(y)} dev rows ({int(y.sum())} lossy); intercept {b:.4f}, weights "
+          f"({', '.join(f'{v:.4f}' for v in w)})")
+    return {
+        "format": "musicforensics-lossy-decision", "format_version": 2,
+        "fitted_by": "python -m benchmarks.calibrate_lossy --manifest " + " ".join(str(m) for m in manifests)
+                     + " --write-decision-model musicforensics/models/lossy_decision.json",
+        "training": {"split": "dev", "rows": len(y), "lossy_rows": int(y.sum()),
+                     "corpora": [str(m) for m in manifests],
+                     "method": f"L2-regularised logistic regression (lambda {LAMBDA}) on the model input of the "
+                               "decided rows; the verdict itself comes from the rules (docs/lossy.md)"},
+        "features": ["grid_log_z", "codec_wall", "opus_edge", "floor_step", "segments", "unknown_edge"],
+        "intercept": round(float(b), 4), "weights": [round(float(v), 4) for v in w],
+    }
 
 
-#: Manifest setting -> bitrate-class label of musicforensics.detectors.lossy.BITRATE_CLASSES, per codec.
+#: Manifest setting -> bitrate-class label of musicforensics.lossy.codecs.BITRATE_CLASSES, per codec.
 SETTING_CLASSES = {
     "mp3": {"cbr96": "<=96 kbps", "cbr128": "128 kbps / V5", "v5": "128 kbps / V5", "cbr160": "160 kbps",
             "cbr192": "192 kbps / V2", "v2": "192 kbps / V2", "cbr256": "256 kbps", "cbr320": "320 kbps / V0",
@@ -150,26 +150,38 @@ SETTING_CLASSES = {
 MIN_WALL_SD_KHZ = 0.15
 
 
+def _plain_transcode(row) -> bool:
+    """A single encode at the source's own 44.1 / 48 kHz rate, nothing else done to it."""
+    return (row["class"] == "lossy" and row["family"] != "double" and row.get("postprocess", "none") == "none"
+            and int(row["sample_rate"] or 0) in (44100, 48000))
+
+
 def fit_family_model(data: dict, manifests: list) -> dict:
-    """The codec-family model (multinomial logistic over lossy.family_features) and the per-class wall
-    Gaussians of the bitrate classes, from the dev transcodes (label: the manifest's codec, i.e. the last codec
-    of a double encode)."""
+    """The codec-family model and the per-class wall Gaussians of the bitrate classes, from the dev rows: the
+    transcodes labelled with their (last) codec, the genuine files whose spectrum has an edge labelled
+    ``unknown`` (the reject class: an edge no codec explains)."""
     from musicforensics.fitting import fit_multinomial
     from musicforensics.lossy import decision as L
     from musicforensics.lossy.codecs import BITRATE_CLASSES
 
     feats, labels, walls = [], [], defaultdict(list)
     for row, res in data.values():
-        if row["split"] != "dev" or row["class"] != "lossy":
+        if row["split"] != "dev" or not _scored(row):
             continue
         ev = _evidence(res)
         if ev is None:
             continue
+        if row["class"] == "lossy":
+            label = row["codec"]
+        elif ev.wall_judgement is not None and ev.wall_judgement.kind != "none":
+            label = L.UNKNOWN
+        else:
+            continue
         feats.append([L.family_features(ev)[f] for f in L.FAMILY_FEATURES])
-        labels.append(_codec(row))
-        label = SETTING_CLASSES.get(_codec(row), {}).get(row["setting"])
-        if label is not None and row["family"] != "double":
-            walls[(_codec(row), label)].append(ev.family_x[0])
+        labels.append(label)
+        cls = SETTING_CLASSES.get(row["codec"], {}).get(row["setting"])
+        if cls is not None and _plain_transcode(row):
+            walls[(row["codec"], cls)].append((ev.wall_hz or int(row["sample_rate"]) / 2) / 1000.0)
     families = sorted(set(labels))
     X = np.array(feats)
     mean, scale = X.mean(axis=0), np.maximum(X.std(axis=0), 1e-3)
@@ -187,13 +199,14 @@ def fit_family_model(data: dict, manifests: list) -> dict:
         order = [lab for _, lab in table]
         classes[codec].sort(key=lambda c: order.index(c["label"]))
     return {
-        "format": "musicforensics-lossy-family-model", "format_version": 1,
+        "format": "musicforensics-lossy-family-model", "format_version": 2,
         "fitted_by": "python -m benchmarks.calibrate_lossy --manifest " + " ".join(str(m) for m in manifests)
                      + " --write-family-model musicforensics/models/lossy_family.json",
         "training": {"split": "dev", "rows": len(labels), "per_family": {f: labels.count(f) for f in families},
-                     "label": "manifest codec (the last codec of a double encode)", "lambda": FAMILY_LAMBDA,
-                     "method": "multinomial logistic regression (musicforensics.fitting.fit_multinomial) on standardised "
-                                "features"},
+                     "label": "manifest codec (the last codec of a double encode); 'unknown': genuine files whose "
+                              "spectrum has an edge (the reject class)", "lambda": FAMILY_LAMBDA,
+                     "method": "multinomial logistic regression (musicforensics.fitting.fit_multinomial) on "
+                               "standardised features"},
         "families": families, "features": list(L.FAMILY_FEATURES),
         "mean": [round(float(v), 6) for v in mean], "scale": [round(float(v), 6) for v in scale],
         "intercepts": [round(float(v), 6) for v in b], "weights": [[round(float(v), 6) for v in r] for r in W],
@@ -201,88 +214,90 @@ def fit_family_model(data: dict, manifests: list) -> dict:
     }
 
 
+def _group(row) -> str:
+    """Report group of a lossy row: family / setting, with the postprocess (rate, band-limit) when there is one."""
+    post = row.get("postprocess", "none")
+    post = "" if post in ("none", "") else f" [{post.split('_')[0]}]"
+    return f"{row['family']}/{row['setting']}{post}"
+
+
+def _wall_kind(row) -> str:
+    if row.get("postprocess", "none").startswith("bandlimited"):
+        return "band-limited music"
+    return "no wall" if (row["codec"], row["setting"]) in NO_WALL else "wall"
+
+
 def evaluate(data: dict, split: str) -> None:
     from musicforensics.lossy import decision as L
 
-    genuine = defaultdict(lambda: [0, 0, 0])  # family -> [n, fp, inconclusive]
-    lossy = defaultdict(lambda: [0, 0, 0])  # family/setting -> [n, detected, family right]
-    ups = defaultdict(lambda: [0, 0])
-    fam_conf = []  # (probability of the named family, named right) for detected transcodes
-    rate_stats = [0, 0, 0.0]  # single-encode transcodes detected, bitrate class right, sum of its probability
+    genuine = defaultdict(Counter)
+    lossy = defaultdict(Counter)
+    kinds = defaultdict(Counter)
+    routes = Counter()
+    reasons = Counter()
+    probs = []
     misses = []
     for path, (row, res) in sorted(data.items()):
-        if row["split"] != split or res["status"] == "error":
-            if row["split"] == split:
-                misses.append(f"ERROR {path}: {res['error']}")
+        if row["split"] != split or not _scored(row):
             continue
-        v = res["verdicts"].get("lossy", {})
+        if res["status"] == "error":
+            misses.append(f"ERROR {path}: {res['error']}")
+            continue
         ev = _evidence(res)
-        # recompute the decision from stored features with the current models
-        if ev is not None:
-            d = L.decide(ev)
-            det, fam = d.detected, d.family
-        else:
-            det = bool(v.get("detected"))
-            fam = ((v.get("evidence") or {}).get("codec_family") or {}).get("estimate")
-        inc = v.get("status") == "inconclusive" and not det
-        if row["class"] == "genuine" or (row["class"] in ("bitpadded",) and row["label_lossy"] == "0"):
+        if ev is None:
+            continue
+        d = L.decide(ev)  # re-decided from the stored evidence with the current models
+        routes[(row["class"], d.via)] += 1
+        if d.state == "inconclusive":
+            reasons[(row["class"], d.via)] += 1
+        if d.p is not None:
+            probs.append((d.p, row["label_lossy"] == "1"))
+        if row["label_lossy"] == "0":
             g = genuine[row["family"]]
-            g[0] += 1
-            g[1] += int(det)
-            g[2] += int(inc)
-            if det:
-                misses.append(f"FP lossy {path} p={v.get('probability')}")
-        if row["label_lossy"] == "1":
-            key = f"{row['family']}/{row['setting']}"
-            s = lossy[key]
-            s[0] += 1
-            s[1] += int(det)
-            s[2] += int(det and fam in _chain(row))
-            if det and row["class"] == "lossy" and ev is not None:
-                fam_conf.append((d.family_p[fam], fam in _chain(row)))
-            label = SETTING_CLASSES.get(_codec(row), {}).get(row["setting"])
-            if det and label is not None and row["family"] != "double" and ev is not None:
-                rates = L.bitrate_probabilities(_codec(row), ev.family_x[0])
-                rate_stats[0] += 1
-                rate_stats[1] += int(max(rates, key=rates.get) == label)
-                rate_stats[2] += rates.get(label, 0.0)
-            if not det:
-                misses.append(f"MISS lossy {path} x={None if ev is None else ev.x}")
-        if row["class"] in ("upsampled",) or row["family"] == "hires" or (row["class"] == "genuine" and int(row["sample_rate"] or 0) > 44100):
-            u = res["verdicts"].get("upsampled", {})
-            key = f"{row['class']}/{row['family']}"
-            ups[key][0] += 1
-            ups[key][1] += int(bool(u.get("detected")))
-            if bool(u.get("detected")) != (row["label_upsampled"] == "1"):
-                misses.append(f"{'MISS' if row['label_upsampled'] == '1' else 'FP'} upsampled {path}")
-    print(f"== split {split}: genuine / hard negatives (lossy FP) ==")
-    n = fp = 0
-    for k, (a, b, c) in sorted(genuine.items()):
-        print(f"  {k:24s} n={a:3d} FP={b} inconclusive={c}")
-        n += a
-        fp += b
-    print(f"  total FP {fp}/{n} = {fp / max(n, 1):.1%}")
+            g["n"] += 1
+            g[d.state] += 1
+            if d.detected:
+                misses.append(f"FP {path} via {d.via}: {d.reason[:150]}")
+            continue
+        s = lossy[_group(row)]
+        s["n"] += 1
+        s[d.state] += 1
+        right = d.detected and d.family in _chain(row)
+        s["family right"] += int(right)
+        k = kinds[_wall_kind(row)]
+        k["n"] += 1
+        k[d.state] += 1
+        k["family right"] += int(right)
+        if not d.detected:
+            misses.append(f"MISS ({d.state}) {path} via {d.via}: {d.reason[:150]}")
+        elif not right:
+            misses.append(f"FAMILY {path}: {d.family} (p {d.family_p.get(d.family)}) via {d.via}")
+    print(f"== split {split}: genuine files (lossy false positives) ==")
+    tot = Counter()
+    for fam, g in sorted(genuine.items()):
+        print(f"  {fam:28s} n={g['n']:4d} flagged={g['lossy']:3d} clean={g['clean']:4d} inconclusive={g['inconclusive']}")
+        tot.update(g)
+    print(f"  total flagged {tot['lossy']}/{tot['n']} = {tot['lossy'] / max(tot['n'], 1):.1%} "
+          f"(inconclusive {tot['inconclusive']})")
     print("== lossy detection ==")
-    tn = td = tf = 0
-    for k, (a, b, c) in sorted(lossy.items()):
-        print(f"  {k:28s} n={a:3d} detected={b} family_right={c}")
-        tn, td, tf = tn + a, td + b, tf + c
-    print(f"  total detected {td}/{tn} = {td / max(tn, 1):.1%}; family right {tf}/{td} = {tf / max(td, 1):.1%} "
-          "(a double encode's family is right when it names either codec of the chain)")
-    if fam_conf:
+    for key, s in sorted(lossy.items()):
+        print(f"  {key:44s} n={s['n']:3d} detected={s['lossy']:3d} inconclusive={s['inconclusive']} "
+              f"family right={s['family right']}")
+    for key, k in sorted(kinds.items()):
+        print(f"  {key}: detected {k['lossy']}/{k['n']} = {k['lossy'] / max(k['n'], 1):.1%} (inconclusive "
+              f"{k['inconclusive']}); family right {k['family right']}/{k['lossy']} = "
+              f"{k['family right'] / max(k['lossy'], 1):.1%}")
+    if probs:
         from musicforensics.pipeline.metrics import reliability_bins
 
-        conf = np.array([c for c, _ in fam_conf])
-        right = np.array([int(r) for _, r in fam_conf])
-        print(f"  family probability: mean {conf.mean():.3f} vs accuracy {right.mean():.3f} over {len(conf)} "
-              f"transcodes; ECE {reliability_bins(right, conf).ece:.3f}")
-    n_rate = max(rate_stats[0], 1)
-    print(f"  bitrate class (given the true family, single encodes): right {rate_stats[1]}/{rate_stats[0]} = "
-          f"{rate_stats[1] / n_rate:.1%}; mean probability of the true class {rate_stats[2] / n_rate:.3f}")
-    print("== upsampled (label vs detected) ==")
-    for k, (a, b) in sorted(ups.items()):
-        print(f"  {k:28s} n={a:3d} detected={b}")
-    print("== misses ==")
+        p = np.array([q for q, _ in probs])
+        t = np.array([int(v) for _, v in probs])
+        print(f"  probability: mean {p.mean():.3f} vs share lossy {t.mean():.3f} over {len(p)} decided files; "
+              f"ECE {reliability_bins(t, p).ece:.3f}")
+    print("== rule that decided (class, rule: files) ==")
+    for (cls, via), n in sorted(routes.items()):
+        print(f"  {cls:8s} {via:24s} {n}")
+    print("== misses, false positives, family errors ==")
     for m in misses:
         print("  " + m)
 
@@ -290,29 +305,30 @@ def evaluate(data: dict, split: str) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--manifest", type=Path, required=True, nargs="+", help="one or more manifest.csv")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--split", default="eval", help="split to report on (default eval)")
     ap.add_argument("--no-fit", action="store_true")
     ap.add_argument("--write-decision-model", type=Path, default=None,
-                    help="write the refitted decision model here (JSON, the form of models/lossy_decision.json)")
+                    help="write the refitted calibration model here (JSON, the form of models/lossy_decision.json)")
     ap.add_argument("--write-family-model", type=Path, default=None,
                     help="fit the codec-family / bitrate-class model on dev and write it here (JSON)")
     a = ap.parse_args(argv)
     data = {}
-    for m in a.manifest:  # evidence cached next to each manifest as lossy_features.json
-        data.update({f"{m.parent}/{k}": v for k, v in measure(m, m.with_name("lossy_features.json"), a.jobs).items()})
-    if not a.no_fit:
-        decision = refit(data)
-        if a.write_decision_model is not None:
-            a.write_decision_model.write_text(json.dumps(decision, indent=1) + "\n")
-            print(f"# wrote {a.write_decision_model}")
+    for m in a.manifest:
+        data.update({f"{m.parent}/{k}": v for k, v in measure(m, a.jobs).items()})
+    from musicforensics.lossy import decision as L
+
     if a.write_family_model is not None:
         model = fit_family_model(data, a.manifest)
         a.write_family_model.write_text(json.dumps(model, indent=1) + "\n")
-        from musicforensics.lossy import decision as L
-
         L.family_model.cache_clear()
-        print(f"# wrote {a.write_family_model} ({model['training']['rows']} dev transcodes)")
+        print(f"# wrote {a.write_family_model} ({model['training']['rows']} dev rows)")
+    if not a.no_fit:
+        decision = refit(data, a.manifest)
+        if a.write_decision_model is not None:
+            a.write_decision_model.write_text(json.dumps(decision, indent=1) + "\n")
+            L.decision_model.cache_clear()
+            print(f"# wrote {a.write_decision_model}")
     evaluate(data, a.split)
     return 0
 

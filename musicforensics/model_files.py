@@ -5,9 +5,9 @@ Every fitted number a decision depends on lives in such a file, with its provena
 what); result stores key on the digests of the files a detector reads, so a new model never reuses old
 verdicts.
 
->>> doc, ident = load("lossy_decision.json", expected_format="musicforensics-lossy-decision")
+>>> doc, ident = load("lossy_decision.json", expected_format="musicforensics-lossy-decision", versions=(2,))
 >>> sorted(doc)[:3], len(ident)
-(['decision_threshold', 'features', 'fitted_by'], 12)
+(['features', 'fitted_by', 'format'], 12)
 """
 
 from __future__ import annotations

@@ -118,3 +118,54 @@ def test_a_digitally_silent_band_needs_no_edge(floor_re_24bit_db, upsampled):
     src = source_candidate(ev)
     assert (src is not None and src.rate == 44100) is upsampled
     assert not any(c.silent_above for c in upsampling_evidence(f, level_db, sr, n_fft).candidates)
+
+
+# -- reduced bit depth: lattice, occupancy, and what is not a reduced depth ---------------------------------------
+
+
+def _bitpadded(y: np.ndarray, sr: int = 44100, subtype: str = "PCM_16"):
+    return analyze_signal(y, sr, config=AnalysisConfig(detectors=("bitdepth",)), subtype=subtype).verdicts["bitpadded"]
+
+
+def _noise(rng, seconds: float = 6.0, sr: int = 44100) -> np.ndarray:
+    return np.clip(0.1 * rng.standard_normal((int(seconds * sr), 2)), -0.99, 0.99)
+
+
+def test_eight_bits_in_sixteen_with_an_offset_is_found_by_the_lattice(rng):
+    step = 2.0 ** -7  # 8-bit content: a lattice of 256 16-bit codes
+    y = np.round(_noise(rng) / step) * step + 3 / 32768  # +3 LSB: no trailing zeros left
+    v = _bitpadded(y)
+    assert v.detected and v.evidence.method == "lattice" and v.evidence.lattice_step == 256
+    assert v.evidence.effective_bits_lattice == 8.0
+
+
+def test_twelve_bits_with_a_gain_after_is_found_by_the_occupancy(rng):
+    y = np.round(_noise(rng) * 2048) / 2048 * 10 ** (-1.5 / 20)  # 12 bits, then -1.5 dB: a step of 13.4 codes
+    v = _bitpadded(y)
+    assert v.detected and v.evidence.method == "occupancy"
+    assert v.evidence.occupancy_step == pytest.approx(16 * 10 ** (-1.5 / 20), rel=0.01)
+    assert v.evidence.occupancy_coherence >= 0.9
+
+
+def test_genuine_sixteen_bit_noise_is_not_reduced(rng):
+    v = _bitpadded(np.round(_noise(rng) * 32768 + rng.uniform(-1, 1, (264600, 2))) / 32768)
+    assert not v.detected and v.evidence.effective_bits == 16
+
+
+def test_values_only_partly_on_a_lattice_are_not_a_reduced_depth(rng):
+    """12-bit content with a gain after it sits on a lattice of 13.45 codes. Move half the values by 0.3 of a step
+    (as an up-sampler that keeps the original samples and interpolates the others leaves only half of them on the
+    source's lattice): the code occupancy stays sparse and periodic with the same step, and only the coherence of
+    the values with that lattice tells that half of them lie elsewhere."""
+    from musicforensics.hires import bitdepth as B
+
+    step = 16 * 10 ** (-1.5 / 20)
+    codes = np.round(0.1 * rng.standard_normal(400000) * 2048) * step
+    full = B.occupancy(np.rint(codes) / 32768, 16)
+    assert full["occupancy_step"] == pytest.approx(step, rel=0.01)
+    assert full["occupancy_coherence"] >= 0.9 and B.occupancy_says_reduced(full, 16)
+    half = B.occupancy(np.rint(codes + 0.3 * step * (rng.random(codes.size) < 0.5)) / 32768, 16)
+    assert half["occupancy"] <= B.OCCUPANCY_RATIO * half["occupancy_expected"]  # sparse ...
+    assert half["occupancy_step"] == pytest.approx(step, rel=0.01)  # ... and periodic, with the same step
+    assert half["occupancy_coherence"] < B.OCCUPANCY_MIN_COHERENCE
+    assert not B.occupancy_says_reduced(half, 16)

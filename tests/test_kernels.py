@@ -249,14 +249,67 @@ def test_count_below_matches_numpy_including_ties(rng):
 
 
 @pytest.mark.parametrize("lag", [1, 4])
-def test_hole_counts_match_numpy(rng, lag):
+def test_local_hole_counts_match_numpy(rng, lag):
     levels = (rng.exponential(size=(300, 20)) * 10.0 ** rng.uniform(-12, -6, (300, 20))).astype(np.float32)
     levels[::7] = 0.0  # silent frames
+    levels[3::11, 8:] *= 1e-3  # one region dips while the others sound: local holes
     on, dip = 1e-9, 10 ** 1.2
-    for g0, g1 in ((0, 20), (3, 11)):
-        got = kl.hole_counts(levels, g0, g1, lag, 1e-20, on, dip)
-        want = ref_lossy.hole_counts(levels, g0, g1, lag, 1e-20, on, dip)
-        assert got == want and got[1] > 0
+    for cols in ((0, 20), (0, 6, 13, 20), (3, 11)):
+        cols = np.array(cols, dtype=np.int64)
+        got = [np.zeros(cols.size - 1, np.int64) for _ in range(2)]
+        want = [np.zeros(cols.size - 1, np.int64) for _ in range(2)]
+        kl.local_hole_counts(levels, cols, lag, 1e-20, on, dip, 10 ** 0.3, *got)
+        ref_lossy.local_hole_counts(levels, cols, lag, 1e-20, on, dip, 10 ** 0.3, *want)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+        assert got[1].sum() > 0
+
+
+def test_lattice_gcd_matches_numpy(rng):
+    from musicforensics.spectral.kernels import spectral as kspec
+
+    q = (rng.integers(-300, 300, 5000) * 24 + 7).astype(np.float64)  # a lattice of step 24 with an offset
+    for flat, limit in ((q / 32768.0, 32768.0), (q / 32768.0, 2000.0), (rng.standard_normal(3000) * 0.1, 32768.0),
+                        (np.round(rng.standard_normal(3000) * 3000) / 32768.0, 32768.0),
+                        (np.full(100, 0.25), 32768.0), (np.zeros(0), 32768.0)):
+        got = kspec.lattice_gcd(flat.astype(np.float32) if flat.size else flat, 32768.0, limit)
+        want = ref.lattice_gcd(flat.astype(np.float32) if flat.size else flat, 32768.0, limit)
+        assert tuple(int(v) for v in got) == tuple(int(v) for v in want)
+    assert kspec.lattice_gcd((q / 32768.0).astype(np.float32), 32768.0, 32768.0)[0] == 24
+
+
+def test_exact_grid_kernels_match_numpy(rng):
+    from musicforensics.lossy import mpeg
+    from musicforensics.spectral.kernels import exact as ke
+
+    x = (rng.standard_normal(20000) * 0.1).astype(np.float32)
+    got, want = np.empty((60, 64), np.float32), np.empty((60, 64), np.float32)
+    ke.polyphase_fold(x, 5, 60, mpeg.REVERSED_WINDOW, got)
+    ref.polyphase_fold(x, 5, 60, mpeg.REVERSED_WINDOW, want)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+    s = np.ascontiguousarray(rng.standard_normal((32, 200)).astype(np.float32))
+    starts = np.array([0, 7, 18, 100], dtype=np.int64)
+    got, want = np.empty((128, 18), np.float32), np.empty((128, 18), np.float32)
+    ke.granule_fold(s, starts, mpeg.LONG_WINDOW, mpeg.LONG_WINDOW_ODD, got)
+    ref.granule_fold(s, starts, mpeg.LONG_WINDOW, mpeg.LONG_WINDOW_ODD, want)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    spec = rng.standard_normal((5, 576)).astype(np.float32)
+    a, b = spec.copy(), spec.copy()
+    ke.alias_reduce(a, mpeg.ALIAS_CS, mpeg.ALIAS_CA)
+    ref.alias_reduce(b, mpeg.ALIAS_CS, mpeg.ALIAS_CA)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    # counts: values well away from the thresholds (tau 1, live 2), so summation order cannot matter
+    left = rng.choice([0.0, 0.01, 30.0], size=(40, 96), p=[0.1, 0.2, 0.7]).astype(np.float32)
+    right = rng.choice([0.0, 0.01, 30.0], size=(40, 96), p=[0.1, 0.2, 0.7]).astype(np.float32)
+    got, want = np.empty((40, 2), np.int64), np.empty((40, 2), np.int64)
+    ke.isolated_counts(left, 1.0, 2.0, got)
+    ref.isolated_counts(left, 1.0, 2.0, want)
+    np.testing.assert_array_equal(got, want)
+    assert got[:, 1].sum() > 0
+    got, want = np.empty((2, 40, 2), np.int64), np.empty((2, 40, 2), np.int64)
+    ke.stereo_counts(left, right, 1.0, 2.0, got)
+    ref.stereo_counts(left, right, 1.0, 2.0, want)
+    np.testing.assert_array_equal(got, want)
 
 
 def test_kernel_cache_lives_outside_the_package_and_honours_numba_cache_dir(tmp_path):

@@ -13,6 +13,7 @@ from musicforensics.lossy import decision as L
 from musicforensics.lossy import detector as D
 from musicforensics.lossy import grid as G
 from musicforensics.lossy import holes as H
+from musicforensics.lossy import walls as W
 from musicforensics.lossy.codecs import bitrate_class
 from musicforensics.lossy.evidence import (
     BandBreaks, ExcerptSpan, FrameGrid, GridScore, HoleRates, LossyEvidence, SegmentWalls,
@@ -133,19 +134,21 @@ def test_holes_zero_for_stationary_noise_and_high_for_gated_bands(rng):
     assert got.max_rate > 10 * clean.max_rate
 
 
-def test_feature_vector_ignores_wall_over_noise():
+def test_a_wall_over_noise_or_dither_decides_nothing_and_over_a_bare_floor_it_does():
     from musicforensics.spectral.wall import Wall
 
-    silent = Wall(16000, 60, 300, -70, -130, -134, 1)
-    noisy = Wall(16000, 40, 300, -70, -110, -110, 3)
     q = quantisation_floor_db(16, 16384)
-    assert L.wall_vector(silent, q, 0.0)[0] == pytest.approx(6.0)
-    assert L.wall_vector(noisy, q, 0.0)[0] == 0.0
-
-    def p(wall):
-        return L.lossy_probability(L.LossyModelInput(*L.wall_vector(wall, q, 0.0), 0.0))
-
-    assert p(silent) > p(noisy)
+    bare = _evidence(wall=Wall(16000, 60, 300, -70, -130, q + 0.5, 1))
+    dither = _evidence(wall=Wall(16000, 60, 300, -70, -130, q + 4.6, 1))
+    noisy = _evidence(wall=Wall(16000, 40, 300, -70, -110, -110, 3))
+    judged = {k: replace(ev, wall_judgement=W.judge_wall(ev.wall, SR, q)) for k, ev in
+              (("bare", bare), ("dither", dither), ("noise", noisy))}
+    assert judged["bare"].wall_judgement.kind == judged["dither"].wall_judgement.kind == "codec"
+    assert judged["noise"].wall_judgement.kind == "noise floor"
+    assert L.decide(judged["bare"]).via == "wall" and L.decide(judged["bare"]).detected
+    for k in ("dither", "noise"):
+        d = L.decide(judged[k])
+        assert not d.detected and d.via == "edge of unknown origin" and d.family is None
 
 
 def _lossy_verdict(y, sr=SR, **kw):
@@ -209,7 +212,7 @@ def test_family_and_bitrate_helpers():
     assert bitrate_class("mp3", None) == "320 kbps / V0"
     model = L.family_model()
     assert tuple(model["features"]) == L.FAMILY_FEATURES
-    assert set(model["families"]) == {"aac", "mp2", "mp3", "opus", "vorbis"}
+    assert set(model["families"]) == {"aac", "mp2", "mp3", "opus", "vorbis", L.UNKNOWN}
     assert model["training"]["split"] == "dev"
     # bitrate class: the shipped per-class wall Gaussians order MP3's classes by wall frequency
     assert max(L.bitrate_probabilities("mp3", 15.0), key=L.bitrate_probabilities("mp3", 15.0).get) == "<=96 kbps"
@@ -228,21 +231,25 @@ def test_family_probabilities_are_the_softmax_of_the_model():
     assert p["a"] + p["b"] == pytest.approx(1.0)
 
 
-def test_family_features_read_grid_segments_and_drop():
+def test_family_features_read_the_grids_the_wall_and_opus():
     from musicforensics.spectral.wall import Wall
 
     grid = FrameGrid(best="aac", z=99.0, scores={"aac": GridScore(0, 0.5, 0.1, 99.0),
                                                   "vorbis": GridScore(0, 0.3, 0.1, 9.0),
                                                   "mp3": GridScore(0, 0.0, 0.0, -1.0)})
-    ev = _evidence(family_x=(17.0, 0.5, 0.3, 0.0, 0.0, 0.0), wall_counts=True,
-                   wall=Wall(16000.0, 90.0, 300.0, -70.0, -160.0, -134.0, 0.1), grid=grid,
-                   segments=SegmentWalls(2.0, (True, None, True), (16000.0, None, 18000.0), 2, 2, (0.0, 4.0)))
+    q = -135.5
+    wall = Wall(16000.0, 90.0, 300.0, -70.0, -160.0, q + 1.0, 0.1)
+    ev = _evidence(wall=wall, wall_counts=True, grid=grid, wall_judgement=W.judge_wall(wall, SR, q))
     f = L.family_features(ev)
     assert f["grid_z_aac"] == pytest.approx(2.0) and f["grid_z_vorbis"] == pytest.approx(1.0)
-    assert f["grid_z_mp3"] == 0.0
+    assert f["grid_z_mp3"] == 0.0 and f["grid_z_mp2"] == 0.0
     assert f["grid_excess_aac_minus_vorbis"] == pytest.approx(10 * (0.4 - 0.2))
-    assert f["segment_wall_spread_khz"] == pytest.approx(1.0)  # std of (16, 18) kHz
-    assert f["wall_drop_per_60"] == pytest.approx(L.DROP_CLIP_DB / 60)
+    assert f["codec_wall"] == 1.0 and f["converter_edge"] == 0.0
+    assert f["wall_ratio"] == pytest.approx(16000 / 22050, abs=1e-4)
+    assert f["floor_re_16bit_db"] == pytest.approx(1.0) and f["opus_edge"] == 0.0
+    opus = Wall(20300.0, 50.0, 70.0, -80.0, -130.0, q + 0.5, 0.1)
+    ev = _evidence(wall=opus, wall_judgement=W.judge_wall(opus, SR, q))
+    assert L.family_features(ev)["opus_edge"] == 1.0
 
 
 def _evidence(**changes) -> LossyEvidence:
@@ -251,7 +258,7 @@ def _evidence(**changes) -> LossyEvidence:
         wall=None, wall_counts=False, upsampled_from_hz=None, wall_search_max_hz=21750.0, q16_floor_db=-135.5,
         floor_above_wall_re_16bit_db=None, floor_kind=None, hf_content_re_16bit_db=40.0,
         holes=HoleRates({}, 0.0), band_breaks=BandBreaks(0.0, 0, 0), grid=FrameGrid(), excerpt=ExcerptSpan(0.0, 10.0),
-        x=(0.0, 4.0, 0.0), family_x=(22.05, 8.0, 0.0, 0.0, 0.0, 0.0))
+        sample_rate=SR, analysed_seconds=10.0, wall_judgement=W.judge_wall(None, SR, -135.5))
     return replace(base, **changes)
 
 
@@ -280,10 +287,6 @@ def test_upsampled_file_resampler_edge_is_not_a_lossy_wall(rng, monkeypatch):
     assert v.evidence.upsampled_from_hz == 44100
     assert v.evidence.wall_search_max_hz == pytest.approx(D.UPSAMPLED_WALL_RATIO * 22050, abs=1)
     assert not v.detected
-    # without the rule the resampler's edge is taken for a codec wall
-    monkeypatch.setattr(D, "UPSAMPLED_WALL_RATIO", 1.0)
-    assert analyze_signal(y96, 96000, config=cfg, subtype="PCM_24").verdicts["lossy"].detected
-    monkeypatch.undo()
     # a codec-like 16 kHz low-pass before the upsampling is still found
     rep = analyze_signal(_upsample(_brickwall(y, 16000.0), 96000), 96000, config=cfg, subtype="PCM_24")
     assert rep.verdicts["lossy"].detected
@@ -299,8 +302,8 @@ def _mdct_matrix(n: int) -> np.ndarray:
 
 
 def test_mdct_matches_direct_formula(rng):
-    for codec in ("aac", "vorbis", "mp3"):
-        win = G.GRID_SPECS[codec]["window"]
+    for codec in ("aac", "vorbis", "vorbis_short"):
+        win = G.MDCT_CODECS[codec]["window"]
         n = win.size // 2
         x = rng.standard_normal((3, 2 * n))
         direct = (x * win) @ _mdct_matrix(n).T
@@ -312,7 +315,7 @@ def test_mdct_matches_direct_formula(rng):
 def _synthetic_codec(rng, codec: str, offset: int, frames: int = 120) -> np.ndarray:
     """Overlap-added inverse MDCT of sparse coefficients (dense below ~6 kHz, 85 % zeros up to ~19 kHz,
     none above), first frame starting at ``offset`` - 2n, rounded to 16 bits: what a decoder outputs."""
-    win = G.GRID_SPECS[codec]["window"]
+    win = G.MDCT_CODECS[codec]["window"]
     n = win.size // 2
     m = _mdct_matrix(n)
     X = rng.standard_normal((frames, n)) * 0.02 / np.sqrt(1 + np.arange(n) / 40.0)
@@ -333,8 +336,8 @@ def test_frame_grid_finds_codec_and_offset(rng, codec, offset):
     y = _synthetic_codec(rng, codec, offset)
     g = G.frame_grid(y, SR)
     assert g.best == codec
-    assert g.z >= L.grid_z_lossy()
-    assert g.scores[codec].offset == offset % 1024
+    assert g.z >= G.Z_DECIDES
+    assert g.scores[codec].offset == offset % (G.MDCT_CODECS[codec]["step"] or 1024)  # Vorbis: mod 128
     assert g.scores[codec].share > g.scores[codec].null + 0.2
 
 
@@ -342,7 +345,7 @@ def test_frame_grid_has_no_preferred_offset_in_genuine_audio(rng):
     for y in (_q16(_music_like(rng, 8.0)), _q16(_brickwall(_music_like(rng, 8.0), 16000.0)),
               _q16(_music_like(rng, 8.0, channels=1)[:, 0] * 0.01)):
         g = G.frame_grid(y, SR)
-        assert g.z < L.grid_z_lossy(), g
+        assert g.z < G.Z_DECIDES, g
 
 
 def test_frame_grid_silence_and_short_input():
@@ -351,13 +354,28 @@ def test_frame_grid_silence_and_short_input():
 
 
 def test_decide_uses_grid_without_wall():
-    z = L.grid_z_lossy()
-    ev = _evidence(x=(0.0, 4.0, 0.0), family_x=(22.05, 8.0, 0.0, 0.0, 0.0, 0.0),
-                   grid=FrameGrid(best="aac", z=2 * z, scores={"aac": GridScore(0, 0.5, 0.1, 2 * z)}))
+    z = G.Z_DECIDES
+    ev = _evidence(grid=FrameGrid(best="aac", z=2 * z, scores={"aac": GridScore(0, 0.5, 0.1, 2 * z)}))
     d = L.decide(ev)
-    assert d.detected and d.via in ("grid", "model") and d.family == "aac"  # the model also reads grid z
+    assert d.detected and d.via == "grid" and d.family == "aac"
+    assert "aac frame grid" in d.reason
     d = L.decide(replace(ev, grid=FrameGrid(best="aac", z=0.5 * z, scores={"aac": GridScore(0, 0.5, 0.4, 0.5 * z)})))
-    assert not d.detected
+    assert not d.detected and d.state == "clean" and d.family is None
+
+
+def test_short_clips_without_a_grid_are_inconclusive_and_say_how_long_is_needed():
+    ev = _evidence(analysed_seconds=1.2)
+    d = L.decide(ev)
+    assert d.state == "inconclusive" and d.p is None
+    assert "1.2 s" in d.reason and f"{L.MIN_SECONDS:g} s" in d.reason
+    z = L.SHORT_GRID_Z
+    grid = FrameGrid(best="mp3", z=z, scores={"mp3": GridScore(3, 0.3, 0.02, z)})
+    assert L.decide(replace(ev, grid=grid)).detected  # an overwhelming grid decides on a short clip
+    weak = 0.5 * (G.Z_DECIDES + L.SHORT_GRID_Z)  # enough on a long clip, not on a short one
+    grid = FrameGrid(best="aac", z=weak, scores={"aac": GridScore(3, 0.1, 0.06, weak)})
+    d = L.decide(replace(ev, grid=grid))
+    assert d.state == "inconclusive" and "aac frame grid" in d.reason and f"{L.MIN_SECONDS:g} s" in d.reason
+    assert L.decide(replace(ev, grid=grid, analysed_seconds=L.MIN_SECONDS)).detected
 
 
 # -- real encoders -------------------------------------------------------------------------------------------
@@ -389,11 +407,11 @@ def test_real_aac_256k_without_wall_is_detected_as_aac(tmp_path, rng):
     cfg = AnalysisConfig(detectors=("lossy",))
     v = analyze_file(tmp_path / "a.flac", config=cfg).verdicts["lossy"]
     assert v.detected
-    assert v.evidence.grid.best == "aac" and v.evidence.grid.z >= L.grid_z_lossy()
+    assert v.evidence.grid.best == "aac" and v.evidence.grid.z >= G.Z_DECIDES
     assert v.evidence.codec_family.estimate == "aac"
     g = analyze_file(src, config=cfg).verdicts["lossy"]
     assert not g.detected
-    assert g.evidence.grid.z < L.grid_z_lossy()
+    assert g.evidence.grid.z < G.Z_DECIDES
 
 
 @pytest.mark.slow
@@ -420,7 +438,7 @@ def test_lame_container_rule_flags_only_an_earlier_generation(tmp_path, rng):
 
 
 def test_a_low_rate_file_is_inconclusive_with_a_reason_in_words():
-    """At 8 kHz the 11-16 kHz band the test reads does not exist: say so, not '-inf dB'."""
+    """At 8 kHz no codec low-pass was measured: say so, not '-inf dB'."""
     from musicforensics.pipeline.analysis import analyze_signal
 
     y = tone_mix(8000, 5.0, freqs=(440.0, 1200.0), noise_db=-40)

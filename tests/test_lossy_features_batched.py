@@ -29,19 +29,33 @@ def plain_hole_rates(y, sample_rate, *, top_hz=None):
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     floor_db = 10 * np.log10(6.0 * (2.0 ** -15) ** 2 / 12.0 / n_fft)
     out, best = {}, 0.0
+    groups = []
     for lo, hi in feat.REGIONS:
-        key = f"{lo / 1000:g}-{hi / 1000:g}k"
         top = hi if top_hz is None else min(hi, top_hz)
         sel = np.nonzero((freqs >= lo) & (freqs < top))[0]
         ng = sel.size // feat.GROUP_BINS
         if ng == 0:
-            out[key] = {"rate": None, "eligible": 0.0}
+            groups.append(None)
             continue
         p = power[:, sel[: ng * feat.GROUP_BINS]].reshape(n_frames, ng, feat.GROUP_BINS).mean(axis=2)
-        g = 10 * np.log10(p.astype(np.float64) + 1e-20)
+        groups.append(10 * np.log10(p.astype(np.float64) + 1e-20))
+    # a frame went quiet as a whole when the median dip of its eligible groups (all regions) exceeds 3 dB
+    live = [g for g in groups if g is not None]
+    every = np.concatenate(live, axis=1) if live else np.zeros((n_frames, 0))
+    a, b, c = every[:-8], every[4:-4], every[8:]
+    ok_all = (a > floor_db + feat.ACTIVE_MARGIN_DB) & (c > floor_db + feat.ACTIVE_MARGIN_DB)
+    dips = np.sort(np.where(ok_all, np.minimum(a, c) - b, np.inf), axis=1)
+    count = ok_all.sum(axis=1)
+    median = dips[np.arange(dips.shape[0]), np.maximum(count - 1, 0) // 2] if every.shape[1] else np.full(count.shape, np.inf)
+    local = (count > 0) & (median <= feat.BROADBAND_DIP_DB)
+    for (lo, hi), g in zip(feat.REGIONS, groups):
+        key = f"{lo / 1000:g}-{hi / 1000:g}k"
+        if g is None:
+            out[key] = {"rate": None, "eligible": 0.0}
+            continue
         a, b, c = g[:-8], g[4:-4], g[8:]
         ok = (a > floor_db + feat.ACTIVE_MARGIN_DB) & (c > floor_db + feat.ACTIVE_MARGIN_DB)
-        hole = ok & (np.minimum(a, c) - b > feat.HOLE_DIP_DB)
+        hole = ok & (np.minimum(a, c) - b > feat.HOLE_DIP_DB) & local[:, None]
         share = float(ok.mean())
         rate = float(hole.sum() / ok.sum()) if ok.any() else None
         out[key] = {"rate": rate, "eligible": round(share, 4)}
@@ -90,8 +104,8 @@ def test_mono_is_bit_identical_to_numpy(rng):
 def test_mdct_is_the_numpy_fold_and_dct(rng):
     """The kernel fold inside :func:`feat_grid.mdct` gives the MDCT of the NumPy fold bit for bit (any strides)."""
     x = rng.standard_normal(9000).astype(np.float32)
-    for codec in ("aac", "mp3"):
-        win = feat_grid.GRID_SPECS[codec]["window"]
+    for codec in ("aac", "vorbis_short"):
+        win = feat_grid.MDCT_CODECS[codec]["window"]
         n2 = win.size
         view = np.lib.stride_tricks.sliding_window_view(x, n2)[::37]
         u = np.empty((view.shape[0], n2 // 2), np.float32)
@@ -104,8 +118,8 @@ def test_zero_share_equals_the_gathered_frames_formula(rng):
     """Frames folded straight from x, in chunks, give the share of the plain formula on gathered frames."""
     x = np.round(rng.standard_normal(12000) * 300) / 32768
     x = x.astype(np.float32)
-    spec = feat_grid.GRID_SPECS["mp3"]
-    n2, tau = spec["window"].size, spec["tau"] * feat_grid.Q16_SIGMA
+    spec = feat_grid.MDCT_CODECS["vorbis_short"]
+    n2, tau = spec["window"].size, feat_grid.SEARCH_TAU_SIGMAS * feat_grid.Q16_SIGMA
     starts = np.array([0, 1728, 5184])
     for offsets in (np.arange(n2 // 2), np.array([3, 286, 287, 500])):
         idx = offsets[:, None, None] + starts[None, :, None] + np.arange(n2)[None, None, :]
@@ -115,20 +129,30 @@ def test_zero_share_equals_the_gathered_frames_formula(rng):
 
 def _twin_run(monkeypatch, fn, *args, **kw):
     """``fn`` with the numba kernels swapped for their NumPy twins."""
+    from musicforensics.lossy import exact, mpeg
+
     with monkeypatch.context() as m:
         m.setattr(feat, "_k", ref_lossy)
         m.setattr(feat_grid, "_k", ref_lossy)
         m.setattr(bb, "_k", ref_lossy)
+        m.setattr(mpeg, "_k", ref_lossy)
+        m.setattr(exact, "_k", ref_lossy)
         return fn(*args, **kw)
 
 
-@pytest.mark.parametrize("codec,offset", [("aac", 0), ("vorbis", 704), ("mp3", 287)])
-def test_frame_grid_kernels_equal_numpy_twins_on_a_codec_signal(rng, monkeypatch, codec, offset):
+@pytest.mark.parametrize("codec,offset", [("aac", 0), ("vorbis", 704), ("aac", 300)])
+def test_frame_grid_kernels_agree_with_numpy_twins_on_a_codec_signal(rng, monkeypatch, codec, offset):
+    """The staged grids with the numba kernels and with their NumPy twins: the same codec, alignments and
+    stages, z to within the flips of a few coefficients at the zero threshold (float32 sums in another order)."""
     y = _synthetic_codec(rng, codec, offset, frames=60)
     for signal in (y, np.stack([y, 0.5 * y], axis=1), _music_noise(rng, y.size)):
         got = feat_grid.frame_grid(signal, 44100)
-        assert got == _twin_run(monkeypatch, feat_grid.frame_grid, signal, 44100)
-    assert feat_grid.frame_grid(y, 44100).z > 5.0  # the grid is found, so the counts near tau matter
+        twin = _twin_run(monkeypatch, feat_grid.frame_grid, signal, 44100)
+        assert (got.best, got.stages) == (twin.best, twin.stages)
+        for c, score in got.scores.items():
+            assert score.offset == twin.scores[c].offset
+            assert score.z == pytest.approx(twin.scores[c].z, rel=0.02, abs=0.2)
+    assert feat_grid.frame_grid(y, 44100).z > 8.0  # the grid is found, so the counts near tau matter
 
 
 def _music_noise(rng, n):

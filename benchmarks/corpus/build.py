@@ -1096,12 +1096,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="base",
         help="comma-separated layers to build: base, evasion (default: base)",
     )
+    parser.add_argument("--realworld", type=Path, default=None, metavar="SOURCE",
+                        help="build the real-world layer instead (benchmarks/corpus/realworld.py): the genuine "
+                             "recordings of SOURCE (a folder with manifest.csv, read in place) through the corpus's "
+                             "codecs, resamplers and variants; --size is then ignored")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 when every planned file was built, 1 when some failed."""
     args = parse_args(argv)
+    if args.realworld is not None:
+        from . import realworld
+
+        rows = realworld.build_layer(args.out, args.realworld, seed=args.seed, jobs=args.jobs)
+        info = json.loads((args.out / "layer_info.json").read_text())
+        return 1 if info["failures"] or not rows else 0
     layers = tuple(x.strip() for x in args.layers.split(",") if x.strip())
     rows = build(
         args.out, size=args.size, seed=args.seed, jobs=args.jobs, no_neural=args.no_neural, layers=layers

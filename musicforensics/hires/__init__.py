@@ -4,8 +4,8 @@ content. :mod:`.upsampled` and :mod:`.bitdepth` hold the detectors, :mod:`.evide
 from ..detector import DetectorSpec
 
 #: The upsampled-rate detector (finding kind ``upsampled``).
-UPSAMPLED = DetectorSpec(name="hires", version="2", kinds=("upsampled",), order=20,
-                         implementation="musicforensics.hires.upsampled:HiresDetector")
+UPSAMPLED = DetectorSpec(name="hires", version="3", kinds=("upsampled",), order=20,
+                         implementation="musicforensics.hires.upsampled:HiresDetector", reads_samples=True)
 #: The padded bit-depth detector (finding kind ``bitpadded``).
-BITDEPTH = DetectorSpec(name="bitdepth", version="1", kinds=("bitpadded",), order=10,
-                        implementation="musicforensics.hires.bitdepth:BitDepthDetector")
+BITDEPTH = DetectorSpec(name="bitdepth", version="2", kinds=("bitpadded",), order=10,
+                        implementation="musicforensics.hires.bitdepth:BitDepthDetector", reads_samples=True)

@@ -23,6 +23,19 @@ class UpsamplingCandidate(EvidenceRecord):
     edge_db: float
     digital_silence: bool
     silent_above: bool
+    content_gap_db: float | None = optional()
+
+
+@dataclass(frozen=True)
+class MirrorTest(EvidenceRecord):
+    """The mirror test of an interpolating upsampler at one standard rate (:func:`musicforensics.hires.
+    upsampled.mirror_test`): the correlation of the fine spectral structure mirrored around ``rate`` / 2, the
+    median of the same correlation around other centres, and the robust z (0 when there was too little audio)."""
+
+    rate: int
+    corr: float | None
+    null: float | None
+    z: float
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,7 @@ class UpsampledEvidence(EvidenceRecord):
     candidates: tuple[UpsamplingCandidate, ...] = ()
     wall: Wall | None = None
     q16_floor_db: float | None = None
+    mirror: tuple[MirrorTest, ...] | None = optional()
     source_rate_hz: int | None = optional()
     sample_rate: int | None = optional()
 
@@ -51,11 +65,25 @@ class UpsampledEvidence(EvidenceRecord):
 
 @dataclass(frozen=True)
 class BitpaddedEvidence(EvidenceRecord):
-    """The padded bit-depth test: stored bits, the integer grid tested, the bits in use on it (None when no
-    sample is non-zero), whether the file stores floats, and the samples off the grid."""
+    """The reduced bit-depth test (:mod:`musicforensics.hires.bitdepth`): stored bits, the integer grid tested, the
+    bits in use on it by trailing zeros (None when no sample is non-zero), whether the file stores floats, the
+    samples off the grid; then, when trailing zeros do not decide, the lattice of the excerpt's values (step,
+    offset, effective bits) and the occupancy of its central codes (used, expected, the lattice step it implies,
+    that line's strength, the share of central values on that lattice, effective bits), and which test decided
+    (``method``)."""
 
     stored_bits: int | None
     grid_bits: int
     effective_bits: int | None
     is_float: bool
     off_grid_samples: int
+    lattice_step: int | None = optional()
+    lattice_offset: int | None = optional()
+    effective_bits_lattice: float | None = optional()
+    occupancy: float | None = optional()
+    occupancy_expected: float | None = optional()
+    occupancy_step: float | None = optional()
+    occupancy_step_strength: float | None = optional()
+    occupancy_coherence: float | None = optional()
+    effective_bits_occupancy: float | None = optional()
+    method: str | None = optional()

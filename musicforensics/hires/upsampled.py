@@ -16,8 +16,22 @@ rounding noise in one bin), ``content - above >= UPS_MIN_GAP_DB``, and either
   (about -120 dBFS rms at best, ~ -154 dB per bin at n_fft 16384) is 30 dB above 24-bit rounding (-184 dB per
   bin), so music that fades before r/2 over a real noise floor fails it, whatever its edge.
 
+The content gap is relative: when the band above is digitally silent, the content is compared with that
+unfloored level (a quiet 16-bit source up-sampled into 24 bits stands only ~20 dB over 16-bit rounding, but
+~70 dB over the empty band above).
+
 The smallest such r whose Nyquist is not below the measured wall is reported as the source rate. Genuine
 hi-res content with any noise floor above r/2 fails the silence test.
+
+**Interpolating up-samplers** (sox ``rate -q``, a cubic interpolator; FFmpeg's swr with a short filter) leave
+images of the content above r/2 instead of silence, so the silence test cannot see them. An interpolator's
+first image of a component at f lies at r - f: the fine structure of the spectrum above r/2 mirrors the one
+below, bin for bin, around exactly r/2 (:func:`mirror_test`). Per STFT frame of 5 Hz bins (every standard r/2
+is a bin centre), the log spectrum detrended over 41 bins at r/2 + k is correlated with r/2 - k for k in
+MIRROR_BAND_HZ; the null is the same correlation around r/2 + d for d = +-3..60 bins. Up-sampled from r when
+z >= MIRROR_MIN_Z and the correlation itself reaches MIRROR_MIN_CORR (images dominate above r/2): real 48 kHz
+recordings score z <= 3.9; FluidSynth renders at 88.2 / 96 kHz (which interpolate 44.1 kHz samples, under a
+native-rate noise floor) up to z 24 but a correlation of at most 0.33.
 """
 
 from __future__ import annotations
@@ -26,12 +40,14 @@ import time
 from dataclasses import replace
 
 import numpy as np
+import scipy.fft
+from scipy.ndimage import uniform_filter1d
 
 from ..detector import Detector, TrackContext
 from ..results import Finding
 from ..spectral.wall import find_wall, quantisation_floor_db
 from . import UPSAMPLED
-from .evidence import UpsampledEvidence, UpsamplingCandidate
+from .evidence import MirrorTest, UpsampledEvidence, UpsamplingCandidate
 
 STANDARD_RATES = (44100, 48000, 88200, 96000, 176400)
 #: Gap (Hz) left above a candidate Nyquist for the resampler's transition band.
@@ -60,6 +76,20 @@ TINY_POWER = 1e-30
 EDGE_SPAN_HZ = 1500.0
 #: Files at or below this rate are not hi-res candidates, Hz.
 MIN_RATE = 44100 * 1.01
+#: Mirror test: bin width (Hz), seconds read (the middle of the track), frames used at most, detrending width
+#: (bins), the band of distances k from r/2 correlated (Hz), the null's centre shifts (bins), and what decides.
+MIRROR_BIN_HZ = 5.0
+MIRROR_SECONDS = 20.0
+MIRROR_MAX_FRAMES = 60
+MIRROR_DETREND_BINS = 41
+MIRROR_BAND_HZ = (200.0, 6000.0)
+MIRROR_SHIFTS = tuple(range(-60, -2, 3)) + tuple(range(3, 61, 3))
+MIRROR_MIN_Z = 10.0
+MIRROR_MIN_CORR = 0.4
+#: Floor of the mirror null's robust spread.
+MIRROR_MIN_SPREAD = 0.005
+#: Highest standard rate tried as an interpolator's source, and the room (Hz) needed above its Nyquist.
+MIRROR_ROOM_HZ = 1000.0
 
 
 def _smooth(x: np.ndarray, width: int) -> np.ndarray:
@@ -97,11 +127,14 @@ def upsampling_evidence(freqs: np.ndarray, level_db: np.ndarray, sample_rate: in
             float(10.0 * np.log10(np.median(mean_power[sel_above]) + TINY_POWER)) - q24
         edge = near - above >= UPS_MIN_EDGE_DB
         digital = raw is not None and raw <= UPS_DIGITAL_SILENCE_DB
-        ok = above - q16 <= UPS_SILENT_MARGIN_DB and content - above >= UPS_MIN_GAP_DB and (edge or digital)
+        # the gap to the band above, read without the spectrum's floor when that band is digitally silent
+        gap = content - (min(above, raw + q24) if digital else above)
+        ok = above - q16 <= UPS_SILENT_MARGIN_DB and gap >= UPS_MIN_GAP_DB and (edge or digital)
         cands.append(UpsamplingCandidate(
             rate=r, above_db=round(above, 2), above_re_16bit_db=round(above - q16, 2),
             above_re_24bit_unfloored_db=None if raw is None else round(raw, 2), content_db=round(content, 2),
-            edge_db=round(near - above, 2), digital_silence=bool(digital), silent_above=bool(ok)))
+            edge_db=round(near - above, 2), digital_silence=bool(digital), silent_above=bool(ok),
+            content_gap_db=round(gap, 2)))
     wall = find_wall(freqs, level_db, fmin=8000.0, fmax=nyq - 1500.0)
     return UpsampledEvidence(candidates=tuple(cands), wall=None if wall is None else wall.rounded(),
                              q16_floor_db=round(q16, 3))
@@ -116,6 +149,70 @@ def source_candidate(ev: UpsampledEvidence) -> UpsamplingCandidate | None:
     wall_hz = ev.wall.freq_hz if ev.wall else 0.0
     fitting = [c for c in passing if c.rate / 2 >= wall_hz - 300.0]
     return (fitting or passing)[0]
+
+
+def log_spectra(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Detrended log power spectra (frames, bins) of up to MIRROR_MAX_FRAMES Hann frames of MIRROR_BIN_HZ
+    resolution spread over ``x`` (mono): 10 log10 P minus its MIRROR_DETREND_BINS-bin moving mean (the fine
+    structure: partials, noise grain)."""
+    n = int(round(sample_rate / MIRROR_BIN_HZ))
+    if x.size < n + n // 2:
+        return np.zeros((0, n // 2 + 1))
+    starts = np.arange(0, x.size - n, n // 2)
+    if starts.size > MIRROR_MAX_FRAMES:
+        starts = starts[np.linspace(0, starts.size - 1, MIRROR_MAX_FRAMES).round().astype(int)]
+    window = np.hanning(n).astype(np.float32)
+    frames = np.stack([x[s:s + n] for s in starts]).astype(np.float32) * window
+    spec = scipy.fft.rfft(frames, axis=1)
+    level = 10.0 * np.log10(spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2 + 1e-20)
+    return level - uniform_filter1d(level, size=MIRROR_DETREND_BINS, axis=1, mode="nearest")
+
+
+def _mirror_corr(level: np.ndarray, centre: int, k: np.ndarray) -> float:
+    """Mean over frames of the correlation between ``level[:, centre + k]`` and ``level[:, centre - k]``."""
+    hi, lo = centre + k, centre - k
+    ok = (hi < level.shape[1]) & (lo >= 0)
+    if ok.sum() < 20:
+        return float("nan")
+    a = level[:, hi[ok]]
+    b = level[:, lo[ok]]
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1)) + 1e-12
+    return float(np.mean((a * b).sum(axis=1) / den))
+
+
+def mirror_test(level: np.ndarray, rate: int) -> MirrorTest:
+    """The mirror correlation around ``rate`` / 2 in detrended log spectra (:func:`log_spectra`), with its null
+    and z (module docstring)."""
+    centre = int(round(rate / 2 / MIRROR_BIN_HZ))
+    k = np.arange(int(MIRROR_BAND_HZ[0] / MIRROR_BIN_HZ), int(MIRROR_BAND_HZ[1] / MIRROR_BIN_HZ))
+    at = _mirror_corr(level, centre, k) if level.shape[0] else float("nan")
+    null = np.array([_mirror_corr(level, centre + d, k) for d in MIRROR_SHIFTS]) if level.shape[0] else np.zeros(0)
+    null = null[np.isfinite(null)]
+    if not np.isfinite(at) or null.size < 8:
+        return MirrorTest(rate=rate, corr=None, null=None, z=0.0)
+    med = float(np.median(null))
+    spread = max(1.4826 * float(np.median(np.abs(null - med))), MIRROR_MIN_SPREAD)
+    return MirrorTest(rate=rate, corr=round(at, 4), null=round(med, 4), z=round((at - med) / spread, 2))
+
+
+def mirror_candidates(y: np.ndarray, sample_rate: int) -> tuple[MirrorTest, ...]:
+    """:func:`mirror_test` at every standard rate below ``sample_rate`` with MIRROR_ROOM_HZ above its Nyquist, on
+    the mono mix of ``y``."""
+    rates = [r for r in STANDARD_RATES if r < sample_rate * 0.99 and r / 2 + MIRROR_ROOM_HZ <= sample_rate / 2]
+    if not rates:
+        return ()
+    y = np.asarray(y)
+    x = y.mean(axis=1) if y.ndim == 2 else y
+    level = log_spectra(np.asarray(x, dtype=np.float32), sample_rate)
+    return tuple(mirror_test(level, r) for r in rates)
+
+
+def mirror_source(tests: tuple[MirrorTest, ...]) -> MirrorTest | None:
+    """The interpolator's source rate: the passing test of largest z, or None."""
+    passing = [t for t in tests if t.z >= MIRROR_MIN_Z and (t.corr or 0.0) >= MIRROR_MIN_CORR]
+    return max(passing, key=lambda t: t.z) if passing else None
 
 
 class HiresDetector(Detector):
@@ -142,7 +239,19 @@ class HiresDetector(Detector):
                       f"({level}): upsampled from {src.rate / 1000:g} kHz")
             finding = Finding("upsampled", True, max(0.5, prob), ev, reason=reason, detector=self.name)
         else:
-            top = max(ev.candidates, key=lambda c: c.rate, default=None)
-            reason = ("content above every lower rate's Nyquist" if top is not None else "no standard lower rate")
-            finding = Finding("upsampled", False, 0.02, ev, reason=reason, detector=self.name)
+            dur = ctx.analysed_seconds
+            length = min(MIRROR_SECONDS, dur)
+            tests = mirror_candidates(ctx.excerpt(max(0.0, (dur - length) / 2), length), sr)
+            ev = replace(ev, mirror=tests)
+            hit = mirror_source(tests)
+            if hit is not None:
+                ev = replace(ev, source_rate_hz=hit.rate)
+                reason = (f"the spectrum above {hit.rate / 2000:.2f} kHz mirrors the one below (correlation "
+                          f"{hit.corr:.2f} against {hit.null:.2f} around other centres, z {hit.z:.0f}): images of an "
+                          f"interpolating upsampler from {hit.rate / 1000:g} kHz")
+                finding = Finding("upsampled", True, 0.99, ev, reason=reason, detector=self.name)
+            else:
+                top = max(ev.candidates, key=lambda c: c.rate, default=None)
+                reason = ("content above every lower rate's Nyquist" if top is not None else "no standard lower rate")
+                finding = Finding("upsampled", False, 0.02, ev, reason=reason, detector=self.name)
         return self.result(findings=[finding], evidence=ev, seconds=time.perf_counter() - t0)

@@ -1,23 +1,33 @@
 """Where lossy codecs put their low-pass wall: the one home of every codec table the lossy verdicts and their
-figures use (measured on the reference corpus and read from the encoders' sources; docs/references.md).
+figures use (measured with the real encoders and read from their sources; docs/references.md).
 
-* :data:`BITRATE_CLASSES`: the bitrate class a wall frequency implies, per family (upper wall bound, label),
-  used when the fitted per-class wall distributions of the family model have nothing to say;
-* :data:`CONTAINER_WALL_HZ`: the lowest wall a single generation leaves at a container's average bitrate, so an
-  MP3 whose content stops far lower shows an earlier, lower-quality generation;
+* :func:`lowpass_table`: per sample rate (22.05, 32, 44.1, 48 kHz), where LAME, FFmpeg's AAC, libvorbis,
+  libopus, twolame and FFmpeg's MP2 encoder put their low-pass at each setting, and the rate they actually
+  coded at (``models/codec_lowpass.json``, measured by ``benchmarks/measure_codec_lowpass.py``);
+  :func:`settings_near` and :func:`wall_only_settings` match a measured wall against it;
+* :data:`BITRATE_CLASSES`: the bitrate class a wall frequency implies at 44.1 / 48 kHz, per family (upper wall
+  bound, label), used when the fitted per-class wall distributions of the family model have nothing to say;
+* :func:`container_expected_wall`: the lowest wall a single generation leaves at a container's average bitrate
+  and rate, so an MP3 whose content stops far lower shows an earlier, lower-quality generation;
 * :data:`EXPECTED_WALLS_HZ`: the band where a codec setting puts its edge at 44.1 kHz, drawn on the figures.
 
 >>> bitrate_class("mp3", 16200.0)
 '128 kbps / V5'
->>> container_expected_wall("mp3", 320.0)
-19900.0
+>>> container_expected_wall("mp3", 320.0, 44100)
+20230.4
+>>> container_expected_wall("mp3", 66.0, 22050)
+10116.6
 >>> expected_wall_band("aac", "128 kbps")
 (16900, 17500)
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
+
+from .. import model_files
 
 #: Bitrate class from the wall frequency per family (upper wall bound in Hz, label), at 44.1 kHz.
 BITRATE_CLASSES = {
@@ -28,15 +38,66 @@ BITRATE_CLASSES = {
     "opus": ((1e9, "any (20 kHz band limit)"),),
     "mp2": ((1e9, ">=192 kbps"),),
 }
-#: Expected lowest wall of a lossy container at its bitrate (kbps upper bound, Hz): content whose wall sits
-#: more than GENERATION_MARGIN_HZ below it went through an earlier, lower-quality generation.
-CONTAINER_WALL_HZ = {
-    "mp3": ((100, 15000), (140, 16400), (176, 17100), (224, 18600), (288, 19300), (1e9, 19900)),
-    "vorbis": ((100, 15000), (140, 16500), (176, 17000), (224, 18800), (1e9, 19900)),
-    "opus": ((1e9, 19500),),
-}
+#: The measured low-pass table (a model file: its digest keys result stores).
+LOWPASS_TABLE = "codec_lowpass.json"
+#: A measured wall matches a table setting within [wall - MATCH_BELOW_HZ, wall + MATCH_ABOVE_HZ]: on music the
+#: settings measured on noise read 0-0.8 kHz lower (quiet tops, VBR), and a wall estimate jitters by ~0.25 kHz.
+MATCH_BELOW_HZ = 800.0
+MATCH_ABOVE_HZ = 250.0
+#: The table's encoder of each container codec (the one a single generation is judged with).
+CONTAINER_ENCODERS = {"mp3": "lame", "vorbis": "libvorbis", "opus": "libopus", "aac": "ffmpeg aac", "mp2": "twolame"}
+#: A container's average bitrate may exceed the setting's nominal one by this factor (headers, VBR).
+CONTAINER_KBPS_SLACK = 1.05
 #: How far (Hz) below the container's expected wall the content must stop to show an earlier generation.
 GENERATION_MARGIN_HZ = 1500.0
+
+
+@dataclass(frozen=True)
+class LowpassSetting:
+    """One encoder setting at one input rate: where it put its low-pass (None: no wall below Nyquist - 300 Hz)
+    and the rate it coded at (LAME resamples at low bitrates)."""
+
+    family: str
+    encoder: str
+    setting: str
+    nominal_kbps: int | None
+    coded_rate: int
+    wall_hz: float | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.encoder} {self.setting}"
+
+
+@functools.cache
+def lowpass_table() -> dict[int, tuple[LowpassSetting, ...]]:
+    """The measured low-pass of every setting, per input rate (Hz)."""
+    doc = model_files.load(LOWPASS_TABLE, expected_format="musicforensics-codec-lowpass")[0]
+    return {int(rate): tuple(LowpassSetting(r["family"], r["encoder"], r["setting"], r.get("nominal_kbps"),
+                                            int(r["coded_rate"]), r.get("wall_hz")) for r in rows)
+            for rate, rows in doc["rates"].items()}
+
+
+#: Tolerance below a wall-only setting's low-pass when deciding whether a converter's edge could be that codec's
+#: instead, Hz: those settings (LAME's internally resampled CBR-like low bitrates) read within 0.1 kHz of the
+#: noise measurement on music, so only the wall estimate's jitter remains.
+TIGHT_MATCH_BELOW_HZ = 250.0
+
+
+def settings_near(sample_rate: int, wall_hz: float, *, below_hz: float = MATCH_BELOW_HZ) -> list[LowpassSetting]:
+    """Table settings at ``sample_rate`` whose low-pass matches a wall measured at ``wall_hz``: within
+    [low-pass - ``below_hz``, low-pass + MATCH_ABOVE_HZ] (empty at a rate the table does not cover)."""
+    return [s for s in lowpass_table().get(int(sample_rate), ())
+            if s.wall_hz is not None and s.wall_hz - below_hz <= wall_hz <= s.wall_hz + MATCH_ABOVE_HZ]
+
+
+def wall_only_settings(sample_rate: int, wall_hz: float, *,
+                       below_hz: float = MATCH_BELOW_HZ) -> list[LowpassSetting]:
+    """Matching settings whose decode keeps no codec grid, so that their wall is all the evidence there can be:
+    those that coded at another rate (a decode brought back to the file's rate is resampled) and Opus (decoded
+    at 48 kHz and resampled, or at 48 kHz without an exact test)."""
+    return [s for s in settings_near(sample_rate, wall_hz, below_hz=below_hz)
+            if s.coded_rate != sample_rate or s.family == "opus"]
 #: Where codecs put their low-pass edge at 44.1 kHz, Hz (lo, hi), per (family, setting): LAME 3.100, FFmpeg's
 #: native AAC encoder, libvorbis 1.3.7, libopus and twolame. Drawn on the figures when the verdict names a
 #: codec and a bitrate class but the family model has no band of its own.
@@ -63,15 +124,21 @@ def bitrate_class(family: str, wall_hz: float | None) -> str:
     return table[-1][1]
 
 
-def container_expected_wall(codec: str, kbps: float | None) -> float | None:
-    """The lowest wall (Hz) one generation of ``codec`` at ``kbps`` leaves (None when the table has no entry)."""
-    table = CONTAINER_WALL_HZ.get(codec)
-    if table is None or kbps is None:
+def container_expected_wall(codec: str, kbps: float | None, sample_rate: int) -> float | None:
+    """The lowest wall (Hz) one generation of ``codec`` at an average ``kbps`` leaves at ``sample_rate``: the
+    lowest low-pass of the container encoder's settings at that rate whose nominal bitrate is within
+    CONTAINER_KBPS_SLACK of ``kbps`` or below it, from the highest such bitrate down (a higher bitrate never cuts
+    lower). None when the table has no setting there (or no bitrate is known)."""
+    encoder = CONTAINER_ENCODERS.get(codec)
+    if encoder is None or kbps is None:
         return None
-    for bound, hz in table:
-        if kbps <= bound:
-            return float(hz)
-    return None
+    rows = [s for s in lowpass_table().get(int(sample_rate), ()) if s.encoder == encoder and s.nominal_kbps
+            and s.nominal_kbps <= kbps * CONTAINER_KBPS_SLACK]
+    if not rows:
+        return None
+    top = max(s.nominal_kbps for s in rows)
+    walls = [s.wall_hz if s.wall_hz is not None else sample_rate / 2 for s in rows if s.nominal_kbps == top]
+    return float(min(walls))
 
 
 def expected_wall_band(codec: str | None, bitrate_class: str | None) -> tuple[float, float] | None:

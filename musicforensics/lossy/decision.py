@@ -1,15 +1,27 @@
-"""The lossy decision: the calibrated probability, the rules that decide on their own, the codec family and
-the bitrate class, all computed from the measured evidence (:class:`~.evidence.LossyEvidence`).
+"""The lossy decision: ordered rules on the measured evidence (:class:`~.evidence.LossyEvidence`), each saying in
+words what decided, then the calibrated probability, the codec family and the bitrate class.
 
-* **Model**: ``p = 1 / (1 + exp(-(b0 + b . x)))`` over :class:`~.evidence.LossyModelInput` (wall drop into
-  digital silence, floor above the wall, hole rate, frame-grid z), fitted on the reference corpus's dev split
-  and shipped in ``models/lossy_decision.json`` with its decision threshold;
-* **segments**: lossy-looking walls in enough 2 s segments mark a partly lossy track (a splice, one transcoded
-  track in a compilation) even when the whole-track spectrum is dominated by genuine material;
-* **grid**: a clear codec frame grid (z >= the model file's ``grid_z_lossy``) decides on its own (codecs that
-  leave no wall: AAC >= 256 kbps, LAME V0/320);
-* **family**: a multinomial logistic model over 13 measured features (:data:`FAMILY_FEATURES`) and per-class
-  wall Gaussians for the bitrate class, shipped in ``models/lossy_family.json``.
+The rules, in order (docs/lossy.md, "the decision"):
+
+1. **grid**: a codec-exact grid at z >= Z_DECIDES decides alone and names the family (MP3, MP2, AAC, Vorbis); on a
+   clip shorter than MIN_SECONDS it needs SHORT_GRID_Z, else the answer is INCONCLUSIVE;
+2. **opus edge**: CELT's 20 kHz band edge over a bare floor (Opus leaves no grid: it decodes at 48 kHz);
+3. **wall**: a codec-compatible wall (judged against the rate, :mod:`.walls`) over a bare floor; the family from
+   the settings whose decode keeps no grid (LAME's resampled low bitrates) or ``unknown``; a codec-compatible
+   wall over a dithered floor is an edge of unknown origin (rule 6);
+4. **floor step**: a step of the noise floor at Opus's band edge above music that ends lower;
+5. **segments**: lossy-looking walls at one frequency in some 2 s segments but not nearly all (a splice, one
+   transcoded track of a compilation);
+6. **edge of unknown origin** (the reject class): an edge no codec explains (a converter's, a gentle or shallow
+   roll-off, one over a noise or dither floor) is reported with its numbers, never given a family: not lossy;
+7. **INCONCLUSIVE** when nothing decided and the clip is too short for the rules above to have ruled a codec
+   out (MIN_SECONDS), the upper band holds too little content for a low-pass to show (HF_CONTENT_MIN_DB), or the
+   rate lies below the measured codec tables (LOWEST_TABLE_RATE).
+
+Probability: a logistic model over :class:`~.evidence.LossyModelInput` (the largest grid z and which rule
+applied), fitted on the dev splits of the reference corpus and its real-world layer, ``models/lossy_decision.json``.
+Family: a multinomial logistic model over the grids, the wall and the Opus evidence, whose classes include
+``unknown`` (edges that fit no codec, fitted on the genuine files' edges), ``models/lossy_family.json``.
 """
 
 from __future__ import annotations
@@ -21,43 +33,45 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import model_files
-from ..spectral.wall import Wall
-from .evidence import HoleRates, LossyEvidence, LossyModelInput
+from .codecs import settings_near, wall_only_settings
+from .evidence import LossyEvidence, LossyModelInput
+from .grid import Z_DECIDES, grid_codec
+from .walls import is_bare_floor, opus_edge
 
 #: Model files (``musicforensics/models/``) and their formats.
 DECISION_MODEL = "lossy_decision.json"
 FAMILY_MODEL = "lossy_family.json"
-
-#: Highest wall frequency that counts as a lossy low-pass, Hz. Lossy walls sit at or below ~20.8 kHz (MP2
-#: sub-band limit, LAME 320 at 20.1-20.6 kHz); soxr 48 -> 44.1 kHz leaves a genuine edge at 21.6-22 kHz
-#: (21.15-21.23 kHz measured on the dev split), which this bound keeps out.
-WALL_MAX_HZ = 21000.0
-#: Drop (dB) below which no wall is reported at all.
-WALL_MIN_DROP_DB = 12.0
-#: Clip of the drop feature, dB (beyond this a deeper floor adds no evidence).
-DROP_CLIP_DB = 60.0
-#: Clip of the floor feature (floor above the wall minus 16-bit rounding level), dB.
-FLOOR_CLIP_DB = (-10.0, 50.0)
-#: Floor-above-wall value used when no wall was found (a "noise" floor), dB re 16-bit rounding.
-NO_WALL_FLOOR_DB = 40.0
-#: A floor no more than this many dB above 16-bit rounding noise is "digital silence".
-SILENT_FLOOR_MARGIN_DB = 10.0
-#: Hole-rate floor inside the log feature log10(rate + HOLE_EPS).
-HOLE_EPS = 1e-4
-#: Clip of the grid z inside the model (beyond it, more z adds no evidence).
-GRID_Z_CLIP = 20.0
-#: Segments flagged (at least this many, and this share of decidable segments) make a track lossy even when
-#: the whole-track spectrum is dominated by genuine material (splices, one transcoded track).
+#: Clip of each grid z inside the models (which take log10(1 + z)).
+GRID_Z_CLIP = 1000.0
+#: A wall-only, Opus-edge or floor-step verdict, and a clean one, need at least this much audio (s): below it a
+#: one-shot's spectrum is one note's, and the grid search has too few frames to rule a codec out.
+MIN_SECONDS = 2.0
+#: Below MIN_SECONDS a grid decides only from this z: its null is the spread of a handful of frames (1 s clips of
+#: real recordings reach z 19 with 10 % isolated zeros against 6 %; MP3-derived 2-3 s excerpts read z 124-193).
+SHORT_GRID_Z = 40.0
+#: Level (dB re 16-bit rounding) of the band 0.5-0.725 x Nyquist under which a low-pass could hide unseen.
+HF_CONTENT_MIN_DB = 20.0
+#: Below this rate (Hz) no codec low-pass was measured (the table covers 22.05-48 kHz): only a grid decides.
+LOWEST_TABLE_RATE = 22050
+#: Segments flagged (at least this many, and this share of decidable ones, but not nearly all: a track with the
+#: same wall everywhere is judged as a whole) make a track partly lossy when their walls agree (a codec holds its
+#: low-pass; a synthesiser's filter sweep moves): spread at most SEG_MAX_SPREAD_HZ.
 SEG_MIN_FLAGGED = 2
 SEG_MIN_SHARE = 0.1
+SEG_MAX_SHARE = 0.9
+SEG_MAX_SPREAD_HZ = 1000.0
+#: Floor step that counts (dB), at Opus's band edge.
+FLOOR_STEP_MIN_DB = 3.0
 #: Names of :func:`family_features`, in order (the family model file must list the same).
-FAMILY_FEATURES = ("wall_khz", "floor_re_16bit_db", "steepness_per_100", "log_holes_4_11k", "log_holes_11_16k",
-                   "log_holes_16_19k", "grid_z_aac", "grid_z_vorbis", "grid_z_mp3", "segment_wall_spread_khz",
-                   "wall_drop_per_60", "grid_excess_aac_minus_vorbis", "log_band_breaks")
+FAMILY_FEATURES = ("grid_z_mp3", "grid_z_mp2", "grid_z_aac", "grid_z_vorbis", "grid_excess_aac_minus_vorbis",
+                   "codec_wall", "converter_edge", "wall_ratio", "floor_re_16bit_db", "steepness_per_100",
+                   "opus_edge", "floor_step_per_10db", "lame_resampled_wall", "log_band_breaks")
 #: Clip of the family floor feature (floor above the wall re 16-bit rounding), dB.
-FAMILY_FLOOR_CLIP_DB = (0.0, 8.0)
-#: Clip of each codec's frame-grid z inside the family features (which take log10(1 + z)).
-FAMILY_GRID_Z_CLIP = 1000.0
+FAMILY_FLOOR_CLIP_DB = (0.0, 12.0)
+#: Band-break rate floor inside log10(rate + BREAKS_EPS).
+BREAKS_EPS = 1e-4
+#: Family label of a detection whose evidence fits no codec.
+UNKNOWN = "unknown"
 
 
 def _sigmoid(z: float) -> float:
@@ -66,47 +80,148 @@ def _sigmoid(z: float) -> float:
 
 @functools.cache
 def decision_model() -> dict:
-    """The shipped logistic decision model (intercept, weights, threshold, grid-alone z), parsed once."""
-    return model_files.load(DECISION_MODEL, expected_format="musicforensics-lossy-decision")[0]
+    """The shipped calibration model (intercept, weights over :class:`~.evidence.LossyModelInput`), parsed once."""
+    return model_files.load(DECISION_MODEL, expected_format="musicforensics-lossy-decision", versions=(2,))[0]
 
 
 @functools.cache
 def family_model() -> dict:
     """The shipped codec-family / bitrate-class model, parsed once per process."""
-    model = model_files.load(FAMILY_MODEL, expected_format="musicforensics-lossy-family-model")[0]
+    model = model_files.load(FAMILY_MODEL, expected_format="musicforensics-lossy-family-model", versions=(2,))[0]
     if tuple(model["features"]) != FAMILY_FEATURES:
         raise model_files.ModelError(f"{FAMILY_MODEL}: features {model['features']} != {FAMILY_FEATURES}")
     return model
 
 
-def decision_threshold() -> float:
-    """Probability at or above which the model calls a track lossy."""
-    return float(decision_model()["decision_threshold"])
+def _log_z(z: float | None) -> float:
+    return math.log10(1.0 + min(max(float(z or 0.0), 0.0), GRID_Z_CLIP))
 
 
-def grid_z_lossy() -> float:
-    """Frame-grid z at or above which the grid alone makes a track lossy."""
-    return float(decision_model()["grid_z_lossy"])
+@dataclass(frozen=True)
+class Rule:
+    """Which rule applies to measured evidence, before any model: ``state`` (``lossy``, ``clean`` or
+    ``inconclusive``), ``via`` (the rule's name), the reason in words, and the family a rule names by itself
+    (a grid's codec, Opus, a wall-only setting's family; None otherwise)."""
+
+    state: str
+    via: str
+    reason: str
+    family: str | None = None
 
 
-def wall_vector(wall: Wall | None, q16_db: float, holes_max: float) -> tuple[float, float, float]:
-    """(drop/10, floor/10, log10(hole rate + eps) + 4) with the clips documented above; the drop counts only
-    when the floor above the wall is digital silence."""
-    if wall is not None and wall.freq_hz <= WALL_MAX_HZ and wall.drop_db >= WALL_MIN_DROP_DB:
-        floor = float(np.clip(wall.floor_db - q16_db, *FLOOR_CLIP_DB))
-        # only a wall into digital silence counts as drop evidence (a noise floor above is analogue-like)
-        drop = min(wall.drop_db, DROP_CLIP_DB) if floor <= SILENT_FLOOR_MARGIN_DB else 0.0
-    else:
-        drop, floor = 0.0, NO_WALL_FLOOR_DB
-    return (drop / 10.0, floor / 10.0, math.log10(holes_max + HOLE_EPS) + 4.0)
+def _seconds(ev: LossyEvidence) -> float:
+    return float(ev.analysed_seconds if ev.analysed_seconds is not None else ev.excerpt.seconds)
 
 
-def model_input(ev: LossyEvidence) -> LossyModelInput:
-    """The model input of measured evidence: the wall/holes vector ``ev.x`` and the frame-grid z clipped to
-    [0, GRID_Z_CLIP], / 10."""
-    gz = float(ev.grid.z or 0.0)
-    drop, floor, holes = ev.x[:3]
-    return LossyModelInput(drop, floor, holes, min(max(gz, 0.0), GRID_Z_CLIP) / 10.0)
+def _partial(ev: LossyEvidence) -> tuple[bool, float]:
+    seg = ev.segments
+    if not seg or not seg.decided:
+        return False, 0.0
+    share = seg.flagged / seg.decided
+    walls = [w for w, f in zip(seg.walls_hz, seg.flags) if f and w]
+    agree = bool(walls) and max(walls) - min(walls) <= SEG_MAX_SPREAD_HZ
+    return seg.flagged >= SEG_MIN_FLAGGED and SEG_MIN_SHARE <= share <= SEG_MAX_SHARE and agree, share
+
+
+def sample_rate_of(ev: LossyEvidence) -> int:
+    """The file's sample rate (evidence written before it was recorded: from the wall search bound)."""
+    return int(ev.sample_rate) if ev.sample_rate else int(2 * (ev.wall_search_max_hz + 300.0))
+
+
+def wall_only_family(ev: LossyEvidence) -> tuple[str | None, str]:
+    """(family, settings in words) of the codec settings whose decode keeps no grid and whose low-pass matches
+    the wall (LAME's resampled low bitrates, Opus), or (None, '')."""
+    if ev.wall is None:
+        return None, ""
+    found = wall_only_settings(sample_rate_of(ev), ev.wall.freq_hz)
+    families = sorted({s.family for s in found})
+    if len(families) != 1:
+        return None, ""
+    return families[0], ", ".join(s.label for s in found[:4])
+
+
+def apply_rules(ev: LossyEvidence) -> Rule:
+    """The rule that decides (module docstring, rules 1-7)."""
+    secs = _seconds(ev)
+    j = ev.wall_judgement
+    jtext = j.text if j is not None else "no edge"
+    grid = ev.grid
+    best = grid_codec(grid.scores) if grid.scores else None
+    z = float(grid.z or 0.0)
+    if best is not None and z >= Z_DECIDES:
+        s = grid.scores[best]
+        if secs < MIN_SECONDS and z < SHORT_GRID_Z:
+            return Rule("inconclusive", "short", f"{best} frame grid at z {s.z:.0f} ({s.share:.0%} isolated exact "
+                                                 f"zeros against {s.null:.0%}), but on a {secs:.1f} s clip its null "
+                                                 f"rests on too few frames: at least {MIN_SECONDS:g} s needed, or "
+                                                 f"z >= {SHORT_GRID_Z:g}")
+        return Rule("lossy", "grid", f"{best} frame grid: its analysis at alignment {s.offset} leaves "
+                                      f"{s.share:.0%} isolated exact zeros against {s.null:.0%} at other "
+                                      f"alignments (z {s.z:.0f}); {jtext}", best)
+    rate = sample_rate_of(ev)
+    q16 = ev.q16_floor_db
+    if rate < LOWEST_TABLE_RATE:
+        return Rule("inconclusive", "rate", f"sample rate {rate} Hz: below the rates whose codec low-passes were "
+                                            f"measured ({LOWEST_TABLE_RATE / 1000:g}-48 kHz; Nyquist "
+                                            f"{rate / 2000:g} kHz), and no codec grid")
+    if opus_edge(ev.wall, rate, q16):
+        if secs < MIN_SECONDS:
+            return Rule("inconclusive", "short", f"{jtext}, like Opus's 20 kHz band edge, but a {secs:.1f} s clip "
+                                                 f"is too short to call it (at least {MIN_SECONDS:g} s needed)")
+        return Rule("lossy", "opus edge", f"{jtext}; Opus's 20 kHz band edge over an undithered floor (Opus "
+                                          f"decodes at 48 kHz and keeps no codec grid)", "opus")
+    if j is not None and j.kind == "codec":
+        if not is_bare_floor(ev.wall, q16):
+            return Rule("clean", "edge of unknown origin", f"edge of unknown origin: {jtext}; steep, but over a "
+                                                          f"dithered or noise floor and with no codec grid")
+        if secs < MIN_SECONDS:
+            return Rule("inconclusive", "short", f"{jtext}: a codec-like wall, but a {secs:.1f} s clip is too "
+                                                 f"short for a verdict on the wall alone (at least "
+                                                 f"{MIN_SECONDS:g} s needed)")
+        family, which = wall_only_family(ev)
+        near = settings_near(rate, ev.wall.freq_hz)
+        text = f"the wall matches {which}" if which else (
+            f"no codec grid; settings with a low-pass here: {', '.join(s.label for s in near[:4])}" if near
+            else "no codec grid, and no measured codec setting puts its low-pass here")
+        return Rule("lossy", "wall", f"{jtext} over an undithered floor; {text}", family)
+    step = ev.floor_step
+    if step is not None and step.step_db >= FLOOR_STEP_MIN_DB and secs >= MIN_SECONDS:
+        return Rule("lossy", "floor step", f"the noise floor steps down {step.step_db:.1f} dB at "
+                                           f"{step.freq_hz / 1000:.2f} kHz to rounding level (Opus's 20 kHz band "
+                                           f"edge above music that ends lower); no codec grid", "opus")
+    partial, share = _partial(ev)
+    if partial:
+        seg = ev.segments
+        return Rule("lossy", "segments", f"{seg.flagged} of {seg.decided} segments show a lossy wall (from "
+                                         f"{seg.flagged_starts_s[0]:.0f} s): partly lossy")
+    if ev.hf_content_re_16bit_db < HF_CONTENT_MIN_DB:
+        if math.isfinite(ev.hf_content_re_16bit_db):
+            why = (f"too little content high in the band to judge (0.5-0.725 x Nyquist at "
+                   f"{ev.hf_content_re_16bit_db:.0f} dB above 16-bit rounding noise) and no codec grid")
+        else:
+            why = "no content in the upper band to judge and no codec grid"
+        if j is not None and j.kind != "none":
+            why += f"; {'the edge' if j.kind == 'codec' else 'edge of unknown origin'}: {jtext}"
+        return Rule("inconclusive", "content", why)
+    if j is not None and j.kind in ("converter", "gentle", "shallow", "noise floor"):
+        return Rule("clean", "edge of unknown origin", f"edge of unknown origin: {jtext}; no codec grid")
+    if secs < MIN_SECONDS:
+        return Rule("inconclusive", "short", f"a {secs:.1f} s clip is too short for the grid search to rule a codec "
+                                             f"out (at least {MIN_SECONDS:g} s needed); {jtext}")
+    return Rule("clean", "no evidence", f"{jtext}; no codec grid (largest z {z:.1f})")
+
+
+def model_input(ev: LossyEvidence, rule: Rule) -> LossyModelInput:
+    """The calibration model's input of measured evidence and the rule that applied."""
+    partial, _ = _partial(ev)
+    return LossyModelInput(
+        grid_log_z=round(_log_z(ev.grid.z), 5),
+        codec_wall=float(rule.via == "wall"),
+        opus_edge=float(rule.via == "opus edge"),
+        floor_step=float(rule.via == "floor step"),
+        segments=float(partial),
+        unknown_edge=float(rule.via == "edge of unknown origin"),
+    )
 
 
 def lossy_probability(x: LossyModelInput) -> float:
@@ -115,52 +230,53 @@ def lossy_probability(x: LossyModelInput) -> float:
     return _sigmoid(m["intercept"] + sum(w * v for w, v in zip(m["weights"], x.vector())))
 
 
-def family_vector(wall_khz: float, floor_db: float, steep: float, holes: HoleRates) -> tuple[float, ...]:
-    """(wall kHz, floor above the wall re 16-bit rounding clipped to FAMILY_FLOOR_CLIP_DB, steepness / 100
-    clipped to [0, 4], log10 hole rate + 4 per region). The floor separates MP2 (twolame leaves ~2.5-5 dB
-    above rounding noise over its wall) from MP3 / Vorbis / Opus (~0.5 dB); the wall and steepness Opus
-    (CELT's 20 kHz band edge, ~65-70 dB/kHz after resampling) from LAME 320."""
-    rates = [holes.rate(k) for k in ("4-11k", "11-16k", "16-19.5k")]
-    return (wall_khz, float(np.clip(floor_db, *FAMILY_FLOOR_CLIP_DB)), float(np.clip(steep / 100.0, 0.0, 4.0)),
-            *[math.log10((r or 0.0) + HOLE_EPS) + 4.0 for r in rates])
-
-
 def family_features(ev: LossyEvidence) -> dict[str, float]:
-    """The codec-family model's input (names in FAMILY_FEATURES): the family vector ``ev.family_x``,
-    log10(1 + each codec's frame-grid z clipped to [0, FAMILY_GRID_Z_CLIP]) (the grid names AAC and Vorbis, and
-    LAME's 576-line granule MP3), the spread of the per-segment walls in kHz (VBR MP3 and Vorbis move their
-    low-pass with the bit budget; Opus and CBR encoders hold it), the wall's drop / 60 dB, 10 x the AAC grid's
-    excess zero share over its null minus the Vorbis grid's, and log10 band-break rate + 4 (Vorbis and AAC
-    break most, LAME less, Opus almost never)."""
+    """The codec-family model's input (names in FAMILY_FEATURES): log10(1 + z) of each grid (0 when it did not
+    run); 10 x (the AAC grid's excess zero share over its null minus the Vorbis grid's: both 1024-hop grids light
+    up on either codec, the right window leaves more zeros); whether the wall is codec-compatible or a
+    converter's; the wall as a fraction of Nyquist (1 without a wall); the floor above it re 16-bit rounding,
+    clipped to FAMILY_FLOOR_CLIP_DB (its top without a wall); steepness / 100 clipped to [0, 4]; Opus's edge; the
+    floor step / 10 dB; whether the wall matches a LAME setting that resampled internally; log10 band-break
+    rate + 4."""
     scores = ev.grid.scores
-    gz = [math.log10(1.0 + min(max(float(scores[c].z if c in scores else 0.0), 0.0), FAMILY_GRID_Z_CLIP))
-          for c in ("aac", "vorbis", "mp3")]
-    # AAC and Vorbis share the 1024 hop, so both grids light up on either; the window that fits leaves more
-    # zeros than its null (the excess share), which tells them apart (as grid.grid_codec does)
+    gz = {c: _log_z(scores[c].z) if c in scores else 0.0 for c in ("mp3", "mp2", "aac", "vorbis")}
     excess = [float(scores[c].share - scores[c].null) if c in scores else 0.0 for c in ("aac", "vorbis")]
-    walls = [w for w in (ev.segments.walls_hz if ev.segments else ()) if w]
-    spread = float(np.std(walls)) / 1000.0 if len(walls) > 1 else 0.0
-    drop = min(float(ev.wall.drop_db or 0.0), DROP_CLIP_DB) / 60.0 if ev.wall_counts and ev.wall else 0.0
-    breaks = math.log10(float(ev.band_breaks.rate or 0.0) + HOLE_EPS) + 4.0
-    values = (*ev.family_x, *gz, spread, drop, 10.0 * (excess[0] - excess[1]), breaks)
-    return dict(zip(FAMILY_FEATURES, values))
+    j = ev.wall_judgement
+    rate = sample_rate_of(ev)
+    wall = ev.wall if j is not None and j.kind != "none" else None
+    lame = 0.0
+    if wall is not None:
+        lame = float(any(s.encoder == "lame" for s in wall_only_settings(rate, wall.freq_hz)))
+    step = ev.floor_step.step_db if ev.floor_step is not None else 0.0
+    values = (
+        gz["mp3"], gz["mp2"], gz["aac"], gz["vorbis"], 10.0 * (excess[0] - excess[1]),
+        float(j is not None and j.kind == "codec"), float(j is not None and j.kind == "converter"),
+        float(j.ratio_to_nyquist) if wall is not None and j.ratio_to_nyquist else 1.0,
+        float(np.clip(wall.floor_db - ev.q16_floor_db, *FAMILY_FLOOR_CLIP_DB)) if wall is not None
+        else FAMILY_FLOOR_CLIP_DB[1],
+        float(np.clip(wall.steepness_db_per_khz / 100.0, 0.0, 4.0)) if wall is not None else 0.0,
+        float(opus_edge(ev.wall, rate, ev.q16_floor_db)), min(max(step, 0.0), 30.0) / 10.0, lame,
+        math.log10(float(ev.band_breaks.rate or 0.0) + BREAKS_EPS) + 4.0,
+    )
+    return {k: round(float(v), 5) for k, v in zip(FAMILY_FEATURES, values)}
 
 
 def family_probabilities(features: dict[str, float], model: dict | None = None) -> dict[str, float]:
-    """P(family | features) from the multinomial logistic model: softmax(W^T [1, (x - mean) / scale])."""
+    """P(family | features) from the multinomial logistic model: softmax(W [(x - mean) / scale] + b), over the
+    codec families and UNKNOWN."""
     m = model or family_model()
     x = np.asarray([features[f] for f in FAMILY_FEATURES], float)
     z = (x - np.asarray(m["mean"])) / np.asarray(m["scale"])
-    logits = np.asarray(m["intercepts"]) + np.asarray(m["weights"]) @ z  # weights: (families, features)
+    logits = np.asarray(m["intercepts"]) + np.asarray(m["weights"]) @ z  # weights: (classes, features)
     p = np.exp(logits - logits.max())
     p /= p.sum()
     return {f: float(q) for f, q in zip(m["families"], p)}
 
 
 def bitrate_probabilities(family: str, wall_khz: float, model: dict | None = None) -> dict[str, float]:
-    """P(bitrate class | family, wall) with equal priors: each class's wall frequency (kHz; the file's Nyquist
-    when there is no wall) is Gaussian with the median and robust spread (1.4826 MAD) measured on the dev
-    transcodes of that class."""
+    """P(bitrate class | family, wall) at 44.1 / 48 kHz with equal priors: each class's wall frequency (kHz;
+    the file's Nyquist when there is no wall) is Gaussian with the median and robust spread (1.4826 MAD)
+    measured on the dev transcodes of that class."""
     classes = (model or family_model())["bitrate_classes"].get(family) or []
     if not classes:
         return {}
@@ -173,42 +289,41 @@ def bitrate_probabilities(family: str, wall_khz: float, model: dict | None = Non
 
 @dataclass(frozen=True)
 class Decision:
-    """What :func:`decide` concludes: the reported probability, the model's own, the verdict, whether it is a
-    partly lossy track, which evidence decided (``model``, ``segments`` or ``grid``), and the codec family."""
+    """What :func:`decide` concludes: the reported probability (None when inconclusive), the verdict state
+    (``lossy``, ``clean``, ``inconclusive``), the rule that decided and why, whether it is a partly lossy track,
+    the codec family (None unless lossy) with every class's probability, and the models' inputs."""
 
-    p: float
+    p: float | None
     p_model: float
-    detected: bool
-    partial: bool
+    state: str
     via: str
-    family: str
+    reason: str
+    partial: bool
+    family: str | None
     family_p: dict
     model_input: LossyModelInput
     family_input: dict
 
+    @property
+    def detected(self) -> bool:
+        return self.state == "lossy"
+
 
 def decide(ev: LossyEvidence) -> Decision:
     """The decision from measured evidence (also used by the calibration script to re-decide cached rows)."""
-    x = model_input(ev)
+    rule = apply_rules(ev)
+    x = model_input(ev, rule)
     p_model = lossy_probability(x)
-    threshold = decision_threshold()
-    seg = ev.segments
-    decided = seg.decided if seg else 0
-    flagged = seg.flagged if seg else 0
-    share = (flagged / decided) if decided else 0.0
-    partial = flagged >= SEG_MIN_FLAGGED and share >= SEG_MIN_SHARE and p_model < threshold
-    p, via = p_model, "model"
-    if partial:
-        # splice / one transcoded track: the segment evidence decides; probability from the flagged share
-        p, via = max(p, min(0.99, 0.5 + share / 2)), "segments"
-    gz = float(ev.grid.z or 0.0)
-    gz_alone = grid_z_lossy()
-    if gz >= gz_alone and p < threshold:
-        p, via = min(0.999, 0.5 + 0.5 * (1.0 - gz_alone / gz) + 0.01), "grid"
-    # the segment and grid rules are decision rules of their own (calibrated separately), not model scores
-    detected = p_model >= threshold or via in ("segments", "grid")
     features = family_features(ev)
     probs = family_probabilities(features)
-    family = max(probs, key=probs.get)
-    return Decision(p=p, p_model=p_model, detected=detected, partial=bool(partial), via=via, family=family,
-                    family_p={f: round(q, 4) for f, q in probs.items()}, model_input=x, family_input=features)
+    family = None
+    if rule.state == "lossy":
+        pool = {f: q for f, q in probs.items() if not (rule.via == "grid" and f == UNKNOWN)}
+        family = max(pool, key=pool.get)
+        if rule.via == "grid":
+            family = rule.family  # the grid that fired is exact: it names the codec
+        probs = {f: q / sum(pool.values()) for f, q in pool.items()}
+    p = None if rule.state == "inconclusive" else p_model
+    return Decision(p=p, p_model=p_model, state=rule.state, via=rule.via, reason=rule.reason,
+                    partial=rule.via == "segments", family=family, family_p={f: round(q, 4) for f, q in probs.items()},
+                    model_input=x, family_input=features)

@@ -25,8 +25,8 @@ class HoleRegion(EvidenceRecord):
 
 @dataclass(frozen=True)
 class HoleRates(EvidenceRecord):
-    """Spectro-temporal holes per region (``"4-11k"``, ``"11-16k"``, ``"16-19.5k"``) and the largest rate over
-    regions with enough eligible tiles (:func:`musicforensics.lossy.holes.hole_rates`)."""
+    """Band-local spectro-temporal holes per region (``"4-11k"``, ``"11-16k"``, ``"16-19.5k"``) and the largest
+    rate over regions with enough eligible tiles (:func:`musicforensics.lossy.holes.hole_rates`)."""
 
     regions: Mapping[str, HoleRegion]
     max_rate: float
@@ -68,20 +68,24 @@ class GridScore(EvidenceRecord):
 
 @dataclass(frozen=True)
 class FrameGrid(EvidenceRecord):
-    """Codec frame-grid evidence (:func:`musicforensics.lossy.grid.frame_grid`): per codec its
-    :class:`GridScore`, the codec the grid names (``best``) and its z (0 when the excerpt was too short)."""
+    """Codec-exact frame-grid evidence (:func:`musicforensics.lossy.grid.frame_grid`): per codec tried (``mp3``,
+    ``mp2``, ``aac``, ``vorbis``) its :class:`GridScore` on isolated exact zeros, the codec the grids name
+    (``best``), its z (0 when nothing could be scored), and the search stages that ran, in order."""
 
     best: str | None = None
     z: float = 0.0
     scores: Mapping[str, GridScore] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"best": self.best, "z": self.z, **{k: v.to_dict() for k, v in self.scores.items()}}
+        return {"best": self.best, "z": self.z, "stages": list(self.stages),
+                **{k: v.to_dict() for k, v in self.scores.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FrameGrid":
         scores = {k: GridScore.from_dict(v) for k, v in data.items() if isinstance(v, Mapping)}
-        return cls(best=data.get("best"), z=data.get("z") or 0.0, scores=scores)
+        return cls(best=data.get("best"), z=data.get("z") or 0.0, scores=scores,
+                   stages=tuple(data.get("stages") or ()))
 
     def score(self, codec: str) -> GridScore | None:
         return self.scores.get(codec)
@@ -109,24 +113,52 @@ class SegmentWalls(EvidenceRecord):
 
 
 @dataclass(frozen=True)
+class WallJudgement(EvidenceRecord):
+    """What the wall can be, judged against the file's rate (:func:`musicforensics.lossy.walls.judge_wall`):
+    ``kind`` is ``codec`` (steep and deep, where no converter puts its edge), ``converter`` (at the fraction of
+    the Nyquist frequency, of this rate or of a lower standard rate ``converter_rate_hz``, where resamplers put
+    theirs), ``gentle`` or ``shallow`` (an analogue-like roll-off), ``noise floor`` (a noise floor above it) or
+    ``none``; with the wall's frequency as a fraction of Nyquist and the numbers in words."""
+
+    kind: str
+    ratio_to_nyquist: float | None = None
+    converter_rate_hz: int | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class FloorStep(EvidenceRecord):
+    """A step of the noise floor down to rounding level at a codec's band edge (:func:`musicforensics.lossy.walls.
+    floor_step`): its frequency (Hz), size (dB), and the levels either side re 16-bit rounding (dB)."""
+
+    freq_hz: float
+    step_db: float
+    below_re_16bit_db: float
+    above_re_16bit_db: float
+
+
+@dataclass(frozen=True)
 class LossyModelInput(EvidenceRecord):
-    """The input of the lossy logistic model (:mod:`musicforensics.lossy.decision`): the wall's drop into digital
-    silence / 10 dB (0 when the floor above is noise), the floor above the wall re 16-bit rounding / 10 dB, log10 of
-    the largest hole rate + 4, and the frame-grid z clipped to [0, 20] / 10."""
+    """The input of the calibration model (:mod:`musicforensics.lossy.decision`), which turns the evidence into
+    the reported probability: log10(1 + the largest codec-grid z, clipped to [0, 1000]) and one indicator per
+    rule that can decide (a codec wall over a bare floor, Opus's 20 kHz edge, a floor step at it, lossy-looking
+    segments) or reject (an edge of unknown origin)."""
 
-    drop_per_10db: float
-    floor_per_10db: float
-    log_hole_rate: float
-    grid_z_per_10: float
+    grid_log_z: float
+    codec_wall: float
+    opus_edge: float
+    floor_step: float
+    segments: float
+    unknown_edge: float
 
-    def vector(self) -> tuple[float, float, float, float]:
-        return (self.drop_per_10db, self.floor_per_10db, self.log_hole_rate, self.grid_z_per_10)
+    def vector(self) -> tuple[float, ...]:
+        return (self.grid_log_z, self.codec_wall, self.opus_edge, self.floor_step, self.segments, self.unknown_edge)
 
 
 @dataclass(frozen=True)
 class ContainerCheck(EvidenceRecord):
     """A lossy container (an MP3, Ogg or Opus file): its codec, average bitrate and the lowest wall a single
-    generation at that bitrate leaves (None when unknown)."""
+    generation at that bitrate and sample rate leaves (None when unknown)."""
 
     codec: str
     bitrate_kbps: float | None
@@ -135,9 +167,10 @@ class ContainerCheck(EvidenceRecord):
 
 @dataclass(frozen=True)
 class EarlierGeneration(EvidenceRecord):
-    """A lossy container whose content shows an earlier, lower-quality generation: its wall and what it implies."""
+    """A lossy container whose content shows an earlier, lower-quality generation: its wall (None when a codec
+    grid of another family shows it) and what it implies."""
 
-    wall_hz: float
+    wall_hz: float | None
     implied: str
 
 
@@ -151,11 +184,7 @@ class CodecFamily(EvidenceRecord):
 
 @dataclass(frozen=True)
 class LossyEvidence(EvidenceRecord):
-    """Everything the lossy detector measured and decided for one track (docs/lossy.md).
-
-    ``x`` and ``family_x`` are the former names of the model inputs (kept for one schema version; read
-    ``model_input`` and ``family_input``).
-    """
+    """Everything the lossy detector measured and decided for one track (docs/lossy.md)."""
 
     wall: Wall | None
     wall_counts: bool
@@ -169,10 +198,16 @@ class LossyEvidence(EvidenceRecord):
     band_breaks: BandBreaks
     grid: FrameGrid
     excerpt: ExcerptSpan
-    x: tuple[float, ...]
-    family_x: tuple[float, ...]
+    sample_rate: int | None = None
+    analysed_seconds: float | None = None
+    wall_judgement: WallJudgement | None = None
+    floor_step: FloorStep | None = None
     model_input: LossyModelInput | None = None
     family_input: Mapping[str, float] | None = None
+    #: Schema 1.0's unnamed lists: the first three model inputs and the first six family features (read
+    #: ``model_input`` and ``family_input``; removed in the next major schema version).
+    x: tuple[float, ...] | None = optional()
+    family_x: tuple[float, ...] | None = optional()
     segments: SegmentWalls | None = None
     probability_model: float | None = None
     partial: bool = False

@@ -1,14 +1,21 @@
-"""Codec frame-grid evidence: exact MDCT sparsity at the codec's frame offset (AAC, Vorbis; MP3 approximated).
+"""Codec frame-grid evidence: each codec's own analysis transform run on the decoded PCM at every frame alignment,
+scored by the isolated-zero share (:mod:`.exact`), searched in stages so a whole track stays cheap.
 
-AAC-LC and Vorbis code long blocks as the MDCT of 2048 windowed samples every 1024 (AAC: Kaiser-Bessel-
-derived window, alpha 4, as ffmpeg's encoder writes; Vorbis: the power-sine window sin(pi/2 sin^2)). Their
-decoders invert the quantised MDCT, so the MDCT of the decoded PCM *at the codec's frame offset and with the
-codec's window* gives back the dequantised coefficients: every coefficient quantised to zero comes back as
-zero to within 16-bit rounding noise. At any other offset (or with another window) the spectrum is dense.
-MP3's hybrid filterbank (32-band polyphase, then an 18-line MDCT per band: 576 lines per granule) is
-approximated by a 576-line sine-window MDCT: not exact, so its zero test is looser (GRID_SPECS tau).
-Genuine audio has no preferred offset, so the zero share at the best offset is compared with the same share
-at other offsets of the same file (a null from the file itself): z = (share - median null) / spread.
+Codecs and their transforms:
+
+* **AAC-LC** and **Vorbis** code long blocks as the MDCT of 2048 windowed samples every 1024 (AAC: the
+  Kaiser-Bessel-derived window, alpha 4, as FFmpeg's encoder writes; Vorbis: the power-sine window
+  sin(pi/2 sin^2)). libvorbis's long block is 1024 samples (hop 512) at 22.05 kHz and at 32 kHz it can be either,
+  so both are tried at rates up to 32 kHz; its long-block grid moves by multiples of 128 samples after a run of
+  short blocks, so each Vorbis frame takes the best of the 8 positions r + 128 j of its residue r.
+* **MP3** (MPEG layer III) and **MP2** (layer II): the 32-band polyphase analysis, for MP3 followed by the
+  36-point MDCT per sub-band and the encoder's alias-reduction butterflies (:mod:`.mpeg`).
+
+Stages (docs/lossy.md, "cost"): Vorbis and AAC first (their candidates come from the plain zero share of the
+numba kernel on a few frames, :func:`zero_share`, scored with isolated zeros on others, on EXTENDED_FACTOR times
+the frames when z is ambiguous); then MP3 on a short search; MP3 again with EXTENDED_FACTOR times the regions when its z is ambiguous (AMBIGUOUS_Z <= z < Z_DECIDES)
+or when the wall already says lossy and no grid has fired; MP2 only when no grid has fired and MP3 stays below
+AMBIGUOUS_Z. ``FrameGrid.stages`` lists what ran.
 """
 
 from __future__ import annotations
@@ -18,7 +25,19 @@ import scipy.fft
 import scipy.special
 
 from ..spectral.kernels import lossy as _k
+from . import mpeg
 from .evidence import FrameGrid, GridScore
+from .exact import Thresholds, best_share, channels, robust_z, set_counts
+
+#: A grid z at or above this decides on its own (docs/lossy.md; genuine real recordings: max 4.8).
+Z_DECIDES = 8.0
+#: Below Z_DECIDES but at or above this, a grid is ambiguous: its search is extended (genuine recordings reach
+#: 3-4.8 now and then).
+AMBIGUOUS_Z = 4.0
+#: Regions of the extended MP3 search and scoring, as multiples of the short one's.
+EXTENDED_FACTOR = 3
+#: Codecs in the order the grids are reported.
+GRID_CODECS = ("mp3", "mp2", "aac", "vorbis")
 
 
 def _kaiser(m: int, beta: float) -> np.ndarray:
@@ -45,32 +64,34 @@ def _vorbis_window(n2: int) -> np.ndarray:
     return np.sin(np.pi / 2 * np.sin(np.pi * (n + 0.5) / n2) ** 2)
 
 
-def _sine_window(n2: int) -> np.ndarray:
-    return np.sin(np.pi * (np.arange(n2) + 0.5) / n2)
-
-
-#: Per codec: MDCT hop ``n`` (samples), window, zero threshold ``tau`` in standard deviations of 16-bit
-#: rounding noise in the orthonormal MDCT domain (q / sqrt(12), q = 2^-15), the codec whose all-offset search
-#: supplies the candidates (``search``), the frames used to score them, and ``priors``: offsets always
-#: scored, where the ffmpeg / LAME decoders of the dev corpus put the grid (AAC 0 after the 1024-sample
-#: priming is trimmed; LAME 286-287 after ffmpeg's gapless trim, with the 576-line approximation). tau 10:
-#: rounding noise never reaches it; 30 for MP3 because the approximation leaves small residues. Measured on
-#: the dev split (docs/lossy.md).
-GRID_SPECS = {
-    "aac": {"n": 1024, "window": _kbd_window(2048), "tau": 10.0, "search": "vorbis", "frames": 8, "priors": (0,)},
-    "vorbis": {"n": 1024, "window": _vorbis_window(2048), "tau": 10.0, "search": "vorbis", "frames": 8,
-               "priors": ()},
-    "mp3": {"n": 576, "window": _sine_window(1152), "tau": 30.0, "search": "mp3", "frames": 24,
-            "priors": (286, 287)},
+#: MDCT codecs: hop ``n`` (samples), window, and ``step``, the granularity of the grid's moves between frames
+#: (None: a fixed grid).
+MDCT_CODECS = {
+    "aac": {"n": 1024, "window": _kbd_window(2048), "step": None},
+    "vorbis": {"n": 1024, "window": _vorbis_window(2048), "step": 128},
+    "vorbis_short": {"n": 512, "window": _vorbis_window(1024), "step": 64},
 }
-#: Frames (spread over the excerpt) used to search every offset, per searching codec.
-GRID_SEARCH_FRAMES = {"vorbis": 2, "mp3": 2}
-#: Offsets re-scored (the best of the search, plus the priors), and offsets forming the null.
-GRID_CANDIDATES = 4
-GRID_NULL_OFFSETS = 12
-#: Floor of the robust spread (1.4826 MAD) of the null zero share, so files whose share hardly varies
-#: (digital silence, mono) cannot produce large z from nothing.
-GRID_MIN_SPREAD = 0.003
+#: Highest rate at which libvorbis's 1024-sample long block (vorbis_short) is tried too, Hz.
+VORBIS_SHORT_MAX_RATE = 32000
+#: Frames (spread over the excerpt's live blocks) used to search every offset with the plain zero share, and
+#: the zero threshold of that search in rounding-noise standard deviations (plain zeros: a candidate finder
+#: only).
+SEARCH_FRAMES = 2
+SEARCH_TAU_SIGMAS = 10.0
+#: Offsets always scored for AAC: FFmpeg's decoder trims the encoder's priming, which puts the grid at 0.
+AAC_PRIORS = (0,)
+#: Candidates kept per channel searched, null offsets (AAC) or residues (Vorbis), frames scored (a moving grid
+#: scores each frame at its 8 positions: fewer frames).
+MDCT_CANDIDATES = 4
+MDCT_NULL = 12
+SCORE_FRAMES = 12
+MOVING_SCORE_FRAMES = 8
+#: Null offsets closer than this (samples, circularly) to a candidate are left out (a moving grid's residues:
+#: MOVING_NULL_GUARD).
+MDCT_NULL_GUARD = 8
+MOVING_NULL_GUARD = 4
+#: Blocks of this many samples decide where the excerpt is live (skip near-silent stretches).
+BLOCK = 1152
 #: Frames folded and transformed per batch in :func:`zero_share`.
 GRID_CHUNK = 128
 #: Rounding-noise standard deviation of 16-bit PCM (full scale 1).
@@ -115,7 +136,8 @@ def mdct(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
 
 
 def zero_share(x: np.ndarray, starts: np.ndarray, offsets: np.ndarray, window: np.ndarray, tau: float) -> np.ndarray:
-    """Share of MDCT coefficients with ``|X| < tau`` over frames starting at ``starts + offset``, per offset.
+    """Share of MDCT coefficients with ``|X| < tau`` over frames starting at ``starts + offset``, per offset (the
+    plain zero share: the candidate search).
 
     Parameters
     ----------
@@ -152,85 +174,186 @@ def zero_share(x: np.ndarray, starts: np.ndarray, offsets: np.ndarray, window: n
     return counts.reshape(-1, starts.size).sum(axis=1) / (starts.size * n)
 
 
-def _spread_starts(live: np.ndarray, count: int, hop: int, n: int) -> np.ndarray:
-    """Starts of ``count`` frames spread over the live blocks, on multiples of ``n`` (so that one offset means
-    one grid position in every frame)."""
+def live_blocks(x: np.ndarray) -> np.ndarray:
+    """Indices of the BLOCK-sample blocks of ``x`` that are not near-silent (first-difference energy above 100
+    times that of 16-bit rounding noise)."""
+    n_blocks = x.size // BLOCK
+    if n_blocks == 0:
+        return np.empty(0, dtype=np.int64)
+    hf = np.empty(n_blocks, dtype=np.float32)
+    _k.diff_energy(x[: n_blocks * BLOCK].reshape(n_blocks, BLOCK), hf)  # sum(diff(block) ** 2) per block
+    return np.nonzero(hf > 100.0 * Q16_SIGMA ** 2 * BLOCK)[0]
+
+
+def spread_starts(live: np.ndarray, count: int, n: int, last: int) -> np.ndarray:
+    """Starts of up to ``count`` frames spread over the live blocks, on multiples of ``n`` (one offset is one
+    grid position in every frame), none beyond ``last``."""
+    live = live[live * BLOCK // n * n <= last]
+    if live.size == 0:
+        return np.empty(0, dtype=np.int64)
     pick = live[np.linspace(0, live.size - 1, min(count, live.size)).round().astype(int)]
-    return np.unique(pick * hop // n * n)
+    return np.unique(pick * BLOCK // n * n)
 
 
-def frame_grid(y: np.ndarray, sample_rate: int) -> FrameGrid:
-    """Evidence of an AAC / Vorbis / MP3 frame grid in decoded PCM (first channel of an excerpt).
+def _mdct_thresholds() -> Thresholds:
+    """The orthonormal MDCT keeps the variance of white noise (Princen-Bradley windows): gain 1."""
+    return Thresholds.for_gain(1.0)
+
+
+def _mdct_set_counts(chans: list[np.ndarray], starts: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """(sets, frames, 2) isolated-zero counts of the orthonormal MDCT of the frames at ``starts`` (all frames of
+    a grid's scoring in one batch)."""
+    n = window.size // 2
+    w = window.astype(np.float32)
+    spectra = []
+    for x in chans:
+        buf = np.empty((starts.size, n), dtype=np.float32)
+        spectra.append(_fold_dct(x, starts, w, buf) * np.float32(_mdct_scale(n)))
+    return set_counts(spectra, _mdct_thresholds())
+
+
+def search_shares(chans: list[np.ndarray], live: np.ndarray, n: int) -> list[np.ndarray] | None:
+    """The candidate search shared by the MDCT codecs of hop ``n``: the plain zero share at every offset (mod n)
+    on SEARCH_FRAMES frames, with the Vorbis window (the AAC and Vorbis windows find each other's grids at this
+    stage), for the first channel and for the side channel when it is not empty (mid/side-coded frames keep their
+    zeros in S). None when the excerpt is too short or silent."""
+    last = chans[0].size - 3 * n  # room for every offset (< n) and the window
+    search = spread_starts(live[live % 6 == 0], SEARCH_FRAMES, n, last)
+    if search.size < 2:
+        return None
+    w = _vorbis_window(2 * n).astype(np.float32)
+    tau = SEARCH_TAU_SIGMAS * Q16_SIGMA
+    probes = [chans[0]]
+    if len(chans) == 2:
+        probes.append(np.ascontiguousarray((chans[0] - chans[1]) * np.float32(0.5)))
+    shares = []
+    for i, x in enumerate(probes):
+        share = zero_share(x, search, np.arange(n), w, tau)
+        if i == 0 or np.median(share) < 0.9:  # an empty side channel has zeros at every offset
+            shares.append(share)
+    return shares
+
+
+def mdct_grid(chans: list[np.ndarray], live: np.ndarray, codec: str, searched: list[np.ndarray], *,
+              extra: tuple[int, ...] = (), frames: int | None = None) -> GridScore | None:
+    """Isolated-zero frame-grid evidence of an MDCT codec (a key of MDCT_CODECS) on an excerpt: the best
+    candidates of the shared search's plain zero shares ``searched`` (:func:`search_shares`; folded by the step of
+    a moving grid) plus ``extra`` offsets, scored with isolated zeros, against MDCT_NULL spread offsets, on
+    ``frames`` frames disjoint from the search's; a moving grid (Vorbis) takes, frame by frame, the best of the
+    positions of each residue. None when the excerpt is too short or silent."""
+    spec = MDCT_CODECS[codec]
+    n, step = spec["n"], spec["step"]
+    period = step or n
+    frames = frames or (MOVING_SCORE_FRAMES if step else SCORE_FRAMES)
+    # search and score on disjoint frames (live blocks 0 and 3 mod 6: a 2n-sample frame spans < 2 blocks)
+    score = spread_starts(live[live % 6 == 3], frames, n, chans[0].size - 3 * n)
+    if score.size < 2:
+        return None
+    found: list[int] = []
+    for share in searched:
+        if step:
+            share = share.reshape(n // step, step).max(axis=0)
+        found += [int(c) for c in np.argsort(share, kind="stable")[::-1][:MDCT_CANDIDATES] if int(c) not in found]
+    found += [c % period for c in extra if c % period not in found]
+    cand = np.array(found, dtype=np.int64)
+    null = (cand[0] + 13 + np.arange(MDCT_NULL) * (period // MDCT_NULL)) % period
+    dist = np.abs((null[:, None] - cand[None, :] + period // 2) % period - period // 2).min(axis=1)
+    null = null[dist >= (MOVING_NULL_GUARD if step else MDCT_NULL_GUARD)]
+    residues = np.concatenate([cand, null])
+    moves = np.arange(n // period) * period if step else np.zeros(1, dtype=np.int64)
+    # every (residue, move, frame) in one batch: counts (sets, residues, moves, frames, 2); a frame takes its
+    # best (set, move) by isolated-zero share
+    starts = (residues[:, None, None] + moves[None, :, None] + score[None, None, :]).reshape(-1)
+    c = _mdct_set_counts(chans, starts, spec["window"]).reshape(-1, residues.size, moves.size, score.size, 2)
+    c = np.moveaxis(c, 0, 1).reshape(residues.size, -1, score.size, 2)  # (residues, sets x moves, frames, 2)
+    share = c[..., 1] / np.maximum(c[..., 0], 1)
+    pick = np.argmax(share, axis=1)  # (residues, frames)
+    totals = np.take_along_axis(c, pick[:, None, :, None], axis=1)[:, 0].sum(axis=1)  # (residues, 2)
+    share = totals[:, 1] / np.maximum(totals[:, 0], 1)
+    k = int(np.argmax(share[: cand.size]))
+    med, z = robust_z(share[k], share[cand.size:])
+    return GridScore(offset=int(residues[k]), share=round(float(share[k]), 4), null=round(med, 4), z=round(z, 2))
+
+
+def frame_grid(y: np.ndarray, sample_rate: int, *, wall_says_lossy: bool = False) -> FrameGrid:
+    """Codec-exact grid evidence of an excerpt, staged (module docstring).
 
     Parameters
     ----------
     y : np.ndarray, shape (frames,) or (frames, channels)
         Samples, full scale 1.
     sample_rate : int
-        Hz (reported only: the grid is in samples).
+        Hz (chooses the Vorbis block sizes; the grids are in samples).
+    wall_says_lossy : bool
+        The wall already looks like a codec's: extend the MP3 search when no grid has fired.
 
     Returns
     -------
     FrameGrid
-        Per codec a :class:`~.evidence.GridScore` (best offset mod n in samples, zero share there, median share
-        over other offsets, z); ``best`` (the codec the grid names, :func:`grid_codec`) and ``z`` (its z, 0.0
-        when the excerpt is too short or silent).
+        Per codec tried a :class:`~.evidence.GridScore`; ``best`` (the codec the grid names, :func:`grid_codec`),
+        its ``z`` (0 when nothing could be scored) and ``stages`` (what ran).
     """
-    y = np.asarray(y)
-    x = (y if y.ndim == 1 else y[:, 0]).astype(np.float32)
-    hop = 1152
-    usable = x.size - 2 * 2048
-    if usable < 8 * hop:
-        return FrameGrid()
-    n_blocks = usable // hop
-    blocks = x[: n_blocks * hop].reshape(n_blocks, hop)
-    hf = np.empty(n_blocks, dtype=np.float32)
-    _k.diff_energy(blocks, hf)  # sum(diff(block) ** 2) per block
-    live = np.nonzero(hf > 100.0 * Q16_SIGMA ** 2 * hop)[0]  # skip (near-)silent blocks
-    if live.size < 4:
-        return FrameGrid()
-    # search and score on disjoint frames (blocks 0 and 3 mod 6: a 2048-sample frame spans < 2 blocks), so
-    # the offsets picked by the search are not favoured by the frames that score them
-    live_search, live_score = live[live % 6 == 0], live[live % 6 == 3]
-    if live_search.size < 2 or live_score.size < 2:
-        return FrameGrid()
-    cands: dict = {}
-    for codec, nf in GRID_SEARCH_FRAMES.items():
-        spec = GRID_SPECS[codec]
-        share = zero_share(x, _spread_starts(live_search, nf, hop, spec["n"]), np.arange(spec["n"]), spec["window"],
-                           spec["tau"] * Q16_SIGMA)
-        cands[codec] = np.argsort(share)[::-1][:GRID_CANDIDATES]
-    best_z = -np.inf
+    chans = channels(y)
+    live = live_blocks(chans[0] if len(chans) == 1 else np.ascontiguousarray(chans[0] + chans[1]))
     scores: dict[str, GridScore] = {}
-    for codec, spec in GRID_SPECS.items():
-        n = spec["n"]
-        c = np.unique(np.concatenate([cands[spec["search"]] % n, np.array(spec["priors"], dtype=int)]))
-        null = (c[0] + 17 + np.arange(GRID_NULL_OFFSETS) * (n // GRID_NULL_OFFSETS)) % n
-        dist = np.abs(((null[:, None] - c[None, :]) + n // 2) % n - n // 2).min(axis=1)
-        null = null[dist >= 8]
-        starts = _spread_starts(live_score, spec["frames"], hop, n)
-        tau = spec["tau"] * Q16_SIGMA
-        s_c = zero_share(x, starts, c, spec["window"], tau)
-        s_n = zero_share(x, starts, null, spec["window"], tau)
-        med = float(np.median(s_n))
-        spread = max(1.4826 * float(np.median(np.abs(s_n - med))), GRID_MIN_SPREAD)
-        k = int(np.argmax(s_c))
-        z = (float(s_c[k]) - med) / spread
-        scores[codec] = GridScore(offset=int(c[k]), share=round(float(s_c[k]), 4), null=round(med, 4),
-                                  z=round(z, 2))
-        best_z = max(best_z, z)
-    partial = FrameGrid(best=None, z=round(float(best_z), 2), scores=scores)
-    return FrameGrid(best=grid_codec(partial), z=partial.z, scores=scores)
+    stages: list[str] = []
+    searched = {n: search_shares(chans, live, n) for n in
+                ((1024, 512) if sample_rate <= VORBIS_SHORT_MAX_RATE else (1024,))}
+    for codec in ("vorbis", "aac") if searched[1024] is not None else ():
+        # AAC's candidates also take FFmpeg's decoder alignment (AAC_PRIORS) and the positions of the Vorbis
+        # residue (the two 1024-hop grids light up on either codec, and the moving-grid search is the surer)
+        extra = () if codec == "vorbis" else AAC_PRIORS + (
+            tuple(scores["vorbis"].offset + 128 * j for j in range(8)) if "vorbis" in scores else ())
+        got = mdct_grid(chans, live, codec, searched[1024], extra=extra)
+        if got is not None:
+            stages.append(codec)
+            if AMBIGUOUS_Z <= got.z < Z_DECIDES:
+                frames = EXTENDED_FACTOR * (MOVING_SCORE_FRAMES if codec == "vorbis" else SCORE_FRAMES)
+                wide = mdct_grid(chans, live, codec, searched[1024], extra=extra, frames=frames)
+                if wide is not None:
+                    got = wide
+                    stages.append(f"{codec} extended")
+        if codec == "vorbis" and searched.get(512) is not None:
+            short = mdct_grid(chans, live, "vorbis_short", searched[512])
+            if short is not None:
+                stages.append("vorbis 1024")
+                if got is None or short.z > got.z:
+                    got = short
+        if got is not None:
+            scores[codec] = got
+
+    def fired() -> bool:
+        return any(s.z >= Z_DECIDES for s in scores.values())
+
+    mp3 = mpeg.layer3_grid(chans)
+    if mp3 is not None:
+        scores["mp3"] = mp3
+        stages.append("mp3")
+        if not fired() and (AMBIGUOUS_Z <= mp3.z < Z_DECIDES or wall_says_lossy):
+            wide = mpeg.layer3_grid(chans, regions=EXTENDED_FACTOR * mpeg.SEARCH_REGIONS,
+                                    score_regions=EXTENDED_FACTOR * mpeg.SCORE_REGIONS)
+            if wide is not None:
+                scores["mp3"] = wide
+                stages.append("mp3 extended")
+    if not fired() and (mp3 is None or scores["mp3"].z < AMBIGUOUS_Z):
+        mp2 = mpeg.layer2_grid(chans, sample_rate=sample_rate)
+        if mp2 is not None:
+            scores["mp2"] = mp2
+            stages.append("mp2")
+    if not scores:
+        return FrameGrid()
+    ordered = {c: scores[c] for c in GRID_CODECS if c in scores}
+    best = grid_codec(ordered)
+    return FrameGrid(best=best, z=round(max(s.z for s in ordered.values()), 2), scores=ordered, stages=tuple(stages))
 
 
-def grid_codec(grid: FrameGrid) -> str | None:
-    """The codec a :func:`frame_grid` result names: the largest z, except that between codecs of the same
-    frame size (AAC / Vorbis, both 1024) the one whose window leaves the larger excess zero share (share -
-    null) wins: at the right offset the wrong window still finds most zeros, so its z can come close, but
-    the right window always finds more (synthetic and dev-split transcodes)."""
-    scored = {c: grid.scores[c] for c in GRID_SPECS if c in grid.scores}
-    if not scored:
+def grid_codec(scores: dict[str, GridScore]) -> str | None:
+    """The codec the grids name: the largest z, except that when AAC and Vorbis (both 1024-hop MDCTs) both
+    decide, the one whose window leaves the larger excess zero share (share - null) wins: at the right offset the
+    wrong window still finds most zeros, but the right window finds more."""
+    if not scores:
         return None
-    best = max(scored, key=lambda c: scored[c].z)
-    peers = [c for c in scored if GRID_SPECS[c]["n"] == GRID_SPECS[best]["n"]]
-    return max(peers, key=lambda c: scored[c].share - scored[c].null)
+    best = max(scores, key=lambda c: scores[c].z)
+    if best in ("aac", "vorbis") and all(c in scores and scores[c].z >= Z_DECIDES for c in ("aac", "vorbis")):
+        best = max(("aac", "vorbis"), key=lambda c: scores[c].share - scores[c].null)
+    return best

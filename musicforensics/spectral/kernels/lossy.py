@@ -133,25 +133,38 @@ def band_means(spec, starts, width, scale, out):
 
 
 @njit(cache=True)
-def hole_counts(levels, g0, g1, lag, floor, on, dip):
-    """Eligible tiles and holes in group columns [g0, g1) of ``levels`` (frames x groups, power).
+def local_hole_counts(levels, cols, lag, floor, on, dip, broadband, eligible, holes):
+    """Eligible tiles and band-local holes per region of ``levels`` (frames x groups, power); region r owns the
+    group columns [cols[r], cols[r + 1]).
 
-    With ``P = levels + floor`` in double precision and a = P[t - lag], b = P[t], c = P[t + lag]: a tile is
-    eligible when ``a > on`` and ``c > on``, and a hole when also ``min(a, c) > dip * b``. Returns
-    (eligible, holes).
+    With P = levels + floor in double precision and a = P[t - lag], b = P[t], c = P[t + lag]: a tile is eligible
+    when ``a > on`` and ``c > on``, and a dip when also ``min(a, c) > dip * b``; a dip counts as a hole only when
+    the frame did not go quiet as a whole: the median (the lower middle one for an even count) of min(a, c) / b over
+    the frame's eligible groups of every region is at most ``broadband``. Adds to ``eligible[r]`` and
+    ``holes[r]``.
     """
-    ok = 0
-    holes = 0
+    n_regions = cols.shape[0] - 1
+    ratios = np.empty(cols[n_regions] - cols[0])
+    dips = np.zeros(n_regions, dtype=np.int64)
     for t in range(levels.shape[0] - 2 * lag):
         la, lb, lc = levels[t], levels[t + lag], levels[t + 2 * lag]
-        for g in range(np.uint64(g0), np.uint64(g1)):
-            a = np.float64(la[g]) + floor
-            c = np.float64(lc[g]) + floor
-            if a > on and c > on:
-                ok += 1
-                if min(a, c) > dip * (np.float64(lb[g]) + floor):
-                    holes += 1
-    return ok, holes
+        m = 0
+        for r in range(n_regions):
+            dips[r] = 0
+            for g in range(cols[r], cols[r + 1]):
+                a = np.float64(la[g]) + floor
+                c = np.float64(lc[g]) + floor
+                if a > on and c > on:
+                    lo = min(a, c)
+                    b = np.float64(lb[g]) + floor
+                    ratios[m] = lo / b
+                    m += 1
+                    eligible[r] += 1
+                    if lo > dip * b:
+                        dips[r] += 1
+        if dips.sum() and np.sort(ratios[:m])[(m - 1) // 2] <= broadband:
+            for r in range(n_regions):
+                holes[r] += dips[r]
 
 
 @njit(cache=True)

@@ -214,3 +214,36 @@ def finite_sample_stats(flat, channels, scale, sums):
         for j in range(channels):
             sums[j] += local[j]
     return sq, clipped, off_grid, orb
+
+
+@njit(cache=True)
+def lattice_gcd(flat, scale, limit):
+    """The lattice of integer sample values: ``(g, q0, used)`` with ``q = flat * scale`` (integers on the grid),
+    q0 the first sample with ``|q| < limit``, and g the greatest common divisor of ``|q - q0|`` over every sample
+    with ``|q| < limit`` (samples off the integer grid end the search: g = 1). The loop stops as soon as g is 1,
+    so full-resolution audio costs a few samples; 0 when every used sample equals q0. ``used`` counts the
+    samples read (up to where it stopped)."""
+    g = np.int64(0)
+    q0 = np.int64(0)
+    have = False
+    used = 0
+    for i in range(flat.shape[0]):
+        v = np.float64(flat[i]) * scale
+        if not abs(v) < limit:
+            continue
+        q = np.int64(v)
+        if q != v:
+            return np.int64(1), q0, used
+        used += 1
+        if not have:
+            q0 = q
+            have = True
+            continue
+        a = abs(q - q0)
+        b = g
+        while b:  # Euclid
+            a, b = b, a % b
+        g = a
+        if g == 1:
+            return g, q0, used
+    return g, q0, used

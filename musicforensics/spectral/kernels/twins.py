@@ -1,9 +1,10 @@
 """Plain NumPy twins of the numba kernels in :mod:`musicforensics.spectral.kernels`, written independently; the
 tests check that each kernel agrees with its twin on seeded and property-generated inputs.
 
-Sections follow the kernel modules: :mod:`.spectral` (the streamed pass and sample statistics), :mod:`.comb`
-(hull anchors and the comb sums), :mod:`.fold` (the coherent comb's folds), :mod:`.lossy` (the lossy detector's excerpt features: the NumPy code the
-kernels replaced, operation for operation).
+Sections follow the kernel modules: :mod:`.spectral` (the streamed pass, sample statistics and the lattice of
+sample values), :mod:`.comb` (hull anchors and the comb sums), :mod:`.fold` (the coherent comb's folds),
+:mod:`.lossy` (the lossy detector's excerpt features: the NumPy code the kernels replaced, operation for
+operation), :mod:`.exact` (the codec-exact grids: the formulas of ISO 11172-3 written as array expressions).
 """
 
 from __future__ import annotations
@@ -50,6 +51,22 @@ def sample_stats(x, scale, stats, or_bits, sums):
     stats[5] += (~on_grid).sum()
     if on_grid.any():
         or_bits[0] |= np.bitwise_or.reduce(q[on_grid].astype(np.int64))
+
+
+def lattice_gcd(flat, scale, limit):
+    v = np.asarray(flat, dtype=np.float64) * scale
+    v = v[np.abs(v) < limit]
+    if v.size == 0:
+        return 0, 0, 0
+    off = np.nonzero(np.floor(v) != v)[0]
+    q = (v[: off[0]] if off.size else v).astype(np.int64)  # the kernel stops at the first off-grid sample
+    if q.size == 0:
+        return 1, 0, 0
+    running = np.gcd.accumulate(np.abs(q - q[0]))
+    ones = np.nonzero(running == 1)[0]
+    if ones.size:
+        return 1, int(q[0]), int(ones[0]) + 1
+    return (1 if off.size else int(running[-1])), int(q[0]), int(q.size)
 
 
 # -- comb -----------------------------------------------------------------------------------------------------
@@ -136,11 +153,21 @@ def band_means(spec, starts, width, scale, out):
     out[:] = groups.mean(axis=-1)
 
 
-def hole_counts(levels, g0, g1, lag, floor, on, dip):
+def local_hole_counts(levels, cols, lag, floor, on, dip, broadband, eligible, holes):
+    g0, g1 = cols[0], cols[-1]
     p = levels[:, g0:g1].astype(np.float64) + floor
     a, b, c = p[:-2 * lag], p[lag:-lag], p[2 * lag:]
     ok = (a > on) & (c > on)
-    return int(ok.sum()), int((ok & (np.minimum(a, c) > dip * b)).sum())
+    lo = np.minimum(a, c)
+    ordered = np.sort(np.where(ok, lo / b, np.inf), axis=1)
+    count = ok.sum(axis=1)
+    median = ordered[np.arange(ordered.shape[0]), np.maximum(count - 1, 0) // 2]
+    quiet_frame = (count > 0) & (median <= broadband)
+    dip_tile = ok & (lo > dip * b)
+    for r in range(len(cols) - 1):
+        part = slice(cols[r] - g0, cols[r + 1] - g0)
+        eligible[r] += ok[:, part].sum()
+        holes[r] += dip_tile[quiet_frame, part].sum()
 
 
 def fold_frames(x, starts, w, out):
@@ -161,3 +188,55 @@ def count_below(X, scale, tau, counts):
 
 def diff_energy(blocks, out):
     out[:] = np.sum(np.diff(blocks, axis=1) ** 2, axis=1)
+
+
+# -- exact ----------------------------------------------------------------------------------------------------
+
+NEIGHBOURS = 4
+
+
+def polyphase_fold(x, first, n_out, reversed_window, out):
+    u = first + 32 * np.arange(n_out)
+    frames = np.asarray(x)[u[:, None] + np.arange(512)[None, :]].astype(np.float64)
+    out[:] = (frames * reversed_window).reshape(n_out, 8, 64).sum(axis=1)
+
+
+def granule_fold(s, starts, even_window, odd_window, out):
+    blocks = s[:, np.asarray(starts)[:, None] + np.arange(36)[None, :]].astype(np.float64)  # (32, granules, 36)
+    w = np.where((np.arange(32) % 2 == 1)[:, None], odd_window, even_window)[:, None, :]
+    z = (blocks * w).transpose(1, 0, 2)  # (granules, 32, 36)
+    m = np.arange(9)
+    folded = np.concatenate([-(z[..., 26 - m] + z[..., 27 + m]), z[..., m] - z[..., 17 - m]], axis=-1)
+    out[:] = folded.reshape(-1, 18)
+
+
+def alias_reduce(x, cs, ca):
+    bands = x.reshape(x.shape[0], 32, 18).astype(np.float64)
+    i = np.arange(8)
+    up = bands[:, :-1, 17 - i].copy()
+    down = bands[:, 1:, i].copy()
+    bands[:, :-1, 17 - i] = up * cs + down * ca
+    bands[:, 1:, i] = down * cs - up * ca
+    x[:] = bands.reshape(x.shape)
+
+
+def isolated_counts(x, tau, live, out):
+    sq = np.asarray(x, dtype=np.float64) ** 2
+    n = sq.shape[1]
+    c = np.concatenate([np.zeros((sq.shape[0], 1)), np.cumsum(sq, axis=1)], axis=1)
+    k = np.arange(n)
+    lo, hi = np.maximum(0, k - NEIGHBOURS), np.minimum(n, k + NEIGHBOURS + 1)
+    others = c[:, hi] - c[:, lo] - sq
+    m = hi - lo - 1
+    ok = (m > 0) & (others >= m * live * live)
+    out[:, 0] = ok.sum(axis=1)
+    out[:, 1] = (ok & (sq < tau * tau)).sum(axis=1)
+
+
+def stereo_counts(left, right, tau, live, out):
+    a, b = np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    for k, pair in enumerate(((a, b), (0.5 * (a + b), 0.5 * (a - b)))):
+        first, second = np.empty((a.shape[0], 2), np.int64), np.empty((a.shape[0], 2), np.int64)
+        isolated_counts(pair[0], tau, live, first)
+        isolated_counts(pair[1], tau, live, second)
+        out[k] = first + second
