@@ -17,8 +17,8 @@ each at most :data:`MAX_FOLD` samples (the FFT size); at 44.1 kHz two lengths co
 >>> plan = fold_plan(44100)
 >>> plan.lengths
 (460800, 423360)
->>> [round(c.delta_hz, 2) for c in plan.candidates if c.rate == 32000 and c.period == 640]
-[50.0]
+>>> [(c.rate, c.period) for c in plan.candidates if round(c.delta_hz, 6) == 50.0]  # also 32000 / 640: one candidate
+[(48000, 960)]
 """
 
 from __future__ import annotations

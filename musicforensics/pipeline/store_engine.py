@@ -107,11 +107,14 @@ class StoreEngine:
         except BaseException:
             # stopped early (Ctrl-C, a closed pipe, a failing engine, the consumer gone): stop the inner engine's
             # workers, and record the scan as interrupted; every result yielded so far is already committed
-            if inner is not None:
-                inner.close()
+            # the scan row first: stopping the workers can itself be interrupted (a second signal, or an
+            # interrupt raised again after Python dropped it in a callback), and the row must not stay "running"
             try:
                 self.store.end_scan(self.scan_id, stats, state="interrupted")
             except StoreError:
                 pass
+            finally:
+                if inner is not None:
+                    inner.close()
             raise
         self.store.end_scan(self.scan_id, stats)
