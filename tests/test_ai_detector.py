@@ -103,6 +103,26 @@ def test_speed_change_is_followed(rng, factor):
     assert "cannot follow" in f.evidence.long_term.fakeprint_note  # the fixed-bin fakeprint says it is blind here
 
 
+@pytest.mark.parametrize("factor", [0.98, 1.06])
+def test_moved_comb_is_read_as_the_published_decoder_at_the_file_rate(rng, factor):
+    """EnCodec 24 kHz's comb (24000 / 320 = 75 Hz) moved by a speed change at 24 kHz. Slowed by 2 % it lies on
+    44100 / 600 = 73.5 Hz, an exact comb of no published design; sped up by 6 % on 79.5 Hz, which is also
+    SNAC 32 kHz's 83.33 Hz slowed by 4.6 %. The lines are the same; the published decoder at the file's rate
+    is the reading, and the exact one stays among the alternatives."""
+    from scipy.signal import resample
+
+    sr = 24000
+    y = _ai(rng, sr=sr, seconds=16, strides=(8, 5, 4, 2), gain=0.03)
+    moved = resample(y, int(round(y.size / factor)))
+    f = analyze_signal(moved, sr, config=CFG).verdicts["ai"]
+    assert f.detected, f.reason
+    assert f.evidence.speed_factor == pytest.approx(factor, rel=0.002), f.reason
+    assert (f.evidence.rate_hz, f.evidence.stride_product) == (24000, 320)
+    assert "24000 / 320" in f.reason
+    if factor == 0.98:
+        assert any("44100 / 600" in a for a in f.evidence.alternatives), f.evidence.alternatives
+
+
 def test_generated_part_is_located(rng):
     """A human part followed by a generated part: the flagged range starts within 5 s of the splice."""
     sr = 44100

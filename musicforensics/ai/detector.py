@@ -41,7 +41,7 @@ from . import SPEC
 from . import comb as _comb
 from . import fakeprint as _fp
 from . import fold as _fold
-from .candidates import FoldPlan
+from .candidates import Candidate, FoldPlan
 from .coherent import HIGH_BAND_HZ, TOP_FRACTION, fold_spectrum, high_band_bins, score_candidates, strongest_teeth
 from .decoders import explain_spacing, family_of
 from .evidence import AIEvidence, LongTermComb, SpacingMatch, Tooth
@@ -125,8 +125,8 @@ def _evidence(j: Judgement, plan: FoldPlan, spectra, seconds: float, needed: flo
         unexplained_z=round(j.z_star, 3),
         delta_hz=(round(moved.found.delta_hz, 4) if moved is not None else round(shown.delta_hz, 4) if shown
                   else None),
-        rate_hz=shown.candidate.rate if shown else None,
-        stride_product=shown.candidate.period if shown else None,
+        rate_hz=moved.found.base.rate if moved is not None else shown.candidate.rate if shown else None,
+        stride_product=moved.found.base.period if moved is not None else shown.candidate.period if shown else None,
         band_hz=(HIGH_BAND_HZ, round(shown.top_hz if shown else TOP_FRACTION * fs / 2, 1)),
         teeth_tested=shown.teeth if shown else 0, teeth_lit=shown.lit if shown else 0,
         teeth=tuple(Tooth(round(f, 2), round(db, 2)) for f, db in teeth),
@@ -135,7 +135,8 @@ def _evidence(j: Judgement, plan: FoldPlan, spectra, seconds: float, needed: flo
                       for m in matches[:4]),
         lattice_contrast=j.contrast, consistency=j.consistency, drone_share=j.drone,
         checks=tuple(j.checks),
-        alternatives=alternatives(shown.delta_hz, fs, j.drone, model.rule) if j.decisive else (),
+        alternatives=(_moved_alternative(moved) + alternatives(shown.delta_hz, fs, j.drone, model.rule)
+                      if j.decisive else ()),
         analysed_seconds=round(seconds, 3), needed_seconds=needed,
         segment_seconds=None if located is None else round(located.scan.segment_seconds, 3),
         segment_hop_s=None if located is None else round(located.scan.block_seconds, 3),
@@ -147,6 +148,14 @@ def _evidence(j: Judgement, plan: FoldPlan, spectra, seconds: float, needed: flo
     )
 
 
+def _moved_alternative(moved: Moved | None) -> tuple[str, ...]:
+    if moved is None or moved.exact is None:
+        return ()
+    e = moved.exact
+    return (f"the same lines are {e.rate} / {e.period} = {e.delta_hz:.2f} Hz at its native speed (no speed "
+            f"change): a decoder of no published design at {e.rate} Hz",)
+
+
 def _reason(j: Judgement, detected: bool, seconds: float, located: Located | None, moved: Moved | None) -> str:
     if detected:
         d = j.decisive
@@ -155,9 +164,11 @@ def _reason(j: Judgement, detected: bool, seconds: float, located: Located | Non
         comb = f"decoder comb every {d.delta_hz:.2f} Hz ({d.candidate.rate} / {d.candidate.period}{arch})"
         if moved is not None:
             f = moved.found
-            return (f"decoder comb every {f.delta_hz:.3f} Hz: {d.candidate.rate} / {d.candidate.period}{arch} = "
-                    f"{d.delta_hz:.2f} Hz moved by a speed change or resampling pitch shift of x{f.factor:.4f}, "
-                    f"z {f.z:.1f}, not explained by music")
+            fam = family_of(explain_spacing(f.base.delta_hz, 0))
+            arch = f"; fits {fam}" if fam else ""
+            return (f"decoder comb every {f.delta_hz:.3f} Hz: {f.base.rate} / {f.base.period}{arch} = "
+                    f"{f.base.delta_hz:.2f} Hz moved by a speed change or resampling pitch shift of "
+                    f"x{f.factor:.4f}, z {f.z:.1f}, not explained by music")
         if located is not None and located.part_z is not None:
             where = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in located.ranges)
             return (f"{comb} in part of the track ({where}), coherent z {j.z_star:.1f} there, not explained by music; "
@@ -176,6 +187,8 @@ class Moved:
 
     found: _speed.SpeedComb
     full: FullSpectrum
+    #: the exact comb this moved reading was preferred to (see :func:`.speed.known_reading`), if any
+    exact: Candidate | None = None
 
 
 def _moved(j: Judgement, plan: FoldPlan, memo: ScanMemo, spectrum, seeds: tuple, rule: DecisionRule) \
@@ -202,6 +215,18 @@ def _moved(j: Judgement, plan: FoldPlan, memo: ScanMemo, spectrum, seeds: tuple,
                        contrast=check.lattice_contrast, consistency=None, drone=check.drone_share,
                        explained=j.explained)
     return judged, Moved(found=found, full=full)
+
+
+def _known_reading(j: Judgement, plan: FoldPlan, memo: ScanMemo) -> Moved | None:
+    """A published decoder moved by a speed change that reads an exact comb better (see
+    :func:`.speed.known_reading`), or None."""
+    fs = plan.sample_rate
+    exact = j.decisive.candidate
+    if _speed.is_known(exact) or exact.rate == fs or memo.mono.shape[0] < MIN_SECONDS_TO_CLEAR * fs:
+        return None
+    full = memo.full(0, min(memo.mono.shape[0], int(SPAN_SECONDS * fs)))
+    found = _speed.known_reading(full, plan, exact, memo.mono, full_spectrum)
+    return None if found is None else Moved(found=found, full=full, exact=exact)
 
 
 def _with_part(j: Judgement, located: Located) -> Judgement:
@@ -245,6 +270,7 @@ class AIDetector(Detector):
         located = moved = None
         if j.decisive is not None:
             located = locate_detected(j, plan, memo)
+            moved = _known_reading(j, plan, memo)
         elif seconds >= MIN_SECONDS_TO_CLEAR:
             located = find_part(j, scores, plan, memo, rule)
             if located is not None:

@@ -12,8 +12,10 @@ of the track's first 20 s (:func:`.lattice.full_spectrum`), stepping it so that 
 step, with the capped comb z of the teeth (max of the 3 nearest bins) against random positions. The best comb
 is returned with its factor; where one moved comb fits several candidates (80.96 Hz is 44100 / 512 x 0.94,
 32000 / 384 x 0.9716 and 48000 / 640 x 1.0795), a base is ruled out when teeth above its moved Nyquist frequency
-are lit (its decoder could not have made them); among the rest a published decoder's spacing wins, then the
-factor closest to 1. A phase-vocoder pitch shift, which moves each partial by a different amount, does
+are lit (its decoder could not have made them); among the rest a published decoder (its rate and stride
+product) wins, then a base at the file's own rate, then the factor closest to 1. The lines are the same
+whichever base is read, so this order is a prior, and the verdict says so where an exact reading competes
+(:func:`known_reading`). A phase-vocoder pitch shift, which moves each partial by a different amount, does
 not keep a comb and is not followed.
 
 Off the exact candidate periods every held note is a comb too (its harmonic series at an arbitrary pitch), and
@@ -32,7 +34,7 @@ import numpy as np
 
 from .candidates import Candidate, FoldPlan
 from .coherent import CAP, HIGH_BAND_HZ, TOP_FRACTION
-from .decoders import KNOWN_DELTAS
+from .decoders import KNOWN_DECODERS, SUNO_DELTA_HZ
 from .lattice import SPAN_SECONDS, FullSpectrum
 
 #: Factors searched: +-7.5 % covers speed changes of +-6 % and pitch shifts of +-1 semitone (0.944 .. 1.059).
@@ -45,6 +47,10 @@ SEED_Z = 4.0
 #: Half-width of the refinement around a seed's factor (relative): the dense grid's neighbouring spacings differ
 #: by one 2.69 Hz bin at the top tooth (1.3e-4 of 20 kHz).
 REFINE_HALF_WIDTH = 2e-4
+#: Harmonic relatives of each seed also searched (D x m and D / m), against the published decoders only (few
+#: hypotheses, so few chances for music): the long-term search may rank a comb's coarser or finer lattice
+#: above the comb itself.
+SEED_RELATIVES = (1, 2, 3, 4)
 #: Random positions of the null.
 NULL_POSITIONS = 6000
 #: z a moved comb needs on the whole span, and in each of its thirds.
@@ -107,10 +113,14 @@ def search(spec: FullSpectrum, plan: FoldPlan, seeds: tuple) -> SpeedComb | None
     fs = plan.sample_rate
     comb = _Comb(spec)
     found: list[SpeedComb] = []
-    for spacing, seed_z in seeds[:SEEDS]:
-        if seed_z < SEED_Z:
-            continue
+    strong = [d for d, z in seeds[:SEEDS] if z >= SEED_Z]
+    relatives = {round(d * m, 6) for d in strong for m in SEED_RELATIVES} | \
+        {round(d / m, 6) for d in strong for m in SEED_RELATIVES}
+    spacings = [(d, False) for d in strong] + [(d, True) for d in sorted(relatives - {round(d, 6) for d in strong})]
+    for spacing, relative in spacings:
         for c in plan.candidates:
+            if relative and not is_known(c):
+                continue
             factor = spacing / c.delta_hz
             if not FACTOR_RANGE[0] <= factor <= FACTOR_RANGE[1] or abs(factor - 1.0) < MIN_SHIFT:
                 continue
@@ -127,12 +137,18 @@ def search(spec: FullSpectrum, plan: FoldPlan, seeds: tuple) -> SpeedComb | None
         return None
     # one moved comb fits several bases (80.96 Hz is 86.13 Hz x 0.94, 83.33 Hz x 0.9716 and 75 Hz x 1.0795):
     # a base whose moved Nyquist frequency (rate x factor / 2) lies below teeth that are lit cannot have made
-    # them; among the rest as strong as the best, a published decoder's spacing wins, then the factor closest
-    # to 1
+    # them; among the rest as strong as the best, see :func:`_preference`
     best_z = max(f.z for f in found)
     near = [f for f in found if f.z >= best_z - max(1.0, 0.05 * best_z)]
     possible = [f for f in near if not _lit_above_nyquist(comb, f)] or near
-    return min(possible, key=lambda f: (not _known(f.base.delta_hz), abs(f.factor - 1.0)))
+    return min(possible, key=lambda f: _preference(f, fs))
+
+
+def _preference(found: SpeedComb, sample_rate: int) -> tuple:
+    """Order of the bases one moved comb fits, the first preferred: a published decoder at its own rate and
+    stride product, then a base at the file's own rate (a speed change by resampling keeps the rate; reading
+    the comb at another rate assumes a second resampling), then the factor closest to 1."""
+    return (not is_known(found.base), found.base.rate != sample_rate, abs(found.factor - 1.0))
 
 
 #: z of the teeth above a base's moved Nyquist frequency that rules the base out.
@@ -147,8 +163,49 @@ def _lit_above_nyquist(comb: _Comb, found: SpeedComb) -> bool:
         >= ABOVE_NYQUIST_Z
 
 
-def _known(delta_hz: float) -> bool:
-    return any(abs(delta_hz - k) < 1e-6 * k for k in KNOWN_DELTAS)
+#: (rate, stride product) of the published decoders.
+_KNOWN_PAIRS = frozenset((rate, int(np.prod(strides))) for _n, _f, rate, strides in KNOWN_DECODERS if strides)
+
+
+def is_known(base: Candidate) -> bool:
+    """Whether ``base`` is a published decoder's comb: its rate and stride product, not only its spacing (50 Hz
+    is EnCodec's at 32 kHz, not at 24 kHz), or Suno's measured spacing."""
+    return (base.rate, base.period) in _KNOWN_PAIRS or abs(base.delta_hz - SUNO_DELTA_HZ) < 1e-6 * SUNO_DELTA_HZ
+
+
+#: Finer lattices of an exact comb tried as a published decoder's moved comb (a coarse level may fire first).
+EXACT_SUBDIVISIONS = (1, 2, 3, 4)
+
+
+def known_reading(spec: FullSpectrum, plan: FoldPlan, exact: Candidate, mono: np.ndarray,
+                  full_spectrum) -> SpeedComb | None:
+    """A published decoder at the file's rate, moved by a speed change, that explains an exact comb better than
+    the exact reading, or None.
+
+    An exact comb at ``r' / P'`` can be the same lines as a published decoder's ``r / P`` times a factor
+    (73.5 Hz is 44100 / 600 and also EnCodec 24 kHz's 75 Hz x 0.98): the lines are identical, so the reading
+    is a prior. It is taken only when the exact reading is neither a published decoder nor at the file's rate,
+    the moved one is both, and the moved comb (``exact / m``, m in :data:`EXACT_SUBDIVISIONS`, for a coarse
+    level that fired first) passes the moved-comb tests itself."""
+    fs = plan.sample_rate
+    if is_known(exact) or exact.rate == fs:
+        return None
+    comb = _Comb(spec)
+    top = TOP_FRACTION * fs / 2.0
+    for m in EXACT_SUBDIVISIONS:
+        spacing = exact.delta_hz / m
+        options = [SpeedComb(base=c, factor=spacing / c.delta_hz, delta_hz=spacing, z=0.0, top_hz=top)
+                   for c in plan.candidates if c.rate == fs and is_known(c)]
+        options = [o for o in options
+                   if FACTOR_RANGE[0] <= o.factor <= FACTOR_RANGE[1] and abs(o.factor - 1.0) >= MIN_SHIFT]
+        if not options:
+            continue
+        z = float(comb.z(np.array([spacing]), top)[0])
+        best = min(options, key=lambda o: _preference(o, fs))
+        best = SpeedComb(base=best.base, factor=best.factor, delta_hz=spacing, z=z, top_hz=top)
+        if z >= MOVED_Z_FIRE and not _lit_above_nyquist(comb, best) and in_every_third(mono, fs, best, full_spectrum):
+            return best
+    return None
 
 
 def strongest_teeth(spec: FullSpectrum, found: SpeedComb, count: int = 12) -> list[tuple[float, float]]:
