@@ -48,7 +48,7 @@ from .evidence import AIEvidence, LongTermComb, SpacingMatch, Tooth
 from . import speed as _speed
 from .coherent import CombScore
 from .judge import Judgement, check_comb, judge
-from .lattice import SPAN_SECONDS, FullSpectrum, full_spectrum
+from .lattice import FullSpectrum, full_spectrum
 from .localise import Located, find_part, locate_detected
 from .segments import ScanMemo
 from .model import AIModel, DecisionRule, load_model
@@ -199,16 +199,17 @@ def _moved(j: Judgement, plan: FoldPlan, memo: ScanMemo, spectrum, seeds: tuple,
     must also have the rough tooth envelope of a decoder: a note's partials fall smoothly with their number
     (:func:`.comb.envelope_roughness` under SMOOTH_ENVELOPE_DB on the long-term spectrum)."""
     fs = plan.sample_rate
-    mono = memo.mono
-    full = memo.full(0, min(mono.shape[0], int(SPAN_SECONDS * fs)))
+    a, b = memo.checked_span()
+    full = memo.full(a, b)
     found = _speed.search(full, plan, seeds)
-    if found is None or found.z < _speed.MOVED_Z_FIRE or not _speed.in_every_third(mono, fs, found, full_spectrum):
+    if found is None or found.z < _speed.MOVED_Z_FIRE or \
+            not _speed.in_every_third(memo.mono[a:b], fs, found, full_spectrum):
         return None
     rough = _comb.envelope_roughness(spectrum.mean_db, spectrum.bin_hz, found.delta_hz, fmax=found.top_hz)
     if rough < _comb.SMOOTH_ENVELOPE_DB:
         return None
     score = CombScore(candidate=found.base, z=found.z, z_low=0.0, teeth=0, lit=0, top_hz=found.top_hz)
-    check = check_comb(score, plan, mono, full, rule, factor=found.factor)
+    check = check_comb(score, plan, memo.mono[a:b], full, rule, factor=found.factor)
     if check.why:
         return None
     judged = Judgement(z_star=found.z, decisive=score, strongest=score, checks=[*j.checks, check],
@@ -224,8 +225,9 @@ def _known_reading(j: Judgement, plan: FoldPlan, memo: ScanMemo) -> Moved | None
     exact = j.decisive.candidate
     if _speed.is_known(exact) or exact.rate == fs or memo.mono.shape[0] < MIN_SECONDS_TO_CLEAR * fs:
         return None
-    full = memo.full(0, min(memo.mono.shape[0], int(SPAN_SECONDS * fs)))
-    found = _speed.known_reading(full, plan, exact, memo.mono, full_spectrum)
+    a, b = memo.checked_span()
+    full = memo.full(a, b)
+    found = _speed.known_reading(full, plan, exact, memo.mono[a:b], full_spectrum)
     return None if found is None else Moved(found=found, full=full, exact=exact)
 
 

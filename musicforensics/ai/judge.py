@@ -108,7 +108,7 @@ def judge(scores: list[CombScore], plan: FoldPlan, memo: ScanMemo, rule: Decisio
         # every comb is read on the stretch where the strongest checked comb is strongest: one segment scan and
         # one full-resolution spectrum per track
         if "span" not in spectra:
-            spectra["span"] = strongest_span(memo, score)
+            spectra["span"] = memo.span = strongest_span(memo, score)
         a, b = spectra["span"]
         return mono[a:b], memo.full(a, b)
 

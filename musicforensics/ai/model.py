@@ -52,7 +52,7 @@ class DecisionRule:
     """The gates and the calibration of the verdict (see the module docstring)."""
 
     z_fire: float = 8.0
-    contrast_min: float = 2.0
+    contrast_min: float = 3.0
     consistency_min: float = 0.3
     consistency_min_z: float = 5.0
     drone_share_note: float = 0.2

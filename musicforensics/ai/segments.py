@@ -34,7 +34,7 @@ import scipy.fft as sfft
 
 from ..spectral.kernels import fold as _k
 from .candidates import Candidate
-from .lattice import full_spectrum
+from .lattice import SPAN_SECONDS, full_spectrum
 from .coherent import CAP, HIGH_BAND_HZ, MIN_TEETH, NOISE_BLOCK, SILENT_FRACTION, comb_z, polyphase_bins, power_spectrum
 
 #: Blocks the consistency test splits the track into.
@@ -226,6 +226,15 @@ class ScanMemo:
         self.mono = mono
         self.sample_rate = sample_rate
         self._scans: dict = {}
+        #: the stretch (first, stop) the checks read, once the judge has chosen it (see :func:`.judge.judge`)
+        self.span: tuple[int, int] | None = None
+
+    def checked_span(self) -> tuple[int, int]:
+        """The stretch the checks read, else the first SPAN_SECONDS: the moved-comb search reads the same one,
+        so one full-resolution spectrum serves both."""
+        if self.span is not None:
+            return self.span
+        return 0, min(self.mono.shape[0], round(SPAN_SECONDS * self.sample_rate))
 
     def full(self, first: int, stop: int):
         """The full-resolution spectrum of ``mono[first:stop]`` (:func:`.lattice.full_spectrum`, computed once)."""
