@@ -13,6 +13,9 @@ on the machine):
 * decode: soundfile reading the whole file in float32 blocks, the floor of any analysis;
 * the ``ai`` command's analysis (``analyze_file`` with the ``ai`` detector only: the shared spectral pass with the
   fold accumulation, then the detector), and that minus one decode, in decodes;
+* the AI detector's own work, which a ``scan`` adds to the shared decode and spectral pass: the fold
+  accumulation over the decoded blocks (:class:`musicforensics.ai.fold.FoldAccumulator`, timed on its own) plus
+  the detector's ``analyze`` (CPU time), in decodes;
 * the per-segment work: the block spectra and the 10 s segment z of one comb over the whole track
   (:func:`musicforensics.ai.segments.segment_scan`), in decodes.
 
@@ -76,9 +79,21 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from musicforensics import AnalysisConfig, analyze_file
+    from musicforensics.ai import detector as ai_detector
     from musicforensics.ai.candidates import fold_plan
     from musicforensics.ai.coherent import band_top_hz
+    from musicforensics.ai.fold import FoldAccumulator
     from musicforensics.ai.segments import segment_scan
+
+    detector_cpu: list[float] = []
+    analyze = ai_detector.AIDetector.analyze
+
+    def timed_analyze(self, ctx):
+        seconds, result = cpu(lambda: analyze(self, ctx))
+        detector_cpu.append(seconds)
+        return result
+
+    ai_detector.AIDetector.analyze = timed_analyze
 
     cfg = AnalysisConfig(detectors=("ai",))
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,16 +103,26 @@ def main(argv=None) -> None:
         x, _sr = sf.read(str(track), dtype="float32", always_2d=True)
         mono = x.sum(axis=1)
         candidate = fold_plan(rate).candidates[0]
-        dec, ana, seg = [], [], []
+        blocks = [x[i:i + BLOCK] for i in range(0, x.shape[0], BLOCK)]
+
+        def fold_all() -> None:
+            acc = FoldAccumulator(fold_plan(rate), x.shape[0])
+            for b in blocks:
+                acc(b)
+
+        dec, ana, seg, fold = [], [], [], []
+        detector_cpu.clear()
         for _ in range(args.rounds):
             dec.append(cpu(lambda: decode(track))[0])
             seconds, report = cpu(lambda: analyze_file(str(track), config=cfg))
             ana.append(seconds)
+            fold.append(cpu(fold_all)[0])
             seg.append(cpu(lambda: segment_scan(mono, rate, candidate, band_top_hz(candidate, rate)).segment_z)[0])
-        d, a, s = (statistics.median(v) for v in (dec, ana, seg))
+        d, a, s, f, det = (statistics.median(v) for v in (dec, ana, seg, fold, detector_cpu))
         verdict = report.verdicts["ai"]
         print(f"track: {args.seconds:.0f} s at {rate} Hz from {args.music}; verdict: {verdict.reason}")
         print(f"decode {d:.3f} s CPU; ai analysis {a:.3f} s = {(a - d) / d:.2f} decodes over decode; "
+              f"the detector's own work (folds {f:.3f} s + detector {det:.3f} s) = {(f + det) / d:.2f} decodes; "
               f"per-segment work of one comb {s:.3f} s = {s / d:.2f} decodes")
 
 

@@ -106,14 +106,16 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
     h_teeth = spec.level[teeth]
     mean_teeth, var_teeth = h_teeth.mean(), h_teeth.var() / teeth.size
 
-    def contrast(points: np.ndarray) -> float:
+    def contrast(points: np.ndarray) -> tuple[float, float]:
+        """(contrast against ``points``, their mean level)."""
         h = spec.level[points]
-        return float((mean_teeth - h.mean()) / np.sqrt(var_teeth + h.var() / points.size + 1e-12))
+        mean = float(h.mean())
+        var = float(np.dot(h, h)) / h.size - mean * mean
+        return (mean_teeth - mean) / np.sqrt(var_teeth + max(var, 0.0) / points.size + 1e-12), mean
 
     rng = np.random.default_rng(seed)
     noise_points = rng.integers(lo, hi, NOISE_POSITIONS)
-    c_noise = contrast(noise_points)
-    mean_noise = float(spec.level[noise_points].mean())
+    c_noise, mean_noise = contrast(noise_points)
     excess = max(mean_teeth - mean_noise, 1e-9)
     best, best_m = c_noise, 1
     share, share_m = 0.0, 0
@@ -128,10 +130,10 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
         points = points[(points > lo) & (points < hi)]
         if points.size < MIN_POINTS:
             continue
-        c = contrast(points)
+        c, mean_points = contrast(points)
         if c < best:
             best, best_m = c, m
-        lit = (float(spec.level[points].mean()) - mean_noise) / excess
+        lit = (mean_points - mean_noise) / excess
         if lit > share:
             share, share_m = lit, m
     for spacing in known:
@@ -141,7 +143,7 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
         points = np.round(j * spacing / spec.bin_hz).astype(np.int64)
         points = points[(points > lo) & (points < hi)]
         if points.size >= MIN_POINTS:
-            c = contrast(points)
+            c, _mean = contrast(points)
             if c < best:
                 best, best_m = c, 0
     return Contrast(c_min=best, m=best_m, c_noise=c_noise, share=share, share_m=share_m)
