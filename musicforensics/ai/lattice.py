@@ -1,4 +1,5 @@
-"""Is a comb a decoder's, or periodic music? Tests on a full-resolution spectrum of the track's first 20 s.
+"""Is a comb a decoder's, or periodic music? Tests on a full-resolution spectrum of 20 s of the track (the
+stretch where the strongest checked comb is strongest, see :func:`.judge.strongest_span`).
 
 A decoder adds lines at ``k Delta`` and nothing between them. Music can light the same teeth: a sample-exact
 loop of ``L`` samples has lines at every multiple of ``fs / L``, a drum pattern sequenced on a tempo grid repeats

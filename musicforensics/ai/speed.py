@@ -8,7 +8,8 @@ spacing gives the factor away.
 The search is seeded by the long-term spectrum's dense comb search (:func:`.comb.comb_search`, which scores every
 spacing from 15 to 400 Hz, not only the candidates): for each of its strongest spacings ``D`` and every candidate
 ``r / P`` with ``D / (r / P)`` within :data:`FACTOR_RANGE`, the factor is refined on the full-resolution spectrum
-of the track's first 20 s (:func:`.lattice.full_spectrum`), stepping it so that the top tooth moves one bin per
+of the 20 s the checks read (:meth:`.segments.ScanMemo.checked_span`: the first 20 s when no comb was checked)
+(:func:`.lattice.full_spectrum`), stepping it so that the top tooth moves one bin per
 step, with the capped comb z of the teeth (max of the 3 nearest bins) against random positions. The best comb
 is returned with its factor; where one moved comb fits several candidates (80.96 Hz is 44100 / 512 x 0.94,
 32000 / 384 x 0.9716 and 48000 / 640 x 1.0795), a base is ruled out when teeth above its moved Nyquist frequency
