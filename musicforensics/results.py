@@ -16,6 +16,7 @@ Evidence of a kind no detector declares is kept as :class:`MappingEvidence`.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import sys
 import types
@@ -101,20 +102,33 @@ def _shape(tp: Any) -> tuple[str, Any]:
     return "plain", None
 
 
-def _revive(tp: Any, value: Any) -> Any:
-    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
-    if value is None:
-        return None
+@functools.cache
+def _reviver(tp: Any):
+    """A function that reads plain JSON data as the annotated type ``tp`` (nested records, tuples, dicts), or None
+    where the data is used as it is; built once per annotation, not once per value read (a rescan reads
+    thousands). None stays None at every level."""
     kind, inner = _shape(tp)
     if kind == "optional":
-        return _revive(inner, value)
+        return _reviver(inner)
     if kind == "record":
-        return inner.from_dict(value)
-    if kind == "tuple" and isinstance(value, (list, tuple)):
-        return tuple(_revive(inner, v) for v in value)
-    if kind == "dict" and isinstance(value, dict):
-        return {k: _revive(inner, v) for k, v in value.items()}
-    return value
+        return lambda v: None if v is None else inner.from_dict(v)
+    if kind == "tuple":
+        item = _reviver(inner)
+        if item is None:
+            return lambda v: tuple(v) if isinstance(v, (list, tuple)) else v
+        return lambda v: tuple(item(x) for x in v) if isinstance(v, (list, tuple)) else v
+    if kind == "dict":
+        item = _reviver(inner)
+        if item is None:
+            return lambda v: dict(v) if isinstance(v, dict) else v
+        return lambda v: {k: item(x) for k, x in v.items()} if isinstance(v, dict) else v
+    return None
+
+
+def _revive(tp: Any, value: Any) -> Any:
+    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
+    revive = _reviver(tp)
+    return value if revive is None or value is None else revive(value)
 
 
 class EvidenceRecord:
@@ -134,9 +148,10 @@ class EvidenceRecord:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]):
         kwargs = {}
-        for name, hint, required in _field_plan(cls):
+        for name, hint, required, revive in _field_plan(cls):
             if name in data:
-                kwargs[name] = _revive(hint, data[name])
+                value = data[name]
+                kwargs[name] = value if revive is None or value is None else revive(value)
             elif required:
                 # a field the record lacks (partial or older records): an empty sequence, else None
                 kwargs[name] = () if typing.get_origin(hint) is tuple else None
@@ -144,11 +159,12 @@ class EvidenceRecord:
 
 
 @functools.lru_cache(maxsize=None)
-def _field_plan(cls: type) -> tuple[tuple[str, Any, bool], ...]:
-    """(name, annotated type, has no default) of each field of an evidence record: resolving the annotations once
-    per class, not once per record read (a rescan reads thousands)."""
+def _field_plan(cls: type) -> tuple[tuple[str, Any, bool, Any], ...]:
+    """(name, annotated type, has no default, its reviver or None) of each field of an evidence record: resolving
+    the annotations once per class, not once per record read (a rescan reads thousands)."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name], f.default is MISSING and f.default_factory is MISSING) for f in fields(cls))
+    return tuple((f.name, hints[f.name], f.default is MISSING and f.default_factory is MISSING, _reviver(hints[f.name]))
+                 for f in fields(cls))
 
 
 def optional(**kw) -> Any:
@@ -249,13 +265,20 @@ class DetectorResult:
         }
 
 
+#: TrackReport fields a change of which leaves its ``source_json`` valid (written over, or never serialised).
+_NOT_SERIALISED = frozenset({"path", "source_json", "spectrum", "pass_seconds"})
+
+
 @dataclass
 class TrackReport:
     """The result for one file: facts, verdicts and the detectors that produced them.
 
     ``spectrum`` and ``pass_seconds`` live in memory only (never serialised): the long-term spectrum that
     :func:`~musicforensics.pipeline.analysis.analyze_file` keeps for plots and training, and the seconds of its
-    spectral pass (decoding included) for benchmarks.
+    spectral pass (decoding included) for benchmarks. ``source_json``: the JSON text and object a report was read
+    from (:meth:`from_json`, a stored result); :meth:`to_dict` and the JSON Lines writer reuse them instead of
+    serialising the report again, as long as only ``path`` changes (setting any other field drops them; a report
+    read back is not modified in place).
     """
 
     path: str
@@ -271,6 +294,12 @@ class TrackReport:
     analyzer_version: str = __version__
     spectrum: Any = field(default=None, repr=False, compare=False)
     pass_seconds: float = field(default=0.0, repr=False, compare=False)
+    source_json: tuple[str, dict] | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _NOT_SERIALISED and self.__dict__.get("source_json") is not None:
+            object.__setattr__(self, "source_json", None)
+        object.__setattr__(self, name, value)
 
     @property
     def findings(self) -> list[str]:
@@ -278,6 +307,8 @@ class TrackReport:
         return sorted(k for k, f in self.verdicts.items() if f.detected and not f.inconclusive)
 
     def to_dict(self) -> dict:
+        if self.source_json is not None:
+            return {**self.source_json[1], "path": self.path}
         return {
             "schema_version": SCHEMA_VERSION,
             "path": self.path,
@@ -311,6 +342,14 @@ class TrackReport:
             config_key=(data.get("analyzer") or {}).get("config_key", ""),
             analyzer_version=(data.get("analyzer") or {}).get("version", ""),
         )
+
+    @classmethod
+    def from_json(cls, text: str, evidence_types: EvidenceTypes | None = None) -> TrackReport:
+        """:meth:`from_dict` of the JSON ``text``, keeping the text and object as ``source_json``."""
+        data = json.loads(text)
+        report = cls.from_dict(data, evidence_types)
+        report.source_json = (text, data)
+        return report
 
     def without_memory(self) -> "TrackReport":
         """The report without its in-memory parts (what travels between processes)."""

@@ -142,6 +142,26 @@ def test_lookup_reuses_unchanged_rehashes_touched_and_misses_changed(library, tm
             assert st.lookup(path, config_key=ckey, analyzer=akey)[2] == "changed"
 
 
+def test_a_stored_report_is_written_as_stored_only_while_unchanged(library, tmp_path):
+    """A reused report writes the stored JSON text as it is (the same bytes as a new serialisation); under
+    another path, or once a field changed, it is serialised again and says so."""
+    from musicforensics.evidence.formats.jsonl import record
+
+    path = str(library / "t000.flac")
+    ckey, akey = CFG.cache_key(), analyzer_key(CFG)
+    report = analyse_item(discover([path])[0], CFG)
+    with ResultStore(tmp_path / "s.sqlite") as st:
+        st.put(report, st.lookup(path, config_key=ckey, analyzer=akey)[1], config_key=ckey, analyzer=akey)
+        got = st.lookup(path, config_key=ckey, analyzer=akey)[0]
+        assert got.source_json is not None and record(got) == record(report)
+        report.source_json = None  # the reference: serialised field by field
+        assert got.to_dict() == json.loads(record(report))
+        got.path = "elsewhere/t000.flac"
+        assert json.loads(record(got)) == {**json.loads(record(report)), "path": "elsewhere/t000.flac"}
+        got.status = STATUS_ERROR
+        assert got.source_json is None and json.loads(record(got))["status"] == STATUS_ERROR
+
+
 def test_error_results_are_retried_unless_asked_not_to(library, tmp_path):
     path = str(library / "t001.flac")
     ckey, akey = CFG.cache_key(), analyzer_key(CFG)

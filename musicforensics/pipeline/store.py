@@ -313,7 +313,7 @@ class ResultStore:
         if status == STATUS_ERROR and retry_errors:
             return None, st, "error-retry"
         if not verify and size == st.size and mtime_ns == st.mtime_ns and stored_hash is not None:
-            return TrackReport.from_dict(json.loads(blob), evidence_types()), st, "unchanged"
+            return TrackReport.from_json(blob, evidence_types()), st, "unchanged"
         if stored_hash is None or size != st.size:
             return None, st, "changed"
         try:
@@ -328,7 +328,7 @@ class ResultStore:
             with self._transaction() as db:
                 db.execute("UPDATE results SET mtime_ns=? WHERE path=? AND config_key=? AND analyzer=?",
                            (st.mtime_ns, st.real, config_key, analyzer))
-        return TrackReport.from_dict(json.loads(blob), evidence_types()), st, "same-content"
+        return TrackReport.from_json(blob, evidence_types()), st, "same-content"
 
     @_store_errors
     def put(self, report: TrackReport, stat: FileStat, *, config_key: str, analyzer: str,
@@ -380,7 +380,7 @@ class ResultStore:
             args.append(analyzer)
         try:
             rows = self._db.execute(sql + " ORDER BY path", args).fetchall()
-            reports = [TrackReport.from_dict(json.loads(blob), evidence_types()) for (blob,) in rows]
+            reports = [TrackReport.from_json(blob, evidence_types()) for (blob,) in rows]
         except sqlite3.DatabaseError as exc:
             raise _damaged(self.path, exc) from None
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
