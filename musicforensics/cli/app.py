@@ -54,13 +54,16 @@ class _StdoutGuard:
     work at once (engines terminate their workers), passes through Typer's own EPIPE handling (which would exit
     1, the "findings" code) and ends the process like a shell tool killed by SIGPIPE."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, state: dict | None = None):
         self._stream = stream
+        self._state = {} if state is None else state
 
     def _guarded(self, call, *args):
         try:
             return call(*args)
         except BrokenPipeError:
+            # the run is stopping: the pipe watcher's own interrupt, if it comes now, must not stop the clean-up
+            self._state["pipe_closed"] = self._state["stopping"] = True
             raise Interrupted(_PIPE_CLOSED, EXIT_BROKEN_PIPE) from None
 
     def write(self, text):
@@ -91,7 +94,10 @@ def _install_signal_handlers(state: dict) -> None:
         swallowed = state.pop("swallowed", None)
         if swallowed is not None:
             raise swallowed
+        from_watcher = state.pop("pipe_signal", False)
         if state.get("stopping"):
+            if from_watcher:
+                return  # the run is already stopping (a write found the pipe closed): let the clean-up finish
             os._exit(128 + signum)
         state["stopping"] = True
         if state.get("pipe_closed"):
@@ -154,7 +160,7 @@ def _watch_stdout_pipe(state: dict) -> None:
         while True:
             events = poller.poll()
             if any(ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _fd, ev in events):
-                state["pipe_closed"] = True
+                state["pipe_closed"] = state["pipe_signal"] = True
                 _thread.interrupt_main(signal.SIGINT)
                 return
 
@@ -177,7 +183,7 @@ def main() -> None:
     state: dict = {}
     try:
         _install_signal_handlers(state)
-        sys.stdout = _StdoutGuard(sys.stdout)
+        sys.stdout = _StdoutGuard(sys.stdout, state)
         _watch_stdout_pipe(state)
         try:
             app(prog_name="musicforensics")

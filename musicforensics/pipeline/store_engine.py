@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from ..config import AnalysisConfig
-from ..errors import StoreError
+from ..errors import Interrupted, StoreError
 from ..results import TrackReport
 from .engines import prepare
 from .store import FileStat, ResultStore, StoreStats, analyzer_key
@@ -110,11 +110,24 @@ class StoreEngine:
             # the scan row first: stopping the workers can itself be interrupted (a second signal, or an
             # interrupt raised again after Python dropped it in a callback), and the row must not stay "running"
             try:
-                self.store.end_scan(self.scan_id, stats, state="interrupted")
-            except StoreError:
-                pass
+                self._record_interrupted(stats)
             finally:
                 if inner is not None:
                     inner.close()
             raise
         self.store.end_scan(self.scan_id, stats)
+
+    def _record_interrupted(self, stats: StoreStats) -> None:
+        """Mark the scan interrupted; an interrupt that arrives while the row is written (a second signal, the
+        pipe watcher after a failed write) is held back until it is, so the row never stays "running"."""
+        pending: BaseException | None = None
+        for _attempt in range(3):
+            try:
+                self.store.end_scan(self.scan_id, stats, state="interrupted")
+                break
+            except StoreError:
+                break
+            except Interrupted as exc:
+                pending = exc
+        if pending is not None:
+            raise pending
