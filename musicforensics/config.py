@@ -12,6 +12,19 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .errors import ParameterError
 
+#: Environment variables that set the thread count of NumPy's BLAS (OpenBLAS, MKL, OpenMP builds).
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def one_blas_thread_by_default() -> None:
+    """Ask NumPy's BLAS for one thread, unless the user set a count: a scan runs one analysis per core already,
+    and BLAS threads on top of it made two workers slower than one (measured: docs/performance.md). Takes
+    effect only in a process that has not loaded NumPy yet (BLAS reads it once); results do not depend on it."""
+    import os
+
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+
 #: Frame length of the long-term STFT, in samples. 16384 at 44.1 kHz is the fakeprint resolution
 #: (2.69 Hz bins; Afchar et al., ISMIR 2025) and resolves codec walls to a few Hz.
 DEFAULT_N_FFT = 16384

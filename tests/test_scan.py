@@ -85,6 +85,22 @@ def test_results_identical_whatever_the_job_count(library):
     assert t1.to_dict() == t2.to_dict() == {"files": 5, "ok": 3, "inconclusive": 0, "error": 2, "findings": {"bitpadded": 1}}
 
 
+def test_pool_workers_get_one_blas_thread_unless_the_user_chose():
+    """The pool's workers ask BLAS for one thread (two workers each with a thread per core ran slower than one
+    worker); a count the user set is kept."""
+    import subprocess
+    import sys
+
+    code = ("import os; import musicforensics.pipeline.preload; "
+            "print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["1", "1"], out.stderr
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OPENBLAS_NUM_THREADS": "3"},
+                         capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["3", "1"], out.stderr
+
+
 def test_on_result_sees_reports_in_discovery_order(library):
     items = discover([str(library)])
     seen = []

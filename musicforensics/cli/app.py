@@ -14,6 +14,7 @@ import sys
 import typer
 
 from .._version import __version__
+from ..config import one_blas_thread_by_default
 from ..errors import Interrupted
 from ..exit_codes import EXIT_BROKEN_PIPE
 from . import cmd_ai, cmd_evaluate, cmd_explain, cmd_lossy, cmd_report, cmd_scan, cmd_store, cmd_train
@@ -181,6 +182,7 @@ def main() -> None:
     """Console-script entry point: exit codes 0/1/2/3 from the command, 130 after Ctrl-C, 143 after SIGTERM,
     141 when the reader of standard output went away."""
     state: dict = {}
+    one_blas_thread_by_default()  # the command has not loaded NumPy yet; its workers inherit the setting
     try:
         _install_signal_handlers(state)
         sys.stdout = _StdoutGuard(sys.stdout, state)

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import signal
 
+from ..config import one_blas_thread_by_default
+
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+one_blas_thread_by_default()  # before NumPy loads: the workers forked from this server inherit it
 
 from .analysis import warm_up  # noqa: E402 - after the signal: Ctrl-C during these imports is the scan's
 
