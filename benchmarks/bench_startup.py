@@ -3,7 +3,7 @@
 Usage::
 
     python -m benchmarks.bench_startup [--runs 7] [--seconds 20] [--small 24] [--large 96] [--dir DIR] [--keep]
-        [--skip-dask] [--skip-flac-detective] [--fd-files 8] [--markdown FILE]
+        [--skip-dask] [--skip-flac-detective] [--fd-files 8] [--markdown FILE] [--only PART ...]
 
 Needs ``hyperfine`` on PATH. Every figure is a whole command from launch to exit (``python -m musicforensics``,
 so start-up, discovery, rendering and worker start are included), timed by hyperfine. The commands of a section run
@@ -19,9 +19,12 @@ where it helps on a loaded machine:
    the rescan imported numba or started a worker;
 3. **scaling**: ``scan -j 1`` against ``-j 2`` on the small and on the large folder;
 4. **Dask** (``distributed`` installed, unless ``--skip-dask``): ``--engine dask -j 2`` (a LocalCluster) against
-   the local pool ``-j 2`` on the small folder;
+   the local pool ``-j 2`` on the small folder, and per further file once the workers run (both folders:
+   ``(t_large - t_small) / (large - small)``, Dask against the pool);
 5. **FLAC Detective** (``flac-detective`` on PATH or beside this Python, unless ``--skip-flac-detective``):
    ``--workers 2`` against ``scan -j 2`` on ``--fd-files`` files of the small folder (one run each: it is slow).
+
+``--only PART`` (repeatable: startup, rescan, jobs, dask, flac-detective) runs those parts alone.
 
 The material is ``--seconds``-long 44.1 kHz/16-bit stereo FLAC files (tones, a sweep, noise) written into
 ``--dir`` (a temporary folder, deleted unless ``--keep``). Never a unit test: the numbers depend on the machine
@@ -110,7 +113,10 @@ def main(argv=None) -> int:
     ap.add_argument("--skip-flac-detective", action="store_true")
     ap.add_argument("--fd-files", type=int, default=8, help="files of the small folder FLAC Detective gets")
     ap.add_argument("--markdown", type=Path, default=None)
+    ap.add_argument("--only", choices=("startup", "rescan", "jobs", "dask", "flac-detective"), action="append",
+                    help="run only these parts (repeatable; default: all)")
     args = ap.parse_args(argv)
+    parts = set(args.only or ("startup", "rescan", "jobs", "dask", "flac-detective"))
 
     root = args.dir or Path(tempfile.mkdtemp(prefix="mf_bench_startup_"))
     root.mkdir(parents=True, exist_ok=True)
@@ -130,79 +136,93 @@ def main(argv=None) -> int:
 
     try:
         # 1. start-up
-        t = hyperfine({"python -c pass": q(PY, "-c", "pass"), "--help": q(*MF, "--help"),
-                       "scan --help": q(*MF, "scan", "--help"), "store --help": q(*MF, "store", "--help")},
-                      runs=max(args.runs, 10), out=hf)
-        base = t["python -c pass"]
-        for name in ("--help", "scan --help", "store --help"):
-            rows.append((f"`musicforensics {name}`", f"{1e3 * t[name]['median']:.0f} ms",
-                         f"{ratio(t[name], base):.1f}x `python -c pass` ({1e3 * base['median']:.0f} ms; rounds "
-                         f"{spread(t[name], base)}); CPU {1e3 * t[name]['cpu']:.0f} ms, "
-                         f"{t[name]['cpu'] / base['cpu']:.1f}x; imports "
-                         f"{', '.join(heavy_imports(name.split())) or 'no numba, scipy or matplotlib'}"))
+        if "startup" in parts:
+            t = hyperfine({"python -c pass": q(PY, "-c", "pass"), "--help": q(*MF, "--help"),
+                           "scan --help": q(*MF, "scan", "--help"), "store --help": q(*MF, "store", "--help")},
+                          runs=max(args.runs, 10), out=hf)
+            base = t["python -c pass"]
+            for name in ("--help", "scan --help", "store --help"):
+                rows.append((f"`musicforensics {name}`", f"{1e3 * t[name]['median']:.0f} ms",
+                             f"{ratio(t[name], base):.1f}x `python -c pass` ({1e3 * base['median']:.0f} ms; rounds "
+                             f"{spread(t[name], base)}); CPU {1e3 * t[name]['cpu']:.0f} ms, "
+                             f"{t[name]['cpu'] / base['cpu']:.1f}x; imports "
+                             f"{', '.join(heavy_imports(name.split())) or 'no numba, scipy or matplotlib'}"))
 
         # 2. rescan of unchanged folders
-        stores = {folder: root / f"{folder.name}.sqlite" for folder in (small, large)}
-        for folder, store in stores.items():
-            if store.exists():
-                store.unlink()
-            subprocess.run([*MF, "scan", folder, "-q", "-f", "jsonl", "-o", out, "--force", "-j", "2",
-                            "--store", store], check=False, stdout=subprocess.DEVNULL)
-        t = hyperfine({"pass": q(PY, "-c", "pass"),
-                       "small": scan(small, "-j", "2", "--store", stores[small]),
-                       "large": scan(large, "-j", "2", "--store", stores[large])}, runs=args.runs, out=hf)
-        per_file = statistics.median((b - a) / (args.large - args.small)
-                                     for a, b in zip(t["small"]["times"], t["large"]["times"]))
-        per_file_cpu = (t["large"]["cpu"] - t["small"]["cpu"]) / (args.large - args.small)
-        loads = heavy_imports(["scan", small, "-q", "-f", "jsonl", "-o", out, "--force", "-j", "2",
-                               "--store", stores[small]])
-        rows.append((f"rescan of {args.small} unchanged files (`--store`, `-j 2`)", f"{t['small']['median']:.2f} s",
-                     f"{ratio(t['small'], t['pass']):.1f}x `python -c pass` (rounds {spread(t['small'], t['pass'])}); "
-                     f"CPU {1e3 * t['small']['cpu']:.0f} ms; imports "
-                     f"{', '.join(loads) or 'no numba, scipy or matplotlib, starts no worker'}"))
-        rows.append(("each further unchanged file", f"{1e3 * per_file:.2f} ms",
-                     f"rescan of {args.large} against {args.small} files; CPU {1e3 * per_file_cpu:.2f} ms"))
+        if "rescan" in parts:
+            stores = {folder: root / f"{folder.name}.sqlite" for folder in (small, large)}
+            for folder, store in stores.items():
+                if store.exists():
+                    store.unlink()
+                subprocess.run([*MF, "scan", folder, "-q", "-f", "jsonl", "-o", out, "--force", "-j", "2",
+                                "--store", store], check=False, stdout=subprocess.DEVNULL)
+            t = hyperfine({"pass": q(PY, "-c", "pass"),
+                           "small": scan(small, "-j", "2", "--store", stores[small]),
+                           "large": scan(large, "-j", "2", "--store", stores[large])}, runs=args.runs, out=hf)
+            per_file = statistics.median((b - a) / (args.large - args.small)
+                                         for a, b in zip(t["small"]["times"], t["large"]["times"]))
+            per_file_cpu = (t["large"]["cpu"] - t["small"]["cpu"]) / (args.large - args.small)
+            loads = heavy_imports(["scan", small, "-q", "-f", "jsonl", "-o", out, "--force", "-j", "2",
+                                   "--store", stores[small]])
+            rows.append((f"rescan of {args.small} unchanged files (`--store`, `-j 2`)", f"{t['small']['median']:.2f} s",
+                         f"{ratio(t['small'], t['pass']):.1f}x `python -c pass` (rounds {spread(t['small'], t['pass'])}); "
+                         f"CPU {1e3 * t['small']['cpu']:.0f} ms; imports "
+                         f"{', '.join(loads) or 'no numba, scipy or matplotlib, starts no worker'}"))
+            rows.append(("each further unchanged file", f"{1e3 * per_file:.2f} ms",
+                         f"rescan of {args.large} against {args.small} files; CPU {1e3 * per_file_cpu:.2f} ms"))
 
         # 3. scaling with jobs
-        for folder, n in ((small, args.small), (large, args.large)):
-            t = hyperfine({"j1": scan(folder, "-j", "1"), "j2": scan(folder, "-j", "2")},
-                          runs=max(3, args.runs // 2), out=hf)
-            rows.append((f"`scan -j 2` against `-j 1`, {n} x {args.seconds:g} s FLAC",
-                         f"{ratio(t['j1'], t['j2']):.2f}x faster",
-                         f"-j 1 {t['j1']['median']:.2f} s, -j 2 {t['j2']['median']:.2f} s (rounds "
-                         f"{spread(t['j1'], t['j2'])})"))
+        if "jobs" in parts:
+            for folder, n in ((small, args.small), (large, args.large)):
+                t = hyperfine({"j1": scan(folder, "-j", "1"), "j2": scan(folder, "-j", "2")},
+                              runs=max(3, args.runs // 2), out=hf)
+                rows.append((f"`scan -j 2` against `-j 1`, {n} x {args.seconds:g} s FLAC",
+                             f"{ratio(t['j1'], t['j2']):.2f}x faster",
+                             f"-j 1 {t['j1']['median']:.2f} s, -j 2 {t['j2']['median']:.2f} s (rounds "
+                             f"{spread(t['j1'], t['j2'])})"))
 
         # 4. Dask LocalCluster against the local pool
-        try:
-            import distributed  # noqa: F401
-            has_dask = True
-        except ImportError:
-            has_dask = False
-        if not args.skip_dask and has_dask:
-            t = hyperfine({"local": scan(small, "-j", "2"), "dask": scan(small, "-j", "2", "--engine", "dask")},
-                          runs=max(3, args.runs // 2), out=hf)
-            rows.append((f"Dask LocalCluster against the local pool, `-j 2`, {args.small} files",
-                         f"{ratio(t['dask'], t['local']):.2f}x the time",
-                         f"local {t['local']['median']:.2f} s, dask {t['dask']['median']:.2f} s (rounds "
-                         f"{spread(t['dask'], t['local'])})"))
+        if "dask" in parts:
+            try:
+                import distributed  # noqa: F401
+                has_dask = True
+            except ImportError:
+                has_dask = False
+            if not args.skip_dask and has_dask:
+                t = hyperfine({"local": scan(small, "-j", "2"), "dask": scan(small, "-j", "2", "--engine", "dask"),
+                               "local_large": scan(large, "-j", "2"),
+                               "dask_large": scan(large, "-j", "2", "--engine", "dask")},
+                              runs=max(3, args.runs // 2), out=hf)
+                rows.append((f"Dask LocalCluster against the local pool, `-j 2`, {args.small} files",
+                             f"{ratio(t['dask'], t['local']):.2f}x the time",
+                             f"local {t['local']['median']:.2f} s, dask {t['dask']['median']:.2f} s (rounds "
+                             f"{spread(t['dask'], t['local'])}): the cluster's own start included"))
+                # once the workers run: the time of the files beyond the small folder's, engine against engine
+                extra = args.large - args.small
+                local_per = (t["local_large"]["median"] - t["local"]["median"]) / extra
+                dask_per = (t["dask_large"]["median"] - t["dask"]["median"]) / extra
+                rows.append((f"the same once the workers run ({args.large} against {args.small} files)",
+                             f"{dask_per / local_per:.2f}x the time per file",
+                             f"local {1e3 * local_per:.0f} ms, dask {1e3 * dask_per:.0f} ms per further file"))
 
         # 5. FLAC Detective on the same files
-        fd = shutil.which("flac-detective") or shutil.which("flac-detective", path=str(Path(PY).parent))
-        if not args.skip_flac_detective and fd:
-            work = root / "fd_work"
-            work.mkdir(exist_ok=True)
-            subset = root / f"fd{args.fd_files}"
-            shutil.rmtree(subset, ignore_errors=True)
-            subset.mkdir()
-            files = sorted(small.glob("*.flac"))[: args.fd_files]
-            for f in files:
-                shutil.copyfile(f, subset / f.name)
-            fd_line = q(fd, "--format", "json", "--work-dir", work, "--output", work / "report.json",
-                        "--no-update-check", "--workers", 2, *sorted(subset.glob("*.flac")))
-            t = hyperfine({"ours": scan(subset, "-j", "2"), "fd": fd_line}, runs=1, warmup=0, out=hf)
-            rows.append((f"FLAC Detective `--workers 2` against `scan -j 2`, {len(files)} files",
-                         f"{ratio(t['fd'], t['ours']):.0f}x faster",
-                         f"musicforensics {t['ours']['median']:.2f} s, FLAC Detective {t['fd']['median']:.1f} s"))
+        if "flac-detective" in parts:
+            fd = shutil.which("flac-detective") or shutil.which("flac-detective", path=str(Path(PY).parent))
+            if not args.skip_flac_detective and fd:
+                work = root / "fd_work"
+                work.mkdir(exist_ok=True)
+                subset = root / f"fd{args.fd_files}"
+                shutil.rmtree(subset, ignore_errors=True)
+                subset.mkdir()
+                files = sorted(small.glob("*.flac"))[: args.fd_files]
+                for f in files:
+                    shutil.copyfile(f, subset / f.name)
+                fd_line = q(fd, "--format", "json", "--work-dir", work, "--output", work / "report.json",
+                            "--no-update-check", "--workers", 2, *sorted(subset.glob("*.flac")))
+                t = hyperfine({"ours": scan(subset, "-j", "2"), "fd": fd_line}, runs=1, warmup=0, out=hf)
+                rows.append((f"FLAC Detective `--workers 2` against `scan -j 2`, {len(files)} files",
+                             f"{ratio(t['fd'], t['ours']):.0f}x faster",
+                             f"musicforensics {t['ours']['median']:.2f} s, FLAC Detective {t['fd']['median']:.1f} s"))
     finally:
         if not args.keep and args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
