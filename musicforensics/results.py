@@ -85,7 +85,7 @@ def _plain(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=None)
 def _shape(tp: Any) -> tuple[str, Any]:
-    """How :func:`_revive` reads a value annotated ``tp``: ("optional", the type inside), ("record", the record
+    """How :func:`_reviver` reads a value annotated ``tp``: ("optional", the type inside), ("record", the record
     class), ("tuple", the item type), ("dict", the value type) or ("plain", None); worked out once per annotation,
     not once per value read (a rescan reads thousands)."""
     origin = typing.get_origin(tp)
@@ -123,12 +123,6 @@ def _reviver(tp: Any):
             return lambda v: dict(v) if isinstance(v, dict) else v
         return lambda v: {k: item(x) for k, x in v.items()} if isinstance(v, dict) else v
     return None
-
-
-def _revive(tp: Any, value: Any) -> Any:
-    """``value`` (plain JSON data) as the annotated type ``tp``: nested records, tuples, dicts."""
-    revive = _reviver(tp)
-    return value if revive is None or value is None else revive(value)
 
 
 class EvidenceRecord:
