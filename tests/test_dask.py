@@ -101,6 +101,21 @@ def test_local_cluster_gives_the_same_results_each_index_once(cluster, library, 
     assert tally.to_dict() == ref_tally.to_dict() and tally.exit_code() == ref_tally.exit_code() == 3
 
 
+def test_own_local_cluster_workers_keep_glibcs_adaptive_malloc(monkeypatch):
+    """Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers, which made the analysis 2.3x slower
+    there; the engine's own local cluster leaves it out."""
+    require_module("distributed")
+    from musicforensics.pipeline.dask_engine import DaskEngine
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    client, cluster = DaskEngine(workers=1)._connect(CFG)
+    try:
+        assert client.submit(os.environ.get, "MALLOC_TRIM_THRESHOLD_", pure=False).result(timeout=120) is None
+    finally:
+        client.close()
+        cluster.close()
+
+
 @pytest.mark.slow
 def test_worker_killed_mid_scan_loses_nothing_and_counts_nothing_twice(cluster, library, reference):
     from distributed import Client

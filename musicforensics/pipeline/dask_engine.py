@@ -32,6 +32,8 @@ from ..errors import EngineError, ParameterError
 from ..results import STATUS_ERROR, TrackReport
 from .work import ScanItem, analyse_item
 
+#: Dask's configuration of the environment its nannies give the worker processes.
+PRE_SPAWN_ENVIRON = "distributed.nanny.pre-spawn-environ"
 #: Tasks kept submitted per worker thread (enough to hide scheduling latency, few enough to stay light).
 WINDOW_PER_THREAD = 2
 #: Smallest submission window, for clusters whose workers have not joined yet.
@@ -115,9 +117,16 @@ class DaskEngine:
         cluster = None
         try:
             if self.scheduler is None:
-                # loopback only, and a free port for the scheduler's HTTP endpoint (never a clash on 8787)
-                cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                import dask
+
+                # loopback only, and a free port for the scheduler's HTTP endpoint (never a clash on 8787); the
+                # workers without Dask's MALLOC_TRIM_THRESHOLD_ (its nannies set 64 KiB, which turns off glibc's
+                # adaptive mmap threshold: every large NumPy temporary is then mapped and faulted in afresh, and
+                # the analysis ran 2.3x slower in the workers than in the local pool)
+                with dask.config.set({f"{PRE_SPAWN_ENVIRON}.MALLOC_TRIM_THRESHOLD_": None}):
+                    cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                           silence_logs=logging.ERROR)
                 address = cluster.scheduler_address
             else:
                 address = self.scheduler
