@@ -894,13 +894,18 @@ def write_manifest(items: list[Item], out: Path) -> list[dict]:
     columns = MANIFEST_COLUMNS
     if any(it.phase >= 5 for it in items):
         columns += evasion.EVASION_COLUMNS
+    save_manifest(out, rows, columns)
+    return rows
+
+
+def save_manifest(out: Path, rows: list[dict], columns) -> None:
+    """Write ``out/manifest.csv`` whole or not at all (a temporary file renamed over it)."""
     tmp = out / ".part.manifest.csv"
     with open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     os.replace(tmp, out / "manifest.csv")
-    return rows
 
 
 def _package_versions() -> dict[str, str]:

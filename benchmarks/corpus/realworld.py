@@ -40,7 +40,6 @@ rate they were encoded at, with ffmpeg and no dither (Opus, decoded at 48 kHz, b
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import sys
@@ -55,6 +54,7 @@ import numpy as np
 import soundfile as sf
 
 from . import codecs
+from .items import hash_key
 
 #: Recordings shorter than this are not used (seconds).
 MIN_SOURCE_SECONDS = 5.0
@@ -125,10 +125,6 @@ class LayerItem:
     meta: dict = field(default_factory=dict)
 
 
-def _hash(seed: int, text: str) -> str:
-    return hashlib.sha256(f"{seed}:{text}".encode()).hexdigest()
-
-
 def recording_key(path: str) -> str:
     """The name a recording is grouped by for the split: the file name after the publisher prefix (``essentia__``,
     ``smstools__``...), so one recording published by two projects lands in one split."""
@@ -148,11 +144,11 @@ def select_recordings(source: Path, *, seed: int) -> tuple[list[Recording], dict
             skipped[r["path"]] = EXCLUDED[r["path"]]
             continue
         chosen.append(r)
-    keys = sorted({recording_key(r["path"]) for r in chosen}, key=lambda k: _hash(seed, "split:" + k))
+    keys = sorted({recording_key(r["path"]) for r in chosen}, key=lambda k: hash_key(seed, "split:" + k))
     n_dev = (len(keys) + 1) // 2
     split_of = {k: ("dev" if i < n_dev else "eval") for i, k in enumerate(keys)}
     by_split = {s: sorted((r for r in chosen if split_of[recording_key(r["path"])] == s),
-                          key=lambda r: _hash(seed, "order:" + r["path"])) for s in ("dev", "eval")}
+                          key=lambda r: hash_key(seed, "order:" + r["path"])) for s in ("dev", "eval")}
     ordered = []
     for i in range(max(len(v) for v in by_split.values())):
         ordered += [by_split[s][i] for s in ("dev", "eval") if i < len(by_split[s])]
@@ -284,7 +280,7 @@ def plan_layer(recs: list[Recording]) -> list[LayerItem]:
 # -- makers ---------------------------------------------------------------------------------------------------
 
 def _rng(item: LayerItem, seed: int) -> np.random.Generator:
-    return np.random.default_rng(int(_hash(seed, "item:" + item.path)[:12], 16))
+    return np.random.default_rng(int(hash_key(seed, "item:" + item.path)[:12], 16))
 
 
 def read_excerpt(source: Path, rec: Recording) -> tuple[np.ndarray, int, str]:
@@ -462,7 +458,7 @@ def _run(items: list[LayerItem], out: Path, source: Path, seed: int, jobs: int, 
 def build_layer(out: Path, source: Path, *, seed: int = 0, jobs: int | None = None) -> list[dict]:
     """Build (or resume) the real-world layer from the recordings of ``source`` into ``out``; returns the manifest
     rows (``manifest.csv`` in the corpus's columns, ``layer_info.json`` with commands, counts and failures)."""
-    from .build import MANIFEST_COLUMNS
+    from .build import MANIFEST_COLUMNS, save_manifest
 
     t0 = time.perf_counter()
     for tool in ("lame", "ffmpeg", "sox"):
@@ -485,12 +481,7 @@ def build_layer(out: Path, source: Path, *, seed: int = 0, jobs: int | None = No
         bits = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(info.subtype, 0)
         rows.append({"path": it.path, **it.meta, "sample_rate": info.samplerate, "bit_depth": bits,
                      "channels": info.channels, "duration_s": f"{info.frames / info.samplerate:.3f}"})
-    tmp = out / ".part.manifest.csv"
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, out / "manifest.csv")
+    save_manifest(out, rows, MANIFEST_COLUMNS)
     seconds = time.perf_counter() - t0
     info = {"source": str(source), "seed": seed, "build_seconds": round(seconds, 1),
             "recordings": {r.path: r.split for r in recs}, "skipped_recordings": skipped,
