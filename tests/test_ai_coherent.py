@@ -51,6 +51,34 @@ def test_fold_kernels_agree_with_their_twins(rng):
     assert np.allclose(out_k, out_t, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, block", [(64, 32), (97, 32), (5000, 32), (1000, 31), (50, 3)])
+def test_whitening_median_kernel_equals_numpy_median_and_interp(rng, dtype, n, block):
+    power = (rng.exponential(size=n) * 3.0).astype(dtype)
+    power[5:20] = 0.0  # ties and zeros, as digital silence gives
+    out_k, out_t = np.empty(n), np.empty(n)
+    kfold.block_median_noise(power, block, out_k)
+    twins.block_median_noise(power, block, out_t)
+    assert np.array_equal(out_k, out_t)
+
+
+@pytest.mark.parametrize("delta_hz", [137.8125, 21.533203125, 50.0, 735.0, 3.0])
+def test_lattice_sums_kernel_reads_the_same_points_as_numpy(rng, delta_hz):
+    level = rng.standard_normal(60000)
+    m_max = min(128, int(delta_hz / 0.5))
+    skip = np.zeros(m_max + 1, dtype=bool)
+    skip[:2] = True
+    skip[m_max // 2] = True
+    got = [np.zeros(m_max + 1), np.zeros(m_max + 1), np.zeros(m_max + 1, dtype=np.int64)]
+    want = [np.zeros(m_max + 1), np.zeros(m_max + 1), np.zeros(m_max + 1, dtype=np.int64)]
+    args = (level, delta_hz, 0.1, 40000, 59000, 4000.0, 5950.0, m_max, skip)
+    kfold.lattice_sums(*args, *got)
+    twins.lattice_sums(*args, *want)
+    assert np.array_equal(got[2], want[2]) and got[2][2:].sum() > 0
+    assert np.allclose(got[0], want[0], rtol=1e-12, atol=1e-9)
+    assert np.allclose(got[1], want[1], rtol=1e-12, atol=1e-9)
+
+
 def test_accumulator_folds_the_whole_track_across_blocks(rng):
     plan = candidates.fold_plan(8000)
     x = rng.standard_normal((100_003, 2)).astype(np.float32)

@@ -32,6 +32,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft as sfft
 
+from ..spectral.kernels import fold as _k
 from .candidates import Candidate, FoldPlan
 from .decoders import GENERATOR_RATES
 
@@ -84,13 +85,11 @@ class CombScore:
 def whiten(power: np.ndarray, block: int = NOISE_BLOCK) -> tuple[np.ndarray, np.ndarray]:
     """``(power / noise, noise)``: noise is the median of ``power`` over ``block``-bin blocks, interpolated between
     block centres, divided by ln 2 (so the ratio has mean 1 for exponential power)."""
-    n_blocks = power.shape[0] // block
-    if n_blocks < 2:
+    if power.shape[0] // block < 2:
         median = np.full(power.shape[0], np.median(power))
     else:
-        medians = np.median(power[: n_blocks * block].reshape(n_blocks, block), axis=1)
-        centres = np.arange(n_blocks) * block + 0.5 * (block - 1)
-        median = np.interp(np.arange(power.shape[0]), centres, medians)
+        median = np.empty(power.shape[0])
+        _k.block_median_noise(np.ascontiguousarray(power), block, median)
     noise = median / np.log(2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(noise > 0, power / noise, 0.0)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft as sfft
 
+from ..spectral.kernels import fold as _k
 from .coherent import HIGH_BAND_HZ, LOW_BAND_HZ, whiten
 
 #: Length of the stretch the full-resolution spectrum is taken on, s (0.05 Hz resolution: a 0.5 Hz lattice is
@@ -120,23 +121,28 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
     excess = max(mean_teeth - mean_noise, 1e-9)
     best, best_m = c_noise, 1
     share, share_m = 0.0, 0
-    for m in range(2, min(CONTRAST_M_MAX, int(delta_hz / FINEST_LATTICE_HZ)) + 1):
-        fine = delta_hz / m
-        if round(fine, 6) in family_levels:
-            continue
-        j = np.arange(int(np.ceil(HIGH_BAND_HZ / fine)), int(top_hz / fine) + 1)
-        phase = (j % m) / m
-        j = j[(phase >= 0.25) & (phase <= 0.75)]
-        points = np.round(j * fine / spec.bin_hz).astype(np.int64)
-        points = points[(points > lo) & (points < hi)]
-        if points.size < MIN_POINTS:
-            continue
-        c, mean_points = contrast(points)
-        if c < best:
-            best, best_m = c, m
-        lit = (mean_points - mean_noise) / excess
-        if lit > share:
-            share, share_m = lit, m
+    m_max = min(CONTRAST_M_MAX, int(delta_hz / FINEST_LATTICE_HZ))
+    if m_max >= 2:
+        # the mid-gap points of every lattice delta / m, summed in one pass (a lattice m holds ~m/2 points per
+        # tooth, so the finest lattices dominate the cost)
+        skip = np.array([m < 2 or round(delta_hz / m, 6) in family_levels for m in range(m_max + 1)])
+        sums, squares = np.zeros(m_max + 1), np.zeros(m_max + 1)
+        counts = np.zeros(m_max + 1, dtype=np.int64)
+        _k.lattice_sums(spec.level, delta_hz, spec.bin_hz, lo, hi, HIGH_BAND_HZ, top_hz, m_max, skip, sums,
+                        squares, counts)
+        m_tested = np.flatnonzero(~skip & (counts >= MIN_POINTS))
+        n = counts[m_tested]
+        means = sums[m_tested] / n
+        variances = np.maximum(squares[m_tested] / n - means * means, 0.0)
+        c_m = (mean_teeth - means) / np.sqrt(var_teeth + variances / n + 1e-12)
+        if c_m.size:
+            first = int(np.argmin(c_m))  # the coarsest lattice among equals, as the ascending walk found it
+            if c_m[first] < best:
+                best, best_m = float(c_m[first]), int(m_tested[first])
+            lit = (means - mean_noise) / excess
+            first = int(np.argmax(lit))
+            if lit[first] > share:
+                share, share_m = float(lit[first]), int(m_tested[first])
     for spacing in known:
         j = np.arange(int(np.ceil(HIGH_BAND_HZ / spacing)), int(top_hz / spacing) + 1)
         offset = (j * spacing / delta_hz) % 1.0

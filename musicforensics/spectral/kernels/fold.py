@@ -1,4 +1,5 @@
-"""Kernels of the coherent comb: the channel sum of a block and its fold into circular accumulators.
+"""Kernels of the coherent comb: the channel sum of a block and its fold into circular accumulators, the
+whitening noise of a power spectrum, and the level sums of the lattice contrast.
 
 Folding a signal modulo ``L`` (``t[n mod L] += x[n]``) samples its full-length spectrum every ``fs / L`` Hz
 (:mod:`musicforensics.ai.candidates`). NumPy twins live in :mod:`.twins`; tests check that they agree.
@@ -6,6 +7,7 @@ Folding a signal modulo ``L`` (``t[n mod L] += x[n]``) samples its full-length s
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
@@ -31,3 +33,72 @@ def fold_add(m, acc, start):
         if p == length:
             p = 0
     return p
+
+
+@njit(cache=True)
+def block_median_noise(power, block, out):
+    """``out[i]``: the median of ``power`` over ``block``-bin blocks (the mean of the two middle values for an
+    even ``block``, in ``power``'s type, as NumPy's median), linearly interpolated between block centres
+    ``j block + (block - 1) / 2`` and held beyond the first and last centre (as ``np.interp``); needs at least
+    two blocks."""
+    n = power.shape[0]
+    n_blocks = n // block
+    medians = np.empty(n_blocks, dtype=np.float64)
+    half = block // 2
+    part = np.empty(block, dtype=power.dtype)
+    two = power.dtype.type(2)
+    for j in range(n_blocks):
+        # insertion sort of one block into a reused buffer (blocks are a few dozen bins)
+        for a in range(block):
+            v = power[j * block + a]
+            b = a
+            while b > 0 and part[b - 1] > v:
+                part[b] = part[b - 1]
+                b -= 1
+            part[b] = v
+        if block % 2:
+            medians[j] = part[half]
+        else:
+            medians[j] = (part[half - 1] + part[half]) / two
+    first = 0.5 * (block - 1)
+    start = int(first) + 1  # the first bin past the first centre
+    out[:start] = medians[0]
+    for j in range(n_blocks - 1):
+        x0 = j * block + first
+        slope = (medians[j + 1] - medians[j]) / ((j + 1) * block + first - x0)
+        stop = min(start + block, n)
+        for i in range(start, stop):
+            d = i - x0
+            # a bin on the next centre takes its median exactly (odd blocks have whole-numbered centres)
+            out[i] = medians[j + 1] if d == block else slope * d + medians[j]
+        start = stop
+    out[start:] = medians[n_blocks - 1]
+
+
+@njit(cache=True)
+def lattice_sums(level, delta_hz, bin_hz, lo, hi, f_lo, f_hi, m_max, skip, sums, squares, counts):
+    """For m = 2 .. m_max (``skip[m]`` false): the sum, sum of squares and number of ``level`` values at the
+    mid-gap points of the lattice ``delta_hz / m``: bins ``round(j fine / bin_hz)`` with ``fine = delta_hz / m``,
+    ``j`` from ``ceil(f_lo / fine)`` to ``floor(f_hi / fine)``, ``(j mod m) / m`` in [1/4, 3/4], strictly between
+    ``lo`` and ``hi``. Written at index m."""
+    for m in range(2, m_max + 1):
+        if skip[m]:
+            continue
+        fine = delta_hz / m
+        s = 0.0
+        q = 0.0
+        c = 0
+        for j in range(int(np.ceil(f_lo / fine)), int(f_hi / fine) + 1):
+            phase = (j % m) / m
+            if phase < 0.25 or phase > 0.75:
+                continue
+            p = int(np.round(j * fine / bin_hz))
+            if p <= lo or p >= hi:
+                continue
+            v = level[p]
+            s += v
+            q += v * v
+            c += 1
+        sums[m] = s
+        squares[m] = q
+        counts[m] = c

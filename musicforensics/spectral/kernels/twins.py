@@ -126,6 +126,26 @@ def fold_add(m, acc, start):
     return (start + m.shape[0]) % length
 
 
+def block_median_noise(power, block, out):
+    n_blocks = power.shape[0] // block
+    medians = np.median(power[: n_blocks * block].reshape(n_blocks, block), axis=1)
+    centres = np.arange(n_blocks) * block + 0.5 * (block - 1)
+    out[:] = np.interp(np.arange(power.shape[0]), centres, medians)
+
+
+def lattice_sums(level, delta_hz, bin_hz, lo, hi, f_lo, f_hi, m_max, skip, sums, squares, counts):
+    for m in range(2, m_max + 1):
+        if skip[m]:
+            continue
+        fine = delta_hz / m
+        j = np.arange(int(np.ceil(f_lo / fine)), int(f_hi / fine) + 1)
+        phase = (j % m) / m
+        j = j[(phase >= 0.25) & (phase <= 0.75)]
+        points = np.round(j * fine / bin_hz).astype(np.int64)
+        h = level[points[(points > lo) & (points < hi)]]
+        sums[m], squares[m], counts[m] = h.sum(), np.dot(h, h), h.size
+
+
 # -- lossy ----------------------------------------------------------------------------------------------------
 
 def channel_mean(y, out, batch=1 << 16):
