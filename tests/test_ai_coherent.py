@@ -164,3 +164,23 @@ def test_short_fold_puts_teeth_on_bins():
             length, step = segments.short_fold(c, fs)
             assert Fraction(length * c.rate, c.period * fs) == step
             assert step >= segments.MIN_STEP_BINS and length >= segments.MIN_SHORT_FOLD
+
+
+def test_screened_scan_keeps_the_fired_segments_of_a_part_and_skips_a_silent_comb(rng):
+    fs = 24000
+    plan = candidates.fold_plan(fs)
+    decoder = next(c for c in plan.candidates if c.rate == fs and c.period == 320)  # 75 Hz
+    mono = rng.standard_normal(60 * fs).astype(np.float32)
+    pattern = rng.standard_normal(320).astype(np.float32)
+    mono[20 * fs:40 * fs] += 0.08 * np.tile(pattern, 20 * fs // 320)  # a generated part, 20-40 s
+    memo = segments.ScanMemo(mono, fs)
+    top = coherent.band_top_hz(decoder, fs)
+    full = segments.segment_scan(mono, fs, decoder, top)
+    screened = memo.screened_scan(decoder, top)
+    runs = segments.fired_runs(full)
+    assert runs and segments.fired_runs(screened) == runs
+    assert screened.computed is not None and not screened.computed.all()  # the quiet windows were not scanned
+    first, stop = runs[0]
+    assert screened.span_z(first, stop, fs, top) == full.span_z(first, stop, fs, top)
+    quiet = segments.ScanMemo(rng.standard_normal(60 * fs).astype(np.float32), fs)
+    assert quiet.screened_scan(decoder, top) is None  # no window of noise alone reaches half the firing z

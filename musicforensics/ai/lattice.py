@@ -151,7 +151,7 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
         points = points[(points > lo) & (points < hi)]
         if points.size >= MIN_POINTS:
             c, _mean = contrast(points)
-            if c < best:
+            if c < best - 1e-9:  # a known lattice on the same points as a finer one leaves that one reported
                 best, best_m = c, 0
     return Contrast(c_min=best, m=best_m, c_noise=c_noise, share=share, share_m=share_m)
 

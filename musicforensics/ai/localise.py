@@ -71,7 +71,9 @@ def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, memo: ScanM
     pool = [s for s in sorted(scores, key=lambda s: -s.z) if related(s, explained) is None and s.z >= PART_SEED_Z]
     best: Located | None = None
     for score in pool[:PARTIAL_CANDIDATES]:
-        scan = memo.scan(score.candidate, score.top_hz)
+        scan = memo.screened_scan(score.candidate, score.top_hz)
+        if scan is None:
+            continue  # no segment of this comb can fire
         for first, stop in fired_runs(scan):
             if stop - first < SEGMENT_BLOCKS:
                 continue
@@ -83,6 +85,6 @@ def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, memo: ScanM
             check = check_comb(replace(score, z=z), plan, span, full_spectrum(span, fs), rule)
             if check.why:
                 continue
-            ranges = _ranges(scan, seconds)
-            best = Located(scan=scan, score=score, ranges=ranges, part_z=z, part_check=check)
+            full = memo.scan(score.candidate, score.top_hz)  # the whole track's segments, for the evidence
+            best = Located(scan=full, score=score, ranges=_ranges(full, seconds), part_z=z, part_check=check)
     return best

@@ -123,7 +123,9 @@ class SegmentScan:
     strongest stretch needs only the blocks, the flagged ranges the segments and a few edge blocks)."""
 
     def __init__(self, *, block_seconds: float, segment_blocks: int, spectra: np.ndarray, length: int, step: int,
-                 sample_rate: int, top_hz: float) -> None:
+                 sample_rate: int, top_hz: float, computed: np.ndarray | None = None) -> None:
+        #: blocks whose spectra were computed (None: all); a segment with a block left out gets z 0
+        self.computed = computed
         self.block_seconds = block_seconds
         self.segment_blocks = segment_blocks
         self.spectra = spectra
@@ -158,6 +160,13 @@ class SegmentScan:
     @cached_property
     def segment_z(self) -> np.ndarray:
         n, m = self.n_blocks, self.segment_blocks
+        if self.computed is not None:
+            z = np.zeros(max(n - m + 1, 1))
+            rows = [i for i in range(z.size) if self.computed[i:i + m].all()]
+            if rows:
+                totals = np.stack([self.spectra[i:i + m].sum(axis=0, dtype=np.complex128) for i in rows])
+                z[rows] = self._z_of(totals.astype(np.complex64))
+            return z
         # a running sum over the blocks: segment i + 1 = segment i + block i + m - block i (one row in memory,
         # where a cumulative sum over all blocks would write the whole block matrix again)
         count = max(n - m + 1, 1)
@@ -218,24 +227,52 @@ def screening_z(power: np.ndarray, length: int, step: int, sample_rate: int, top
 
 
 def segment_scan(mono: np.ndarray, sample_rate: int, candidate: Candidate, top_hz: float, *,
-                 block_seconds: float = BLOCK_SECONDS, segment_blocks: int = SEGMENT_BLOCKS) -> SegmentScan:
+                 block_seconds: float = BLOCK_SECONDS, segment_blocks: int = SEGMENT_BLOCKS,
+                 only: np.ndarray | None = None) -> SegmentScan:
     """The block spectra of one comb over the kept channel sum, ready for its block and segment z (see the
-    module docstring)."""
+    module docstring); ``only``: a mask of the blocks to compute (the others are left at 0)."""
     length, step = short_fold(candidate, sample_rate)
     block = max(int(round(block_seconds * sample_rate)), 1)
     n_blocks = max(mono.shape[0] // block, 1)
     # single precision: a segment sums a few blocks, a span at most a track's, far inside float32's range and
     # precision; it halves the memory the scan writes (a 3-minute track: ~40 MB instead of ~80 MB per comb)
-    spectra = np.empty((n_blocks, length // 2 + 1), dtype=np.complex64)
+    spectra = np.zeros((n_blocks, length // 2 + 1), dtype=np.complex64)
     acc = np.zeros(length)
-    for i in range(n_blocks):
+    for i in range(n_blocks) if only is None else np.flatnonzero(only):
         a = i * block
         b = mono.shape[0] if i == n_blocks - 1 else a + block
         acc[:] = 0.0
         _k.fold_add(np.ascontiguousarray(mono[a:b]), acc, a % length)
         spectra[i] = sfft.rfft(acc)
     return SegmentScan(block_seconds=block / sample_rate, segment_blocks=segment_blocks, spectra=spectra,
-                       length=length, step=step, sample_rate=sample_rate, top_hz=top_hz)
+                       length=length, step=step, sample_rate=sample_rate, top_hz=top_hz, computed=only)
+
+
+def window_screen_z(mono: np.ndarray, sample_rate: int, candidate: Candidate, top_hz: float, *,
+                    block_seconds: float = BLOCK_SECONDS, segment_blocks: int = SEGMENT_BLOCKS) -> np.ndarray:
+    """The screening z of windows of two segments at one-segment steps (window k: blocks ``k m .. k m + 2m - 1``
+    with ``m`` = ``segment_blocks``, the last one segment long), on the block grid of :func:`segment_scan`:
+    every segment lies inside one window. A comb confined to a segment keeps about half its segment z in that
+    window (the coherent excess of a comb covering ``x`` seconds of a ``W``-second fold grows like ``x^2 / W``:
+    (10 s)^2 / 20 s against (10 s)^2 / 10 s), so a window under half the firing z holds no fired segment of
+    a phase-stable comb, which a decoder's is. A window's spectrum is the sum of its two segment folds' (the
+    folds are linear and share the absolute phase): one FFT per segment length of track, a quarter of the block
+    spectra a full scan computes."""
+    length, step = short_fold(candidate, sample_rate)
+    block = max(int(round(block_seconds * sample_rate)), 1)
+    n_blocks = max(mono.shape[0] // block, 1)
+    n_chunks = -(-n_blocks // segment_blocks)
+    chunks = np.empty((n_chunks + 1, length // 2 + 1), dtype=np.complex128)
+    chunks[n_chunks] = 0.0
+    acc = np.zeros(length)
+    for k in range(n_chunks):
+        a = k * segment_blocks * block
+        b = mono.shape[0] if k == n_chunks - 1 else a + segment_blocks * block
+        acc[:] = 0.0
+        _k.fold_add(np.ascontiguousarray(mono[a:b]), acc, a % length)
+        chunks[k] = sfft.rfft(acc)
+    windows = chunks[:-1] + chunks[1:]
+    return screening_z(windows.real ** 2 + windows.imag ** 2, length, step, sample_rate, top_hz)
 
 
 class ScanMemo:
@@ -268,6 +305,22 @@ class ScanMemo:
         if key not in self._scans:
             self._scans[key] = segment_scan(self.mono, self.sample_rate, candidate, top_hz)
         return self._scans[key]
+
+    def screened_scan(self, candidate: Candidate, top_hz: float) -> SegmentScan | None:
+        """A scan that holds every segment of the comb that can fire: the full scan when it is known already,
+        else the blocks of the windows of :func:`window_screen_z` that reach half the firing z (None when no
+        window does)."""
+        if (candidate, round(top_hz, 3)) in self._scans:
+            return self.scan(candidate, top_hz)
+        passed = np.flatnonzero(window_screen_z(self.mono, self.sample_rate, candidate, top_hz)
+                                >= SEGMENT_FIRE_Z / 2)
+        if not passed.size:
+            return None
+        n_blocks = max(self.mono.shape[0] // max(int(round(BLOCK_SECONDS * self.sample_rate)), 1), 1)
+        only = np.zeros(n_blocks, dtype=bool)
+        for k in passed:
+            only[k * SEGMENT_BLOCKS:(k + 2) * SEGMENT_BLOCKS] = True
+        return segment_scan(self.mono, self.sample_rate, candidate, top_hz, only=only)
 
 
 def fired_runs(scan: SegmentScan, fire_z: float = SEGMENT_FIRE_Z) -> list[tuple[int, int]]:

@@ -79,18 +79,22 @@ class _Comb:
 
     def __init__(self, spec: FullSpectrum, seed: int = 1) -> None:
         self.spec = spec
-        self.capped = np.minimum(spec.ratio, CAP)
+        capped = np.minimum(spec.ratio, CAP)
+        # the largest capped ratio of each bin and its two neighbours, once for the whole spectrum: every comb and
+        # null position of the search reads it (bins 1 .. n - 2 are read)
+        self.peak = capped.copy()
+        self.peak[1:-1] = np.maximum(np.maximum(capped[:-2], capped[1:-1]), capped[2:])
         self.rng = np.random.default_rng(seed)
         self._null: dict = {}
 
     def band(self, top_hz: float, low_hz: float = HIGH_BAND_HZ) -> tuple[int, int]:
-        return int(low_hz / self.spec.bin_hz) + 2, min(int(top_hz / self.spec.bin_hz), self.capped.shape[0] - 2)
+        return int(low_hz / self.spec.bin_hz) + 2, min(int(top_hz / self.spec.bin_hz), self.peak.shape[0] - 2)
 
     def null(self, top_hz: float, low_hz: float = HIGH_BAND_HZ) -> tuple[float, float]:
         key = (round(low_hz), round(top_hz))
         if key not in self._null:
             lo, hi = self.band(top_hz, low_hz)
-            g = _max3(self.capped, self.rng.integers(lo, hi, NULL_POSITIONS))
+            g = self.peak[self.rng.integers(lo, hi, NULL_POSITIONS)]
             self._null[key] = (float(g.mean()), float(g.std()) + 1e-9)
         return self._null[key]
 
@@ -103,7 +107,7 @@ class _Comb:
         k = np.arange(1, int(top_hz / deltas.min()) + 2)
         bins = np.round(np.outer(deltas, k) / self.spec.bin_hz).astype(np.int64)
         ok = (bins > lo) & (bins < hi)
-        g = np.where(ok, _max3(self.capped, np.clip(bins, 1, self.capped.shape[0] - 2)), 0.0)
+        g = np.where(ok, self.peak[np.clip(bins, 1, self.peak.shape[0] - 2)], 0.0)
         count = ok.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count >= 3, (g.sum(axis=1) - count * mu) / (sigma * np.sqrt(np.maximum(count, 1))), 0.0)
