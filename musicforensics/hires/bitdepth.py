@@ -122,12 +122,18 @@ def occupancy(flat: np.ndarray, container_bits: int) -> dict:
     step = indicator.size / k
     # how many of the central values sit on that lattice: the resultant length of their phases 2 pi q / step (the
     # step refined over +-2 spectral bins), over the length rounding to integer codes leaves, sinc(1 / step)
-    central = (sel - q_range)[:: max(1, sel.size // COHERENCE_MAX_SAMPLES)].astype(np.float64)
+    shifted = sel[:: max(1, sel.size // COHERENCE_MAX_SAMPLES)]
     steps = step * (1.0 + np.linspace(-2.0, 2.0, 21) / k)
-    lengths = [abs(np.mean(np.exp(2j * np.pi * central / s))) for s in steps]
+    # a phase depends on the code alone: each distinct code's is computed once and gathered back per value (the
+    # same numbers, averaged in the same order, for a fraction of the complex exponentials)
+    present = np.zeros(2 * q_range + 1, dtype=bool)
+    present[shifted] = True
+    codes = (np.flatnonzero(present) - q_range).astype(np.float64)
+    code_of_value = (np.cumsum(present) - 1)[shifted]
+    lengths = [abs(np.mean(np.exp(2j * np.pi * codes / s)[code_of_value])) for s in steps]
     best = int(np.argmax(lengths))
     step = float(steps[best])
-    out["occupancy_coherence"] = round(float(lengths[best] / np.sinc(1.0 / step)), 3) if central.size else 0.0
+    out["occupancy_coherence"] = round(float(lengths[best] / np.sinc(1.0 / step)), 3) if shifted.size else 0.0
     out.update(occupancy_step=round(step, 3),
                occupancy_step_strength=round(float(spectrum[k] / max(np.median(spectrum[k0:]), 1e-12)), 1),
                effective_bits_occupancy=round(container_bits - math.log2(max(step, 1.0)), 2))
