@@ -169,3 +169,15 @@ def test_values_only_partly_on_a_lattice_are_not_a_reduced_depth(rng):
     assert half["occupancy_step"] == pytest.approx(step, rel=0.01)  # ... and periodic, with the same step
     assert half["occupancy_coherence"] < B.OCCUPANCY_MIN_COHERENCE
     assert not B.occupancy_says_reduced(half, 16)
+
+
+@pytest.mark.parametrize("max_code", [64, 4274, 65536])
+def test_phase_lengths_are_the_per_value_formula_exactly(rng, max_code):
+    """The lattice coherence's phases, taken once per distinct |code| and conjugated for negative codes, give the
+    very numbers of the per-value formula (bit for bit: the verdicts must not move)."""
+    from musicforensics.hires import bitdepth as B
+
+    code = np.clip(np.round(0.4 * max_code * rng.standard_normal(70000)), -max_code, max_code).astype(np.int64)
+    steps = rng.uniform(1.5, max_code / 8) * (1.0 + np.linspace(-2.0, 2.0, 21) / 37)
+    direct = [abs(np.mean(np.exp(2j * np.pi * code.astype(np.float64) / s))) for s in steps]
+    assert B.phase_lengths(code, max_code, steps) == direct

@@ -95,6 +95,28 @@ def lattice(flat: np.ndarray, container_bits: int) -> tuple[int, int, int]:
     return int(g), int(q0), int(used)
 
 
+def phase_lengths(code: np.ndarray, max_code: int, steps: np.ndarray) -> list[float]:
+    """|mean over the integer codes q (|q| <= ``max_code``) of exp(2 pi i q / s)| for each step s of ``steps``: the
+    resultant length of their phases on a lattice of step s.
+
+    A phase depends on |q| alone up to conjugation (exp(-i t) = conj(exp(i t)), exactly so in floating point: the
+    argument's sign flips exactly and cos / sin are even / odd), so it is computed once per distinct |q| and
+    gathered back per value: the same numbers averaged in the same order as the per-value formula, for a fraction
+    of the complex exponentials (about 6x less time on music).
+    """
+    magnitude = np.abs(code)
+    used = np.zeros(max_code + 1, dtype=bool)
+    used[magnitude] = True
+    magnitudes = np.flatnonzero(used).astype(np.float64)
+    rank = (np.cumsum(used) - 1)[magnitude]
+    slot = np.where(code < 0, rank, rank + magnitudes.size)  # into [conjugated phases, phases]
+    lengths = []
+    for s in steps:
+        phase = np.exp(2j * np.pi * magnitudes / s)
+        lengths.append(abs(np.mean(np.concatenate((phase.conj(), phase))[slot])))
+    return lengths
+
+
 def occupancy(flat: np.ndarray, container_bits: int) -> dict:
     """The occupancy of the central integer codes and the period of the used ones (module docstring, test 3)."""
     scale = float(2 ** (container_bits - 1))
@@ -122,9 +144,9 @@ def occupancy(flat: np.ndarray, container_bits: int) -> dict:
     step = indicator.size / k
     # how many of the central values sit on that lattice: the resultant length of their phases 2 pi q / step (the
     # step refined over +-2 spectral bins), over the length rounding to integer codes leaves, sinc(1 / step)
-    central = (sel - q_range)[:: max(1, sel.size // COHERENCE_MAX_SAMPLES)].astype(np.float64)
+    central = (sel - q_range)[:: max(1, sel.size // COHERENCE_MAX_SAMPLES)]
     steps = step * (1.0 + np.linspace(-2.0, 2.0, 21) / k)
-    lengths = [abs(np.mean(np.exp(2j * np.pi * central / s))) for s in steps]
+    lengths = phase_lengths(central, q_range, steps)
     best = int(np.argmax(lengths))
     step = float(steps[best])
     out["occupancy_coherence"] = round(float(lengths[best] / np.sinc(1.0 / step)), 3) if central.size else 0.0
