@@ -199,6 +199,8 @@ def _moved(j: Judgement, plan: FoldPlan, memo: ScanMemo, spectrum, seeds: tuple,
     must also have the rough tooth envelope of a decoder: a note's partials fall smoothly with their number
     (:func:`.comb.envelope_roughness` under SMOOTH_ENVELOPE_DB on the long-term spectrum)."""
     fs = plan.sample_rate
+    if not _speed.moves(plan, seeds):
+        return None  # no seed to move: the full-resolution spectrum is not needed
     a, b = memo.checked_span()
     full = memo.full(a, b)
     found = _speed.search(full, plan, seeds)

@@ -113,31 +113,40 @@ class _Comb:
             return np.where(count >= 3, (g.sum(axis=1) - count * mu) / (sigma * np.sqrt(np.maximum(count, 1))), 0.0)
 
 
-def search(spec: FullSpectrum, plan: FoldPlan, seeds: tuple) -> SpeedComb | None:
-    """The strongest speed-moved comb seeded by the long-term ``seeds`` ((spacing Hz, z) pairs), or None."""
-    fs = plan.sample_rate
-    comb = _Comb(spec)
-    found: list[SpeedComb] = []
+def moves(plan: FoldPlan, seeds: tuple) -> list[tuple[Candidate, float]]:
+    """The (base, factor) pairs the search tries for the long-term ``seeds`` ((spacing Hz, z) pairs): each
+    strong seed against every candidate, its harmonic relatives against the published decoders, within the
+    factor range and off the exact spacing."""
     strong = [d for d, z in seeds[:SEEDS] if z >= SEED_Z]
     relatives = {round(d * m, 6) for d in strong for m in SEED_RELATIVES} | \
         {round(d / m, 6) for d in strong for m in SEED_RELATIVES}
     spacings = [(d, False) for d in strong] + [(d, True) for d in sorted(relatives - {round(d, 6) for d in strong})]
+    out = []
     for spacing, relative in spacings:
         for c in plan.candidates:
             if relative and not is_known(c):
                 continue
             factor = spacing / c.delta_hz
-            if not FACTOR_RANGE[0] <= factor <= FACTOR_RANGE[1] or abs(factor - 1.0) < MIN_SHIFT:
-                continue
-            # one band for every base: the same moved comb then scores the same whichever base it is read as
-            top = TOP_FRACTION * fs / 2.0
-            step = spec.bin_hz / top  # the top tooth moves one bin per step
-            n = int(np.ceil(REFINE_HALF_WIDTH / step))
-            factors = factor * (1.0 + np.arange(-n, n + 1) * step)
-            z = comb.z(factors * c.delta_hz, top)
-            i = int(np.argmax(z))
-            found.append(SpeedComb(base=c, factor=float(factors[i]), delta_hz=float(factors[i] * c.delta_hz),
-                                   z=float(z[i]), top_hz=top))
+            if FACTOR_RANGE[0] <= factor <= FACTOR_RANGE[1] and abs(factor - 1.0) >= MIN_SHIFT:
+                out.append((c, factor))
+    return out
+
+
+def search(spec: FullSpectrum, plan: FoldPlan, seeds: tuple) -> SpeedComb | None:
+    """The strongest speed-moved comb seeded by the long-term ``seeds`` ((spacing Hz, z) pairs), or None."""
+    fs = plan.sample_rate
+    comb = _Comb(spec)
+    found: list[SpeedComb] = []
+    for c, factor in moves(plan, seeds):
+        # one band for every base: the same moved comb then scores the same whichever base it is read as
+        top = TOP_FRACTION * fs / 2.0
+        step = spec.bin_hz / top  # the top tooth moves one bin per step
+        n = int(np.ceil(REFINE_HALF_WIDTH / step))
+        factors = factor * (1.0 + np.arange(-n, n + 1) * step)
+        z = comb.z(factors * c.delta_hz, top)
+        i = int(np.argmax(z))
+        found.append(SpeedComb(base=c, factor=float(factors[i]), delta_hz=float(factors[i] * c.delta_hz),
+                               z=float(z[i]), top_hz=top))
     if not found:
         return None
     # one moved comb fits several bases (80.96 Hz is 86.13 Hz x 0.94, 83.33 Hz x 0.9716 and 75 Hz x 1.0795):
