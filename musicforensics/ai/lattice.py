@@ -26,6 +26,7 @@ there, a decoder's comb a tiny part of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.fft as sfft
@@ -50,12 +51,18 @@ MIN_POINTS = 10
 @dataclass(frozen=True)
 class FullSpectrum:
     """Whitened (``ratio``) and raw (``power``) spectrum of the span, ``bin_hz`` apart; ``level`` is
-    log(1 + the largest ratio of each bin and its two neighbours), what the lattice contrast compares."""
+    log(1 + the largest ratio of each bin and its two neighbours), what the lattice contrast compares (computed
+    on first use: the moved-comb search reads only the ratio)."""
 
     ratio: np.ndarray
     power: np.ndarray
     bin_hz: float
-    level: np.ndarray
+
+    @cached_property
+    def level(self) -> np.ndarray:
+        level = np.log1p(self.ratio)
+        level[1:-1] = np.maximum(np.maximum(level[:-2], level[1:-1]), level[2:])
+        return level
 
 
 @dataclass(frozen=True)
@@ -82,9 +89,7 @@ def full_spectrum(mono: np.ndarray, sample_rate: int, *, span_s: float = SPAN_SE
     spectrum = sfft.rfft(x, n)
     power = spectrum.real ** 2 + spectrum.imag ** 2
     ratio, _noise = whiten(power, NOISE_BLOCK)
-    level = np.log1p(ratio)
-    level[1:-1] = np.maximum(np.maximum(level[:-2], level[1:-1]), level[2:])
-    return FullSpectrum(ratio=ratio, power=power, bin_hz=sample_rate / n, level=level)
+    return FullSpectrum(ratio=ratio, power=power, bin_hz=sample_rate / n)
 
 
 def _in_band(spec: FullSpectrum, lo_hz: float, hi_hz: float) -> tuple[int, int]:
