@@ -334,3 +334,12 @@ def test_real_decoder_with_torch(rng, tmp_path):
     f = analyze_signal(y, sr, config=CFG).verdicts["ai"]
     assert f.detected, f.reason
     assert min(abs(f.evidence.delta_hz - 75.0 * m) for m in (1, 0.5, 0.25, 2, 4, 8)) < 0.5
+
+
+def test_a_part_inside_a_loop_whose_lattice_holds_its_teeth_is_not_checked_again():
+    from musicforensics.ai.localise import _on_music_lattice
+    music = [(22, 28, 37.5 / 5)]  # a loop explained blocks 22-28 with lines every 7.5 Hz
+    assert _on_music_lattice(735.0, 22, 26, music)  # 735 = 98 x 7.5, inside the loop's blocks
+    assert not _on_music_lattice(735.0, 20, 26, music)  # reaches outside the explained blocks
+    assert not _on_music_lattice(736.0, 22, 26, music)  # teeth off the loop's lattice
+    assert not _on_music_lattice(3.75, 22, 26, music)  # a finer comb: half its teeth are not the loop's

@@ -59,6 +59,17 @@ def locate_detected(j: Judgement, plan: FoldPlan, memo: ScanMemo) -> Located:
     return Located(scan=scan, score=score, ranges=_ranges(scan, memo.mono.shape[0] / plan.sample_rate))
 
 
+def _on_music_lattice(delta_hz: float, first: int, stop: int, music: list[tuple[int, int, float]]) -> bool:
+    """Whether a run of blocks lies inside a part already explained by a loop whose line lattice holds every
+    tooth of ``delta_hz`` (a whole multiple of the lattice): the loop lights those teeth there too, as
+    :func:`.judge.related` reasons for whole-track combs."""
+    for a, b, lattice in music:
+        ratio = delta_hz / lattice
+        if a <= first and stop <= b and round(ratio) >= 1 and abs(ratio - round(ratio)) < 1e-6 * ratio:
+            return True
+    return False
+
+
 def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, memo: ScanMemo,
               rule: DecisionRule) -> Located | None:
     """A generated part in a track with no whole-track verdict, or None (see the module docstring)."""
@@ -70,6 +81,7 @@ def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, memo: ScanM
     explained = j.explained
     pool = [s for s in sorted(scores, key=lambda s: -s.z) if related(s, explained) is None and s.z >= PART_SEED_Z]
     best: Located | None = None
+    music: list[tuple[int, int, float]] = []  # (first, stop, line lattice Hz) of parts explained by a loop
     for score in pool[:PARTIAL_CANDIDATES]:
         scan = memo.screened_scan(score.candidate, score.top_hz)
         if scan is None:
@@ -80,10 +92,15 @@ def find_part(j: Judgement, scores: list[CombScore], plan: FoldPlan, memo: ScanM
             z = scan.span_z(first, stop, fs, score.top_hz)
             if z < rule.z_fire or (best is not None and z <= best.part_z):
                 continue
+            if _on_music_lattice(score.delta_hz, first, stop, music):
+                continue
             block = int(round(scan.block_seconds * fs))
             span = mono[first * block: stop * block]
             check = check_comb(replace(score, z=z), plan, span, full_spectrum(span, fs), rule)
             if check.why:
+                if check.lattice_m and check.lattice_contrast is not None and \
+                        check.lattice_contrast < rule.contrast_min:
+                    music.append((first, stop, score.delta_hz / check.lattice_m))
                 continue
             full = memo.scan(score.candidate, score.top_hz)  # the whole track's segments, for the evidence
             best = Located(scan=full, score=score, ranges=_ranges(full, seconds), part_z=z, part_check=check)
