@@ -5,7 +5,9 @@ bridge, a generated stem under part of a song).
 For a detected comb the segments of :func:`.segments.segment_scan` mark its ranges. Otherwise the few strongest
 candidate combs that music does not explain are scanned; a run of fired segments whose span, taken on its own,
 fires (z >= ``z_fire``) and passes the same checks as a whole track (:func:`.judge.check_comb` on the span's
-samples) is a generated part: the track is flagged, and the reason names the range.
+samples) is a generated part: the track is flagged, and the reason names the range. The scans are screened
+first (:meth:`.segments.ScanMemo.screened_scan`: block spectra only where a segment can fire), and a run inside
+a part a loop already explains, with teeth on the loop's line lattice, is not checked again.
 """
 
 from __future__ import annotations
