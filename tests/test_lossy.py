@@ -445,3 +445,49 @@ def test_a_low_rate_file_is_inconclusive_with_a_reason_in_words():
     f = analyze_signal(y, 8000, subtype="PCM_16").verdicts["lossy"]
     assert f.inconclusive
     assert "8000 Hz" in f.reason and "Nyquist" in f.reason and "inf" not in f.reason
+
+
+@pytest.mark.slow
+def test_an_mp3_encoded_at_32k_and_resampled_up_is_found_by_its_grid_at_32k_and_a_round_trip_is_not(tmp_path, rng):
+    from musicforensics.pipeline.analysis import analyze_file
+    from tests.conftest import require_tool
+
+    require_tool("lame")
+    require_tool("sox")
+    src = tmp_path / "src.wav"
+    _wav(src, _q16(_music_like(rng, 12.0)))
+    sox = ("sox", "-D")  # no dither: a bare 16-bit floor above the edge, as a plain decode gives
+    # LAME V7 encodes 44.1 kHz input at 32 kHz; the decode is resampled back up to 44.1 kHz
+    _run("lame", "--quiet", "--noreplaygain", "-V", "7", str(src), str(tmp_path / "v7.mp3"))
+    _run("lame", "--quiet", "--decode", str(tmp_path / "v7.mp3"), str(tmp_path / "v7_32k.wav"))
+    _run(*sox, str(tmp_path / "v7_32k.wav"), "-b", "16", str(tmp_path / "v7.flac"), "rate", "-v", "44100")
+    # a genuine round trip through 32 kHz leaves an edge in the same place
+    _run(*sox, str(src), "-b", "16", str(tmp_path / "down.wav"), "rate", "-v", "32000")
+    _run(*sox, str(tmp_path / "down.wav"), "-b", "16", str(tmp_path / "trip.flac"), "rate", "-v", "44100")
+    cfg = AnalysisConfig(detectors=("lossy",))
+    v7 = analyze_file(tmp_path / "v7.flac", config=cfg).verdicts["lossy"]
+    assert v7.detected, v7.reason
+    assert v7.evidence.grid.best == "mp3" and v7.evidence.grid.read_at_hz == 32000, v7.reason
+    trip = analyze_file(tmp_path / "trip.flac", config=cfg).verdicts["lossy"]
+    assert not trip.detected, trip.reason
+    assert trip.evidence.grid.read_at_hz is None
+
+
+def test_a_codec_like_edge_of_a_lower_rate_without_its_grid_there_is_judged_a_resampler():
+    from musicforensics.lossy.walls import codec_rates_below, judge_wall, resampler_through
+    from musicforensics.spectral.wall_record import Wall
+
+    # a soxr round trip through 32 kHz of a real recording: 15.38 kHz, steep, over a bare floor (LAME 96 / V7
+    # put their low-pass there too, which is why the wall alone reads as a codec's)
+    wall = Wall(freq_hz=15380.0, drop_db=39.0, steepness_db_per_khz=66.0, below_db=-60.0, above_db=-99.0,
+                floor_db=-98.0, floor_flatness_db=0.5)
+    judged = judge_wall(wall, 44100, -101.3)
+    assert judged.kind == "codec"
+    assert codec_rates_below(wall.freq_hz, 44100) == [32000]
+    after = resampler_through(judged, wall, [32000])
+    assert after.kind == "converter" and after.converter_rate_hz == 32000 and "through 32 kHz" in after.text
+    # an edge below the resampler band of 32 kHz (a codec's own low-pass there) keeps its judgement
+    low = Wall(freq_hz=14000.0, drop_db=39.0, steepness_db_per_khz=66.0, below_db=-60.0, above_db=-99.0,
+               floor_db=-98.0, floor_flatness_db=0.5)
+    low_judged = judge_wall(low, 44100, -101.3)
+    assert resampler_through(low_judged, low, codec_rates_below(low.freq_hz, 44100)) == low_judged

@@ -167,14 +167,15 @@ def test_resampled_round_trips_are_not_lossy(music_wav, tmp_path, rate):
 
 @pytest.mark.slow
 @pytest.mark.needs_tool("lame")
-def test_lame_96_which_resamples_inside_lame_is_found_by_its_wall(music_wav, tmp_path):
-    """LAME 3.100 at 96 kbps codes at 32 kHz; decoded back to 44.1 kHz no granule grid survives, only the wall,
-    which the measured table names."""
+def test_lame_96_which_resamples_inside_lame_is_found_by_its_grid_at_32k(music_wav, tmp_path):
+    """LAME 3.100 at 96 kbps codes at 32 kHz; decoded back to 44.1 kHz no granule grid survives at 44.1 kHz, but
+    the excerpt resampled to 32 kHz shows it again."""
     require_tool("lame")
     require_tool("ffmpeg")
     _run("lame", "--quiet", "--cbr", "-b", "96", str(music_wav), str(tmp_path / "c.mp3"))
     _run("ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(tmp_path / "c.mp3"), "-af", "aresample=44100",
          "-c:a", "pcm_s16le", str(tmp_path / "d.wav"))
     v = analyze_file(tmp_path / "d.wav", config=LOSSY).verdicts["lossy"]
-    assert v.detected and v.evidence.decided_by == "wall", v.reason
-    assert "lame cbr96" in v.reason
+    assert v.detected and v.evidence.decided_by == "grid", v.reason
+    assert v.evidence.grid.best == "mp3" and v.evidence.grid.read_at_hz == 32000, v.reason
+    assert v.evidence.codec_family.estimate == "mp3"

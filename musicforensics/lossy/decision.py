@@ -155,7 +155,10 @@ def apply_rules(ev: LossyEvidence) -> Rule:
                                                  f"zeros against {s.null:.0%}), but on a {secs:.1f} s clip its null "
                                                  f"rests on too few frames: at least {MIN_SECONDS:g} s needed, or "
                                                  f"z >= {SHORT_GRID_Z:g}")
-        return Rule("lossy", "grid", f"{best} frame grid: its analysis at alignment {s.offset} leaves "
+        at = (f" read at {grid.read_at_hz / 1000:g} kHz (the excerpt resampled to the rate the codec ran at, "
+              f"just above the edge: resampled up after decoding, the grid survives only there)"
+              if grid.read_at_hz else "")
+        return Rule("lossy", "grid", f"{best} frame grid{at}: its analysis at alignment {s.offset} leaves "
                                       f"{s.share:.0%} isolated exact zeros against {s.null:.0%} at other "
                                       f"alignments (z {s.z:.0f}); {jtext}", best)
     rate = sample_rate_of(ev)

@@ -33,10 +33,11 @@ from .band_breaks import band_breaks
 from .codecs import GENERATION_MARGIN_HZ, bitrate_class, container_expected_wall, settings_near
 from .decision import bitrate_probabilities, decide
 from .evidence import CodecFamily, ContainerCheck, EarlierGeneration, ExcerptSpan, LossyEvidence
-from .grid import Z_DECIDES, frame_grid, grid_codec
+from .grid import Z_DECIDES, frame_grid, grid_at_lower_rate, grid_codec
 from .holes import EXCERPT_SECONDS, hole_rates
 from .segments import HF_BAND, WALL_MAX_HZ, WALL_MIN_HZ, SEG_SAME_EDGE_HZ, segment_walls
-from .walls import BARE_FLOOR_DB, CODEC_MIN_DROP_DB, SILENT_FLOOR_DB, floor_step, is_bare_floor, judge_wall
+from .walls import (BARE_FLOOR_DB, CODEC_MIN_DROP_DB, SILENT_FLOOR_DB, codec_rates_below, floor_step,
+                    is_bare_floor, judge_wall, resampler_through)
 
 #: In a file upsampled from a lower rate r (:func:`musicforensics.hires.upsampled.source_candidate`), walls are
 #: searched only below this fraction of r / 2: the resampler's anti-imaging filter and the source's own content
@@ -84,6 +85,16 @@ def measure(ctx: TrackContext) -> LossyEvidence:
     length = min(EXCERPT_SECONDS, dur)
     start = max(0.0, (dur - length) / 2)
     y = ctx.excerpt(start, length)
+    grid = frame_grid(y, sr, wall_says_lossy=judgement.kind == "codec" and is_bare_floor(wall, q16))
+    if wall is not None and (grid.best is None or grid.z < Z_DECIDES):
+        # an edge just under a lower rate's Nyquist frequency: a codec may have run at that rate and the decode
+        # been resampled up, which hides its grid at this rate (a converter's edge of a round trip sits there too)
+        lower = codec_rates_below(wall.freq_hz, sr)
+        found = grid_at_lower_rate(y, sr, lower)
+        if found is not None:
+            grid = found
+        else:
+            judgement = resampler_through(judgement, wall, lower)
     codec_wall = judgement.kind == "codec"
     top = (wall.freq_hz - 300.0) if codec_wall else None
     return LossyEvidence(
@@ -97,7 +108,7 @@ def measure(ctx: TrackContext) -> LossyEvidence:
         hf_content_re_16bit_db=round(hf_content, 3),
         holes=hole_rates(y, sr, top_hz=top),
         band_breaks=band_breaks(y, sr, wall_hz=wall.freq_hz if codec_wall else None),
-        grid=frame_grid(y, sr, wall_says_lossy=codec_wall and is_bare_floor(wall, q16)),
+        grid=grid,
         excerpt=ExcerptSpan(round(start, 3), round(length, 3)),
         sample_rate=int(sr),
         analysed_seconds=round(float(dur), 3),

@@ -76,16 +76,20 @@ class FrameGrid(EvidenceRecord):
     z: float = 0.0
     scores: Mapping[str, GridScore] = field(default_factory=dict)
     stages: tuple[str, ...] = ()
+    #: the lower rate the excerpt was resampled to before the grids read it (None: the file's own rate)
+    read_at_hz: int | None = None
 
     def to_dict(self) -> dict:
-        return {"best": self.best, "z": self.z, "stages": list(self.stages),
-                **{k: v.to_dict() for k, v in self.scores.items()}}
+        out = {"best": self.best, "z": self.z, "stages": list(self.stages)}
+        if self.read_at_hz is not None:
+            out["read_at_hz"] = self.read_at_hz
+        return {**out, **{k: v.to_dict() for k, v in self.scores.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "FrameGrid":
         scores = {k: GridScore.from_dict(v) for k, v in data.items() if isinstance(v, Mapping)}
         return cls(best=data.get("best"), z=data.get("z") or 0.0, scores=scores,
-                   stages=tuple(data.get("stages") or ()))
+                   stages=tuple(data.get("stages") or ()), read_at_hz=data.get("read_at_hz"))
 
     def score(self, codec: str) -> GridScore | None:
         return self.scores.get(codec)

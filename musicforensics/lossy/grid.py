@@ -20,6 +20,9 @@ AMBIGUOUS_Z. ``FrameGrid.stages`` lists what ran.
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import scipy.fft
 import scipy.special
@@ -357,3 +360,22 @@ def grid_codec(scores: dict[str, GridScore]) -> str | None:
     if best in ("aac", "vorbis") and all(c in scores and scores[c].z >= Z_DECIDES for c in ("aac", "vorbis")):
         best = max(("aac", "vorbis"), key=lambda c: scores[c].share - scores[c].null)
     return best
+
+
+def grid_at_lower_rate(y: np.ndarray, sample_rate: int, rates: list[int]) -> FrameGrid | None:
+    """The MP3 grid of the excerpt resampled to each lower rate of ``rates`` in turn (an encoder that ran at that
+    rate, LAME's own resampling to 32 kHz at 96 kbps and V7 included, decoded and resampled up to
+    ``sample_rate``, leaves its frame grid only at its own rate: resampling back puts the samples on the
+    encoder's again, to within the two resamplers' ripple); the first that decides (z >= Z_DECIDES), with
+    ``read_at_hz`` set, else None. Only an MP3 grid counts: its null was measured on resampled genuine
+    recordings (z <= 4 through 32 kHz against >= 13 for LAME V7); the MDCT grids of AAC and Vorbis fired on a
+    resampled sparse sample that never met either codec."""
+    from scipy.signal import resample_poly  # here: scipy.signal takes long to import, and few files need it
+
+    for rate in rates:
+        g = math.gcd(int(rate), int(sample_rate))
+        low = resample_poly(y, int(rate) // g, int(sample_rate) // g, axis=0)
+        got = frame_grid(np.ascontiguousarray(low, dtype=np.float32), int(rate), wall_says_lossy=True)
+        if got.best == "mp3" and got.z >= Z_DECIDES:
+            return replace(got, read_at_hz=int(rate))
+    return None

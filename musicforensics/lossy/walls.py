@@ -42,6 +42,8 @@ CONVERTER_RATIO = 0.93
 #: kHz, 0.9625 of 16 kHz): outside the core, an edge a wall-only setting explains stays codec-compatible.
 LOWER_RATE_BAND = (0.935, 0.995)
 LOWER_RATE_CORE = (0.965, 0.993)
+#: A codec run at a lower rate r puts its low-pass between these fractions of r / 2 (LAME V7 at 32 kHz: 0.96).
+CODEC_AT_LOWER_RATE = (0.8, 1.0)
 #: Smallest drop (dB) of any edge worth judging (below it: no edge).
 EDGE_MIN_DROP_DB = 12.0
 #: A codec's wall drops at least this much (dB) ...
@@ -85,6 +87,34 @@ def converter_rate(freq_hz: float, sample_rate: int) -> int | None:
                 return None
             return r
     return None
+
+
+def codec_rates_below(freq_hz: float, sample_rate: int, most: int = 2) -> list[int]:
+    """The lower standard rates (up to ``most``, the closest first) a codec could have run at to leave an edge at
+    ``freq_hz`` (in CODEC_AT_LOWER_RATE of their Nyquist) before the file was resampled to ``sample_rate``.
+
+    >>> codec_rates_below(15380.0, 44100), codec_rates_below(20000.0, 44100)
+    ([32000], [])
+    """
+    rates = [r for r in STANDARD_RATES if r < sample_rate * 0.99
+             and CODEC_AT_LOWER_RATE[0] <= freq_hz / (r / 2) < CODEC_AT_LOWER_RATE[1]]
+    return sorted(rates, key=lambda r: r / 2 - freq_hz)[:most]
+
+
+def resampler_through(judgement: WallJudgement, wall: Wall, rates_without_grid: list[int]) -> WallJudgement:
+    """A codec-like edge in the converter band of a lower rate r (LOWER_RATE_BAND of r / 2) whose excerpt,
+    resampled to r, shows no codec grid: the codec settings with a low-pass there (LAME 96 kbps and V7 at
+    44.1 kHz) encode at r themselves, and their grid shows at r (every V7 and 13 of 16 CBR 96 transcodes of real
+    recordings at z >= 13, the resampled genuine recordings at most 4), so the edge is judged a resampler's
+    round trip through r; any other judgement is returned as it is."""
+    if judgement.kind != "codec":
+        return judgement
+    for r in rates_without_grid:
+        if LOWER_RATE_BAND[0] <= wall.freq_hz / (r / 2) <= LOWER_RATE_BAND[1]:
+            return WallJudgement(kind="converter", ratio_to_nyquist=judgement.ratio_to_nyquist, converter_rate_hz=r,
+                                 text=f"{judgement.text.rstrip(': ')}: where resamplers through {r / 1000:g} kHz put "
+                                      f"the anti-alias edge, and no codec grid at {r / 1000:g} kHz either")
+    return judgement
 
 
 def judge_wall(wall: Wall | None, sample_rate: int, q16_db: float) -> WallJudgement:
