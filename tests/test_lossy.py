@@ -491,3 +491,18 @@ def test_a_codec_like_edge_of_a_lower_rate_without_its_grid_there_is_judged_a_re
                floor_db=-98.0, floor_flatness_db=0.5)
     low_judged = judge_wall(low, 44100, -101.3)
     assert resampler_through(low_judged, low, codec_rates_below(low.freq_hz, 44100)) == low_judged
+
+
+def test_the_lower_rate_search_stops_at_the_short_mp3_screen_when_it_finds_no_grid(rng, monkeypatch):
+    """A signal that never met a codec, sent through 32 kHz: the short MP3 search at 32 kHz stays under the
+    ambiguous z, so no codec's staged search runs there."""
+    from scipy.signal import resample_poly
+
+    from musicforensics.lossy import grid
+
+    y = _music_like(rng, 12.0)
+    trip = _q16(resample_poly(resample_poly(y, 320, 441, axis=0), 441, 320, axis=0))
+    calls = []
+    monkeypatch.setattr(grid, "frame_grid", lambda *a, **k: calls.append(k) or grid.FrameGrid())
+    assert grid.grid_at_lower_rate(trip.astype(np.float32), 44100, [32000]) is None
+    assert calls == []
