@@ -44,6 +44,11 @@ class CombCheck(EvidenceRecord):
     consistency_z: float | None
     drone_share: float | None
     why: str = ""
+    #: how much of the teeth's excess one tone's MPEG filterbank image set holds beyond a decoder's even spread
+    #: (0: even, 1: images only), and that tone (:mod:`.images`); left out when the spacing does not divide
+    #: fs / 32 or the set cannot be told from a decoder's teeth
+    image_concentration: float | None = optional()
+    image_tone_hz: float | None = optional()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import numpy as np
 from .candidates import FoldPlan, same_family_levels
 from .coherent import OWN_TEETH_RATIO, CombScore, finest_level
 from .evidence import CombCheck
+from .images import MPEG_SUBBANDS, image_share
 from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, lattice_contrast
 from .model import DecisionRule
 from .segments import ScanMemo, template_consistency
@@ -46,12 +47,21 @@ def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpe
     contrast = lattice_contrast(full, c.delta_hz * factor, score.top_hz, levels, known=known)
     consistency = template_consistency(mono, fs, c, score.top_hz) if factor == 1.0 else None
     drone = drone_share(full, c.delta_hz * factor, score.top_hz)
+    images = image_share(full, c.delta_hz * factor, score.top_hz, fs)
     why = []
     if contrast is not None and contrast.c_min < rule.contrast_min:
         lattice = ("random positions" if contrast.m == 1 else "the line lattice of an explained comb" if contrast.m == 0
                    else f"the lattice every {c.delta_hz * factor / contrast.m:.2f} Hz")
         why.append(f"lattice contrast {contrast.c_min:.1f} < {rule.contrast_min:g}: {lattice} is as strong as the "
                    "teeth (a sample-exact loop, a sequence on a tempo grid or a looped sample)")
+    if images is not None and images.concentration >= rule.image_concentration_max:
+        edge = fs / (2 * MPEG_SUBBANDS)
+        on_edges = abs(images.tone_hz - edge) < 1e-6 * edge
+        where = (f"on the odd multiples of {edge:.2f} Hz, the sub-band edges of an MP1/MP2/MP3 encoder" if on_edges
+                 else f"at k x {edge:.2f} +- {images.tone_hz:.2f} Hz, the aliasing of a tone at "
+                      f"{images.tone_hz:.2f} Hz about the sub-band edges of an MP1/MP2/MP3 encoder")
+        why.append(f"MPEG filterbank images: the lit teeth sit {where} (image concentration "
+                   f"{images.concentration:.2f} >= {rule.image_concentration_max:g}); a decoder lights every tooth")
     if consistency is not None and consistency.z_incoherent >= rule.consistency_min_z \
             and consistency.kappa < rule.consistency_min:
         why.append(f"template consistency {consistency.kappa:.2f} < {rule.consistency_min:g}: the periodic pattern "
@@ -62,7 +72,9 @@ def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpe
                      lattice_share=None if contrast is None else round(contrast.share, 4),
                      consistency=None if consistency is None else round(consistency.kappa, 4),
                      consistency_z=None if consistency is None else round(consistency.z_incoherent, 2),
-                     drone_share=round(drone, 5), why="; ".join(why))
+                     drone_share=round(drone, 5), why="; ".join(why),
+                     image_concentration=None if images is None else round(images.concentration, 4),
+                     image_tone_hz=None if images is None else round(images.tone_hz, 3))
 
 
 def related(score: CombScore, explained: list[tuple[CombScore, CombCheck]]) -> CombCheck | None:

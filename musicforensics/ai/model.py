@@ -56,6 +56,9 @@ class DecisionRule:
     consistency_min: float = 0.3
     consistency_min_z: float = 5.0
     drone_share_note: float = 0.2
+    #: image concentration (:mod:`.images`) from which a comb is explained as MPEG filterbank images of a tone
+    #: (measured: neural-decoder teeth 0.22 at most over whole files, 0.34 over 5.5 s clips; MP2 images 0.58-1.0)
+    image_concentration_max: float = 0.5
     slope: float = 4.0
 
     def probability(self, z_star: float) -> float:
