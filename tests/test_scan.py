@@ -151,3 +151,33 @@ def test_duplicate_results_are_counted_once(library):
 def test_error_items_are_reported_not_analysed():
     reports, tally = scan([ScanItem("gone.flac", "gone.flac", error="cannot open: No such file")], config=AnalysisConfig())
     assert reports[0].status == "error" and tally.exit_code() == 3
+
+
+def _sleep(seconds: float) -> float:
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def test_a_stopped_pool_has_wound_down_before_the_interpreter_exits():
+    """Python < 3.14: ``concurrent.futures``' exit hook writes to the pool's wake-up pipe without the lock the
+    manager thread closes it under; a scan stopped by Ctrl-C that exits while the thread winds down printed
+    ``OSError: [Errno 9] Bad file descriptor``. After ``_stop_now`` the thread has finished and the pipe is
+    closed (so the hook skips it)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from musicforensics.pipeline.engines import _stop_now
+
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=mp.get_context("spawn"))
+    futures = [pool.submit(_sleep, 30.0) for _ in range(3)]
+    while not any(p.is_alive() for p in (pool._processes or {}).values()):
+        _sleep(0.05)
+    _sleep(0.5)
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
+    wakeup = getattr(pool, "_executor_manager_thread_wakeup", None)
+    _stop_now(pool)
+    assert manager is None or not manager.is_alive()
+    assert wakeup is None or wakeup._closed or hasattr(pool, "terminate_workers")
+    del futures

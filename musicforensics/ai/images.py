@@ -54,7 +54,7 @@ def image_sets(m: int) -> list[tuple[int, frozenset]]:
     more than half of the classes 1 .. m - 1.
 
     >>> image_sets(5), [j for j, _ in image_sets(10)]
-    ([(1, frozenset({1, 4})), (2, frozenset({2, 3}))], [1, 2, 3, 4])
+    ([(1, frozenset({1, 4})), (2, frozenset({2, 3}))], [1, 2, 3, 4, 5])
     """
     out = []
     for j in range(1, m // 2 + 1):

@@ -93,18 +93,31 @@ def _worker_start(parent_pid: int) -> None:
     watch_parent(parent_pid)
 
 
+#: Longest wait (s) for a stopped pool's manager thread to wind down (it does in milliseconds once the workers
+#: are gone).
+STOP_JOIN_SECONDS = 2.0
+
+
 def _stop_now(pool) -> None:
-    """Stop a ProcessPoolExecutor's workers at once (terminate, not wait for the files in flight)."""
+    """Stop a ProcessPoolExecutor's workers at once (terminate, not wait for the files in flight).
+
+    Before Python 3.14 the pool's manager thread is then given up to STOP_JOIN_SECONDS to wind down: it closes
+    its wake-up pipe as it goes, while ``concurrent.futures``' exit hook writes to that pipe unguarded, so an
+    exit during its clean-up printed ``OSError: [Errno 9] Bad file descriptor`` (fixed in CPython 3.12 with a
+    lock; once the thread has finished, the hook sees the pipe closed and skips it)."""
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
     if terminate is not None:
         terminate()
         return
+    manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         try:
             proc.terminate()
         except (OSError, ValueError):
             pass
     pool.shutdown(wait=False, cancel_futures=True)
+    if manager is not None and manager.is_alive():
+        manager.join(timeout=STOP_JOIN_SECONDS)
 
 
 def prepare(engine: Engine, config: AnalysisConfig) -> None:
