@@ -39,7 +39,7 @@ def test_clips_have_their_length_and_place_and_keep_the_recording_s_labels(tmp_p
     rows = cut_clips(src / "manifest.csv", out, lengths=(5.5, 9.5), offsets=(0.0, 1.0))
     # the 12 s file gives both lengths at both offsets; the 6 s file is too short for 5.5 s + the margin; 3 s none
     assert sorted(r["path"] for r in rows) == sorted(
-        f"{clip_folder(L, o)}/ai/deezer__encodec24__000002.flac" for L in (5.5, 9.5) for o in (0.0, 1.0))
+        f"{clip_folder(L, o)}/ai/deezer__encodec24__000002.wav.flac" for L in (5.5, 9.5) for o in (0.0, 1.0))
     with (out / "manifest.csv").open() as fh:
         written = list(csv.DictReader(fh))
     assert [r["path"] for r in written] == [r["path"] for r in rows]
@@ -54,3 +54,16 @@ def test_clips_have_their_length_and_place_and_keep_the_recording_s_labels(tmp_p
         assert fields["architecture"] == "encodec24" and fields["source_piece"] == "deezer/000002"
         assert fields["labels"]["ai"] == 1 and "clip of ai/deezer__encodec24__000002.wav" in r["notes"]
     assert not any((src / "ai").glob("*.flac"))  # nothing written beside the sources
+
+
+def test_one_recording_in_two_formats_gives_two_clips(tmp_path):
+    src = _source(tmp_path)
+    x, rate = sf.read(str(src / "ai/deezer__encodec24__000002.wav"))
+    sf.write(str(src / "ai/deezer__encodec24__000002.flac"), x, rate)
+    with (src / "manifest.csv").open("a", newline="") as fh:
+        csv.DictWriter(fh, fieldnames=COLUMNS).writerow(
+            {"path": "ai/deezer__encodec24__000002.flac", "class": "ai", "format": "flac", "sample_rate": rate,
+             "duration_s": 12.0, "eff_bits": 16, "notes": "n"})
+    rows = cut_clips(src / "manifest.csv", tmp_path / "clips", lengths=(5.5,), offsets=(0.5,))
+    paths = [r["path"] for r in rows]
+    assert len(paths) == len(set(paths)) == 2 and all((tmp_path / "clips" / p).is_file() for p in paths)

@@ -11,7 +11,7 @@ Usage::
 read in place (never copied into the repository) and cut at each fraction of ``offsets`` of its spare length
 into a clip of each ``length``, written as FLAC (16-bit up to 48 kHz, 24-bit above: a decoded lossy file keeps
 its samples, a 24-bit recording loses only what is under 16-bit rounding, far below any comb or wall) under
-``DIR/<length>s_<offset>/`` with the source's relative path and name (extension ``.flac``).
+``DIR/<length>s_at_<offset>/`` with the source's relative path and name (``.flac`` appended unless it is one).
 
 ``DIR/manifest.csv`` has the source's columns, one row per clip: ``duration_s`` the clip's length, ``format``
 the source's (so a clip of a decoded MP3 keeps its lossy label, and the name its generator and group: clips of
@@ -44,6 +44,17 @@ DEFAULT_CLASSES = ("ai", "genuine", "lossy", "peer_fixtures")
 def clip_folder(length: float, offset: float) -> str:
     """Name of the folder of the clips of one length and offset, e.g. ``5.5s_at_0.1``."""
     return f"{length:g}s_at_{offset:g}"
+
+
+def clip_name(path: str) -> Path:
+    """The clip's path for a source path: ``.flac`` added unless the source is FLAC, so ``x.wav`` and ``x.flac``
+    (one recording in two formats) give two clips.
+
+    >>> clip_name("ai/deezer__lac2__000002.mp3").as_posix(), clip_name("genuine/a__b.flac").as_posix()
+    ('ai/deezer__lac2__000002.mp3.flac', 'genuine/a__b.flac')
+    """
+    source = Path(path)
+    return source if source.suffix.lower() == ".flac" else source.with_name(source.name + ".flac")
 
 
 def cut_clips(manifest: Path, out: Path, *, lengths=DEFAULT_LENGTHS, offsets=DEFAULT_OFFSETS,
@@ -83,7 +94,7 @@ def cut_clips(manifest: Path, out: Path, *, lengths=DEFAULT_LENGTHS, offsets=DEF
             n = int(round(length * rate))
             for offset in offsets:
                 start = int(offset * max(frames - n, 0))
-                rel = Path(clip_folder(length, offset)) / Path(rec["path"]).with_suffix(".flac")
+                rel = Path(clip_folder(length, offset)) / clip_name(rec["path"])
                 target = out / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 sf.write(str(target), audio[start:start + n], rate, subtype=subtype)
