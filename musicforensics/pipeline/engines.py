@@ -103,8 +103,9 @@ def _stop_now(pool) -> None:
 
     Before Python 3.14 the pool's manager thread is then given up to STOP_JOIN_SECONDS to wind down: it closes
     its wake-up pipe as it goes, while ``concurrent.futures``' exit hook writes to that pipe unguarded, so an
-    exit during its clean-up printed ``OSError: [Errno 9] Bad file descriptor`` (fixed in CPython 3.12 with a
-    lock; once the thread has finished, the hook sees the pipe closed and skips it)."""
+    exit during its clean-up printed ``OSError: [Errno 9] Bad file descriptor`` (CPython guards that pipe with a
+    lock since late 2024, python/cpython gh-125451, which not every supported release has, 3.11 among them; once
+    the thread has finished, the hook sees the pipe closed and skips it)."""
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
     if terminate is not None:
         terminate()
