@@ -31,6 +31,9 @@ from .lattice import FullSpectrum
 MPEG_SUBBANDS = 32
 #: Fewest teeth per residue class for a class mean.
 MIN_TEETH_PER_CLASS = 2
+#: The band's median level is read on every BASELINE_STRIDE-th bin (tens of thousands of bins of a 20 s
+#: spectrum: the same median to well under the spread of a class mean, at an eighth of the cost).
+BASELINE_STRIDE = 8
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def image_share(spec: FullSpectrum, delta_hz: float, top_hz: float, sample_rate:
     n, bins = n[keep], bins[keep]
     if hi - lo < 100 or n.size < MIN_TEETH_PER_CLASS * (m - 1):
         return None
-    baseline = float(np.median(spec.level[lo:hi]))
+    baseline = float(np.median(spec.level[lo:hi:BASELINE_STRIDE]))
     excess = np.zeros(m)
     classes = n % m
     for j in range(1, m):
