@@ -49,6 +49,9 @@ class CombCheck(EvidenceRecord):
     #: fs / 32 or the set cannot be told from a decoder's teeth
     image_concentration: float | None = optional()
     image_tone_hz: float | None = optional()
+    #: top of the band the lattice contrast was read in (Hz) when the teeth stand out only below it
+    #: (:func:`.lattice.comb_extent`); left out when it was read on the whole band
+    lattice_top_hz: float | None = optional()
 
 
 @dataclass(frozen=True)

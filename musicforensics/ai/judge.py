@@ -11,7 +11,7 @@ from .candidates import FoldPlan, same_family_levels
 from .coherent import OWN_TEETH_RATIO, CombScore, finest_level
 from .evidence import CombCheck
 from .images import MPEG_SUBBANDS, image_share
-from .lattice import SPAN_SECONDS, FullSpectrum, drone_share, lattice_contrast
+from .lattice import EXTENT_BAND_HZ, SPAN_SECONDS, FullSpectrum, comb_extent, drone_share, lattice_contrast
 from .model import DecisionRule
 from .segments import ScanMemo, template_consistency
 
@@ -45,6 +45,15 @@ def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpe
     fs = plan.sample_rate
     levels = frozenset(round(level * factor, 6) for level in same_family_levels(c, plan))
     contrast = lattice_contrast(full, c.delta_hz * factor, score.top_hz, levels, known=known)
+    lattice_top = None
+    if contrast is not None and contrast.c_min < rule.contrast_min:
+        # a comb lit only in the lower part of the band (a codec that rebuilt the upper band by folding lower
+        # bands into it) is judged where its teeth are: unlit teeth above would dilute the contrast
+        extent = comb_extent(full, c.delta_hz * factor, score.top_hz)
+        if extent < score.top_hz - EXTENT_BAND_HZ:
+            narrow = lattice_contrast(full, c.delta_hz * factor, extent, levels, known=known)
+            if narrow is not None and narrow.c_min >= rule.contrast_min:
+                contrast, lattice_top = narrow, extent
     consistency = template_consistency(mono, fs, c, score.top_hz) if factor == 1.0 else None
     drone = drone_share(full, c.delta_hz * factor, score.top_hz)
     images = image_share(full, c.delta_hz * factor, score.top_hz, fs)
@@ -74,7 +83,8 @@ def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpe
                      consistency_z=None if consistency is None else round(consistency.z_incoherent, 2),
                      drone_share=round(drone, 5), why="; ".join(why),
                      image_concentration=None if images is None else round(images.concentration, 4),
-                     image_tone_hz=None if images is None else round(images.tone_hz, 3))
+                     image_tone_hz=None if images is None else round(images.tone_hz, 3),
+                     lattice_top_hz=None if lattice_top is None else round(float(lattice_top), 1))
 
 
 def related(score: CombScore, explained: list[tuple[CombScore, CombCheck]]) -> CombCheck | None:

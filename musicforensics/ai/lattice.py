@@ -161,6 +161,33 @@ def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_
     return Contrast(c_min=best, m=best_m, c_noise=c_noise, share=share, share_m=share_m)
 
 
+#: Width of the sub-bands in which the extent of a comb is read, Hz.
+EXTENT_BAND_HZ = 2000.0
+#: z of a sub-band's teeth over the sub-band's other bins from which the comb counts as present there.
+EXTENT_Z = 3.0
+
+
+def comb_extent(spec: FullSpectrum, delta_hz: float, top_hz: float) -> float:
+    """Top (Hz) of the part of the high band where the teeth of ``k delta_hz`` stand out: the upper edge of the
+    highest EXTENT_BAND_HZ sub-band whose teeth's mean level is EXTENT_Z standard errors above the sub-band's
+    mean level; HIGH_BAND_HZ when none is."""
+    top = HIGH_BAND_HZ
+    lo_hz = HIGH_BAND_HZ
+    while lo_hz < top_hz:
+        hi_hz = min(lo_hz + EXTENT_BAND_HZ, top_hz)
+        lo, hi = _in_band(spec, lo_hz, hi_hz)
+        k = np.arange(max(1, int(np.ceil(lo_hz / delta_hz))), int(hi_hz / delta_hz) + 1)
+        teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
+        teeth = teeth[(teeth > lo) & (teeth < hi)]
+        if teeth.size >= 3 and hi - lo > 100:
+            h = spec.level[lo:hi]
+            se = float(h.std()) / np.sqrt(teeth.size)
+            if se > 0 and (float(spec.level[teeth].mean()) - float(h.mean())) / se >= EXTENT_Z:
+                top = hi_hz
+        lo_hz = hi_hz
+    return top
+
+
 def drone_share(spec: FullSpectrum, delta_hz: float, top_hz: float) -> float:
     """Share of the raw power between LOW_BAND_HZ and min(HIGH_BAND_HZ, top_hz) that lies on the teeth."""
     lo, hi = _in_band(spec, LOW_BAND_HZ, min(HIGH_BAND_HZ, top_hz))
