@@ -506,3 +506,20 @@ def test_the_lower_rate_search_stops_at_the_short_mp3_screen_when_it_finds_no_gr
     monkeypatch.setattr(grid, "frame_grid", lambda *a, **k: calls.append(k) or grid.FrameGrid())
     assert grid.grid_at_lower_rate(trip.astype(np.float32), 44100, [32000]) is None
     assert calls == []
+
+
+def test_a_grid_share_read_on_few_live_coefficients_cannot_give_a_large_z():
+    """The file's other alignments, read on the same frames, can agree more closely than a share of a few thousand
+    coefficients is known: the binomial standard error floors the spread (lossy/exact.py)."""
+    from musicforensics.lossy.exact import best_live, robust_z
+
+    null = 0.06 + 0.001 * np.array([-2, -1, -1, 0, 0, 0, 1, 1, 2, 3])
+    med, loose = robust_z(0.09, null)
+    assert med == pytest.approx(0.06) and loose > 8.0  # without the counts: a decisive-looking z
+    _med, sparse = robust_z(0.09, null, live=2400)  # a decaying bell's dozen frames
+    assert sparse == pytest.approx(0.03 / np.sqrt(0.06 * 0.94 / 2400)) and sparse < 8.0
+    _med, dense = robust_z(0.09, null, live=500_000)  # a song: the robust spread of the null decides
+    assert dense == pytest.approx(loose)
+    # the live count of the channel set whose share was kept, per alignment
+    totals = np.array([[[100, 10], [100, 50]], [[400, 80], [10, 1]]])  # (sets, alignments, (live, zeros))
+    assert best_live(totals).tolist() == [400, 100]

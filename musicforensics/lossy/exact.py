@@ -12,8 +12,12 @@ locked to a sample grid do not prefer one alignment either (a real sample loop s
 with isolated ones). A stereo file is scored as L/R and as M/S (joint stereo codes mid/side frames, whose zeros
 live in M and S), and the better set counts.
 
-z = (share at the best alignment - median share at other alignments) / max(1.4826 MAD, MIN_SPREAD): the file is its
-own null.
+z = (share at the best alignment - median share at other alignments) / spread: the file is its own null. The spread is
+1.4826 MAD of the other alignments' shares, but never below MIN_SPREAD nor below the binomial standard error
+sqrt(p (1 - p) / N) of a share p (the other alignments' median) read on the N live coefficients behind the best
+share: the other alignments are read on the same frames, so on sparse content (a decaying bell, a few live
+coefficients per frame) they agree with each other more closely than one share of so few coefficients can be
+known, and a handful of frames could otherwise give a large z.
 """
 
 from __future__ import annotations
@@ -81,9 +85,19 @@ def best_share(totals: np.ndarray) -> np.ndarray:
     return share.max(axis=0)
 
 
-def robust_z(best: float, null: np.ndarray) -> tuple[float, float]:
-    """(median of the null, z of ``best`` against it)."""
+def best_live(totals: np.ndarray) -> np.ndarray:
+    """Live coefficients behind :func:`best_share`'s share per alignment (of the channel set it kept)."""
+    share = totals[..., 1] / np.maximum(totals[..., 0], 1)
+    pick = np.argmax(share, axis=0)
+    return np.take_along_axis(totals[..., 0], pick[None], axis=0)[0]
+
+
+def robust_z(best: float, null: np.ndarray, live: int | None = None) -> tuple[float, float]:
+    """(median of the null, z of ``best`` against it); ``live``: the live coefficients ``best`` was read on (see
+    the module docstring)."""
     null = np.asarray(null, dtype=np.float64)
     med = float(np.median(null))
     spread = max(1.4826 * float(np.median(np.abs(null - med))), MIN_SPREAD)
+    if live:
+        spread = max(spread, float(np.sqrt(med * (1.0 - med) / live)))
     return med, (float(best) - med) / spread

@@ -274,7 +274,7 @@ def mdct_grid(chans: list[np.ndarray], live: np.ndarray, codec: str, searched: l
     totals = np.take_along_axis(c, pick[:, None, :, None], axis=1)[:, 0].sum(axis=1)  # (residues, 2)
     share = totals[:, 1] / np.maximum(totals[:, 0], 1)
     k = int(np.argmax(share[: cand.size]))
-    med, z = robust_z(share[k], share[cand.size:])
+    med, z = robust_z(share[k], share[cand.size:], live=int(totals[k, 0]))
     return GridScore(offset=int(residues[k]), share=round(float(share[k]), 4), null=round(med, 4), z=round(z, 2))
 
 

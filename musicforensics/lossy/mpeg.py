@@ -32,7 +32,7 @@ import numpy as np
 
 from ..spectral.kernels import exact as _k
 from .evidence import GridScore
-from .exact import Thresholds, best_share, robust_z, set_counts
+from .exact import Thresholds, best_live, best_share, robust_z, set_counts
 
 _HALF_WINDOW = (
     0, -1, -1, -1, -1, -1, -1, -2, -2, -2, -2, -3, -3, -4, -4, -5,
@@ -196,9 +196,10 @@ def layer3_grid(chans: list[np.ndarray], *, regions: int = SEARCH_REGIONS,
     null = (cand[0] + 11 + np.arange(NULL_ALIGNMENTS) * (GRANULE // NULL_ALIGNMENTS)) % GRANULE
     dist = np.abs((null[:, None] - cand[None, :] + GRANULE // 2) % GRANULE - GRANULE // 2).min(axis=1)
     null = null[dist >= NULL_GUARD]
-    share = best_share(layer3_totals(chans, np.concatenate([cand, null]), c_starts, GRANULES_PER_REGION))
+    totals = layer3_totals(chans, np.concatenate([cand, null]), c_starts, GRANULES_PER_REGION)
+    share = best_share(totals)
     k = int(np.argmax(share[: cand.size]))
-    med, z = robust_z(share[k], share[cand.size:])
+    med, z = robust_z(share[k], share[cand.size:], live=int(best_live(totals)[k]))
     return GridScore(offset=int(cand[k]), share=round(float(share[k]), 4), null=round(med, 4), z=round(z, 2))
 
 
@@ -223,7 +224,7 @@ def layer2_grid(chans: list[np.ndarray], *, sample_rate: int,
     share = best_share(totals)
     best = int(np.argmax(share))
     d = np.abs((np.arange(32) - best + 16) % 32 - 16)
-    med, z = robust_z(share[best], share[d > LAYER2_GUARD])
+    med, z = robust_z(share[best], share[d > LAYER2_GUARD], live=int(best_live(totals)[best]))
     # the offset in the excerpt's samples (mod 32), whatever stretch of it was analysed
     return GridScore(offset=(first + best) % 32, share=round(float(share[best]), 4), null=round(med, 4),
                      z=round(z, 2))
