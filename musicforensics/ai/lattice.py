@@ -17,9 +17,13 @@ used: a decoder comb's amplitude follows the music, so its lines carry sidebands
 tooth at the tempo and note rates. Lattices ``Delta / m`` that are themselves decoder levels of the same rate are
 skipped. A decoder comb keeps every ``c_m`` large; a loop or a sequence has some ``c_m`` near 0.
 
+The **extent** of a comb (:func:`comb_extent`) is the top of the part of the band where its teeth stand out. A
+codec that rebuilds its upper band by folding lower bands into it keeps a decoder's teeth only below the folding
+and puts lines between them above, so the contrast of such a comb is also read up to its extent
+(:func:`.judge.check_comb`); a loop lights its finer lattice wherever it lights the teeth, in the narrower band too.
+
 The **drone share** is the fraction of the raw 200 Hz-4 kHz power that sits on the teeth (the 3 bins around
-each tooth): a
-steady harmonic series (a drone, an organ pedal) whose fundamental is the spacing puts most of the band's power
+each tooth): a steady harmonic series (a drone, an organ pedal) whose fundamental is the spacing puts most of the band's power
 there, a decoder's comb a tiny part of it.
 """
 
