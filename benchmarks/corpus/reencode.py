@@ -7,9 +7,10 @@ Usage::
     musicforensics evaluate DIR/opus_32/manifest.csv --detectors ai
 
 ``SOURCE`` is laid out like ``../shared/realworld`` (a ``manifest.csv`` with at least ``path``, ``class``,
-``format``, ``duration_s``). Every file of the chosen classes that lasts at least ``--min-seconds`` is read in place (never copied into the repository) and encoded with FFmpeg at each setting of :data:`SETTINGS`, into
-``DIR/<setting>/`` with the source's relative path and the codec's extension. A source that is itself lossy
-(the published generator outputs are MP3s) is decoded and encoded again, as a file shared onwards is.
+``format``, ``duration_s``). Every file of the chosen classes that lasts at least ``--min-seconds`` is read in
+place (never copied into the repository) and encoded with FFmpeg at each setting of :data:`SETTINGS`, into
+``DIR/<setting>/`` with the source's relative path and the codec's extension. A source that is itself lossy (the
+published generator outputs are MP3s) is decoded and encoded again, as a file shared onwards is.
 
 Each setting folder gets its own ``manifest.csv`` in the source's layout, one row per encoded file: the class
 kept (what the music is), ``format`` the codec as ffprobe names it (so ``evaluate`` labels the file lossy and
@@ -118,7 +119,8 @@ def reencode(manifest: Path, out: Path, *, settings=tuple(SETTINGS), classes=DEF
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.corpus.reencode", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.corpus.reencode",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("manifest", type=Path, help="manifest.csv of a real-world set")
     ap.add_argument("--out", type=Path, required=True, help="folder for the encoded files and their manifests")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS), metavar="SETTING",

@@ -22,9 +22,9 @@ codec that rebuilds its upper band by folding lower bands into it keeps a decode
 and puts lines between them above, so the contrast of such a comb is also read up to its extent
 (:func:`.judge.check_comb`); a loop lights its finer lattice wherever it lights the teeth, in the narrower band too.
 
-The **drone share** is the fraction of the raw 200 Hz-4 kHz power that sits on the teeth (the 3 bins around
-each tooth): a steady harmonic series (a drone, an organ pedal) whose fundamental is the spacing puts most of the band's power
-there, a decoder's comb a tiny part of it.
+The **drone share** is the fraction of the raw 200 Hz-4 kHz power that sits on the teeth (the 3 bins around each
+tooth): a steady harmonic series (a drone, an organ pedal) whose fundamental is the spacing puts most of the
+band's power there, a decoder's comb a tiny part of it.
 """
 
 from __future__ import annotations
