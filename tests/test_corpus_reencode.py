@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from benchmarks.corpus.clips import write_manifest
 from benchmarks.corpus.reencode import SETTINGS, reencode
 from musicforensics.pipeline.realworld_manifest import realworld_fields
 
@@ -30,10 +31,7 @@ def _source(tmp_path):
         fmt = "pcm_s16le" if rel.endswith(".wav") else "flac"
         rows.append({"path": rel, "class": cls, "format": fmt, "sample_rate": 44100, "duration_s": seconds,
                      "notes": "n"})
-    with (src / "manifest.csv").open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
+    write_manifest(src / "manifest.csv", COLUMNS, rows)
     return src
 
 

@@ -41,6 +41,30 @@ DEFAULT_OFFSETS = (0.1, 0.6)
 DEFAULT_CLASSES = ("ai", "genuine", "lossy", "peer_fixtures")
 
 
+def read_manifest(manifest: Path, needed: tuple[str, ...]) -> tuple[list[str], list[dict]]:
+    """``(columns, records)`` of a real-world-style manifest, ``notes`` added to the columns when missing; exits
+    with a message when a ``needed`` column is missing."""
+    with manifest.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns = list(reader.fieldnames or [])
+        records = list(reader)
+    for column in needed:
+        if column not in columns:
+            raise SystemExit(f"{manifest}: no {column!r} column")
+    if "notes" not in columns:
+        columns.append("notes")
+    return columns, records
+
+
+def write_manifest(path: Path, columns: list[str], rows: list[dict]) -> None:
+    """Write ``rows`` as a manifest with ``columns`` at ``path`` (its folder created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def clip_folder(length: float, offset: float) -> str:
     """Name of the folder of the clips of one length and offset, e.g. ``5.5s_at_0.1``."""
     return f"{length:g}s_at_{offset:g}"
@@ -62,15 +86,7 @@ def cut_clips(manifest: Path, out: Path, *, lengths=DEFAULT_LENGTHS, offsets=DEF
     """Cut the clips and write ``out/manifest.csv``; returns its rows. Files that cannot be read are reported on
     stderr and skipped."""
     source = manifest.parent
-    with manifest.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        columns = list(reader.fieldnames or [])
-        records = list(reader)
-    for needed in ("path", "class", "duration_s"):
-        if needed not in columns:
-            raise SystemExit(f"{manifest}: no {needed!r} column")
-    if "notes" not in columns:
-        columns.append("notes")
+    columns, records = read_manifest(manifest, ("path", "class", "duration_s"))
     rows = []
     for rec in records:
         if rec["class"] not in classes:
@@ -101,11 +117,7 @@ def cut_clips(manifest: Path, out: Path, *, lengths=DEFAULT_LENGTHS, offsets=DEF
                 note = f"clip of {rec['path']} from {start / rate:.2f} s, {length:g} s long"
                 rows.append({**rec, "path": rel.as_posix(), "duration_s": f"{n / rate:.3f}",
                              "notes": f"{note}; {rec.get('notes') or ''}".rstrip("; ")})
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / "manifest.csv").open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(out / "manifest.csv", columns, rows)
     return rows
 
 

@@ -21,12 +21,13 @@ shows an AI file's codec as its post-processing), ``notes`` what was done. The p
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from .clips import read_manifest, write_manifest
 
 #: Codec settings: name -> (FFmpeg codec arguments, file extension, format as ffprobe names the codec).
 SETTINGS = {
@@ -75,15 +76,7 @@ def reencode(manifest: Path, out: Path, *, settings=tuple(SETTINGS), classes=DEF
     if unknown:
         raise SystemExit(f"unknown settings {unknown}; known: {', '.join(SETTINGS)}")
     source = manifest.parent
-    with manifest.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        columns = list(reader.fieldnames or [])
-        records = list(reader)
-    for needed in ("path", "class", "format", "duration_s"):
-        if needed not in columns:
-            raise SystemExit(f"{manifest}: no {needed!r} column")
-    if "notes" not in columns:
-        columns.append("notes")
+    columns, records = read_manifest(manifest, ("path", "class", "format", "duration_s"))
     chosen = []
     for rec in records:
         try:
@@ -110,11 +103,7 @@ def reencode(manifest: Path, out: Path, *, settings=tuple(SETTINGS), classes=DEF
         else:
             rows[name].append(row)
     for name, kept in rows.items():
-        (out / name).mkdir(parents=True, exist_ok=True)
-        with (out / name / "manifest.csv").open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(kept)
+        write_manifest(out / name / "manifest.csv", columns, kept)
     return rows
 
 
