@@ -523,3 +523,22 @@ def test_a_grid_share_read_on_few_live_coefficients_cannot_give_a_large_z():
     # the live count of the channel set whose share was kept, per alignment
     totals = np.array([[[100, 10], [100, 50]], [[400, 80], [10, 1]]])  # (sets, alignments, (live, zeros))
     assert best_live(totals).tolist() == [400, 100]
+
+
+@pytest.mark.slow
+def test_an_ambiguous_aac_grid_on_a_short_recording_reads_every_frame(tmp_path):
+    """pedalboard's 15 s guitar through FFmpeg's AAC at 128 kbit/s (the corpus's own transcode): on 12 and 36 frames
+    its AAC grid reaches z 4.2-4.4, and the recording has too little upper-band content to be judged by its wall;
+    the extended scoring reads every frame the excerpt has, and the grid decides."""
+    import soundfile as sf
+
+    from benchmarks.corpus.codecs import LossySetting, transcode
+    from tests.conftest import require_realworld, require_tool
+
+    require_tool("ffmpeg")
+    decoded = tmp_path / "g.flac"
+    transcode(require_realworld() / "genuine" / "pedalboard__guitar_1.flac", decoded,
+              (LossySetting("aac", "128k", "aac"),), sample_rate=44100)
+    y, sr = sf.read(str(decoded), dtype="float32", always_2d=True)
+    found = G.frame_grid(y, sr)
+    assert "aac extended" in found.stages and found.best == "aac" and found.z >= G.Z_DECIDES, found

@@ -39,6 +39,10 @@ Z_DECIDES = 8.0
 AMBIGUOUS_Z = 4.0
 #: Regions of the extended MP3 search and scoring, as multiples of the short one's.
 EXTENDED_FACTOR = 3
+#: Frames the extended scoring of an MDCT codec's grid reads, as multiples of the short one's (it takes every
+#: frame the excerpt has for scoring when it has fewer): a short or sparse excerpt's grid rests on the few live
+#: coefficients of its frames, and reading all of them is what lets its z rise above the binomial floor.
+MDCT_EXTENDED_FACTOR = 10
 #: Codecs in the order the grids are reported.
 GRID_CODECS = ("mp3", "mp2", "aac", "vorbis")
 
@@ -315,7 +319,7 @@ def frame_grid(y: np.ndarray, sample_rate: int, *, wall_says_lossy: bool = False
         if got is not None:
             stages.append(codec)
             if AMBIGUOUS_Z <= got.z < Z_DECIDES:
-                frames = EXTENDED_FACTOR * (MOVING_SCORE_FRAMES if codec == "vorbis" else SCORE_FRAMES)
+                frames = MDCT_EXTENDED_FACTOR * (MOVING_SCORE_FRAMES if codec == "vorbis" else SCORE_FRAMES)
                 wide = mdct_grid(chans, live, codec, searched[1024], extra=extra, frames=frames)
                 if wide is not None:
                     got = wide
