@@ -542,3 +542,27 @@ def test_an_ambiguous_aac_grid_on_a_short_recording_reads_every_frame(tmp_path):
     y, sr = sf.read(str(decoded), dtype="float32", always_2d=True)
     found = G.frame_grid(y, sr)
     assert "aac extended" in found.stages and found.best == "aac" and found.z >= G.Z_DECIDES, found
+
+
+def test_an_upsamplers_image_band_is_told_from_a_codec_low_pass(rng):
+    """A 22.05 kHz source upsampled by a resampler that lets images through: the band from 11.025 kHz to the edge
+    is the band below it, reversed (lossy/walls.py upsampler_images); a codec's low-pass band is not."""
+    from musicforensics.lossy.evidence import WallJudgement
+    from musicforensics.spectral.wall import Wall
+
+    freqs = np.arange(0, 22050.0, 44100 / 16384)
+    music = -40.0 - freqs / 1000.0 + 6.0 * rng.standard_normal(freqs.size)  # fine structure of the music
+    imaged = np.where(freqs <= 12570.0, music, -130.0)
+    above = (freqs > 11025.0) & (freqs <= 12570.0)
+    imaged[above] = np.interp(2 * 11025.0 - freqs[above], freqs, music) - 0.01 * (freqs[above] - 11025.0)
+    codec = np.where(freqs <= 12570.0, music, -130.0)  # the music itself goes on to the low-pass
+    wall = Wall(12570.0, 60.0, 40.0, -55.0, -130.0, -130.0, 1.0)
+    judged = WallJudgement(kind="codec", ratio_to_nyquist=0.57, text="edge at 12.57 kHz")
+    assert W.mirror_correlation(freqs, imaged, 11025.0, 12570.0) >= W.IMAGE_MIRROR_MIN
+    assert abs(W.mirror_correlation(freqs, codec, 11025.0, 12570.0)) < 0.3
+    images = W.upsampler_images(judged, wall, freqs, imaged, 44100)
+    assert images.kind == "converter" and images.converter_rate_hz == 22050 and "mirrors" in images.text
+    assert W.upsampler_images(judged, wall, freqs, codec, 44100) == judged
+    # an edge beyond IMAGE_BAND_MAX of every lower Nyquist is not looked at
+    far = Wall(14000.0, 60.0, 40.0, -55.0, -130.0, -130.0, 1.0)
+    assert W.upsampler_images(judged, far, freqs, imaged, 44100) == judged

@@ -37,7 +37,7 @@ from .grid import Z_DECIDES, frame_grid, grid_at_lower_rate, grid_codec
 from .holes import EXCERPT_SECONDS, hole_rates
 from .segments import HF_BAND, WALL_MAX_HZ, WALL_MIN_HZ, SEG_SAME_EDGE_HZ, segment_walls
 from .walls import (BARE_FLOOR_DB, CODEC_MIN_DROP_DB, SILENT_FLOOR_DB, codec_rates_below, floor_step,
-                    is_bare_floor, judge_wall, resampler_through)
+                    is_bare_floor, judge_wall, resampler_through, upsampler_images)
 
 #: In a file upsampled from a lower rate r (:func:`musicforensics.hires.upsampled.source_candidate`), walls are
 #: searched only below this fraction of r / 2: the resampler's anti-imaging filter and the source's own content
@@ -95,6 +95,7 @@ def measure(ctx: TrackContext) -> LossyEvidence:
             grid = found
         else:
             judgement = resampler_through(judgement, wall, lower)
+            judgement = upsampler_images(judgement, wall, sp.freqs, sp.mean_db, sr)
     codec_wall = judgement.kind == "codec"
     top = (wall.freq_hz - 300.0) if codec_wall else None
     return LossyEvidence(

@@ -44,6 +44,13 @@ LOWER_RATE_BAND = (0.935, 0.995)
 LOWER_RATE_CORE = (0.965, 0.993)
 #: A codec run at a lower rate r puts its low-pass between these fractions of r / 2 (LAME V7 at 32 kHz: 0.96).
 CODEC_AT_LOWER_RATE = (0.8, 1.0)
+#: An upsampler's image band: an edge above a lower standard rate r's Nyquist, up to this fraction of it, whose band
+#: above r / 2 mirrors the band below it at least this closely (correlation of the two detrended dB spectra, each
+#: less its IMAGE_DETREND_HZ running mean). Measured on the real-world layer: FFmpeg swr round trips through 22.05
+#: and 32 kHz 0.97-1.00; the 367 codec low-passes in those bands at most 0.46.
+IMAGE_BAND_MAX = 1.2
+IMAGE_MIRROR_MIN = 0.8
+IMAGE_DETREND_HZ = 150.0
 #: Smallest drop (dB) of any edge worth judging (below it: no edge).
 EDGE_MIN_DROP_DB = 12.0
 #: A codec's wall drops at least this much (dB) ...
@@ -114,6 +121,45 @@ def resampler_through(judgement: WallJudgement, wall: Wall, rates_without_grid: 
             return WallJudgement(kind="converter", ratio_to_nyquist=judgement.ratio_to_nyquist, converter_rate_hz=r,
                                  text=f"{judgement.text.rstrip(': ')}: where resamplers through {r / 1000:g} kHz put "
                                       f"the anti-alias edge, and no codec grid at {r / 1000:g} kHz either")
+    return judgement
+
+
+def mirror_correlation(freqs: np.ndarray, level_db: np.ndarray, nyquist_hz: float, edge_hz: float) -> float | None:
+    """Correlation of the detrended dB spectrum between ``nyquist_hz`` and ``edge_hz`` with its mirror image about
+    ``nyquist_hz`` (the band below it, reversed); None when the band holds too few bins. An upsampler that lets
+    images through copies the band below the old Nyquist frequency, reversed, above it."""
+    bin_hz = float(freqs[1] - freqs[0])
+    k = max(int(IMAGE_DETREND_HZ / bin_hz), 3)
+    padded = np.pad(np.asarray(level_db, dtype=np.float64), (k, k), mode="edge")
+    detrended = level_db - np.convolve(padded, np.ones(2 * k + 1) / (2 * k + 1), mode="same")[k:-k]
+    above = (freqs > nyquist_hz + 50.0) & (freqs < edge_hz - 50.0)
+    if above.sum() < 20:
+        return None
+    mirrored = np.interp(2.0 * nyquist_hz - freqs[above], freqs, detrended)
+    a = detrended[above]
+    if a.std() == 0 or mirrored.std() == 0:
+        return None
+    return float(np.corrcoef(a, mirrored)[0, 1])
+
+
+def upsampler_images(judgement: WallJudgement, wall: Wall, freqs: np.ndarray, level_db: np.ndarray,
+                     sample_rate: int) -> WallJudgement:
+    """A codec-like edge just above a lower standard rate's Nyquist frequency (up to IMAGE_BAND_MAX of it) whose
+    band above that Nyquist mirrors the band below it (IMAGE_MIRROR_MIN): the images an upsampler from that rate let
+    through (FFmpeg's default resampler leaks them over about a tenth of the old Nyquist), judged a converter's
+    edge; a codec's low-pass band does not mirror. Any other judgement is returned as it is."""
+    if judgement.kind != "codec":
+        return judgement
+    for r in STANDARD_RATES:
+        nyq_low = r / 2
+        if r >= sample_rate or not nyq_low < wall.freq_hz <= IMAGE_BAND_MAX * nyq_low:
+            continue
+        corr = mirror_correlation(freqs, level_db, nyq_low, wall.freq_hz)
+        if corr is not None and corr >= IMAGE_MIRROR_MIN:
+            return WallJudgement(kind="converter", ratio_to_nyquist=judgement.ratio_to_nyquist, converter_rate_hz=r,
+                                 text=f"{judgement.text.rstrip(': ')}: the band above {nyq_low / 1000:g} kHz mirrors "
+                                      f"the band below it (correlation {corr:.2f}), the images an upsampler from "
+                                      f"{r / 1000:g} kHz let through, not a codec's low-pass")
     return judgement
 
 
