@@ -15,6 +15,9 @@ Measured with the real tools (docs/lossy.md, "where codecs and converters put th
 * **Codecs** put it at an absolute frequency set by the bitrate and the rate (``models/codec_lowpass.json``),
   and it is steep and deep: every codec wall measured drops at least 28.9 dB at 27 dB/kHz or more, every
   Butterworth roll-off of order 2-4 into a 16-bit dither floor at most 26.6 dB at 5-33 dB/kHz.
+* An **upsampler that lets images through** (FFmpeg's default swr from 22.05 or 32 kHz) copies the band below the
+  old Nyquist frequency, reversed, above it, and leaves an edge a little above it: :func:`upsampler_images`
+  tells it from a codec's low-pass by that mirror (IMAGE_MIRROR_MIN), which no codec's band has.
 * A **dither floor is not digital silence**: TPDF-dithered 16-bit reads +4.3-4.8 dB over rounding noise in the
   long-term spectrum, a bare (undithered) decode +0.4-2.6 dB. A wall alone is codec evidence only over a bare
   floor (BARE_FLOOR_DB).
