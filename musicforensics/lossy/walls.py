@@ -49,8 +49,8 @@ LOWER_RATE_CORE = (0.965, 0.993)
 CODEC_AT_LOWER_RATE = (0.8, 1.0)
 #: An upsampler's image band: an edge above a lower standard rate r's Nyquist, up to this fraction of it, whose band
 #: above r / 2 mirrors the band below it at least this closely (correlation of the two detrended dB spectra, each
-#: less its IMAGE_DETREND_HZ running mean). Measured on the real-world layer: FFmpeg swr round trips through 22.05
-#: and 32 kHz 0.97-1.00; the 367 codec low-passes in those bands at most 0.46.
+#: less its IMAGE_DETREND_HZ running mean). Measured (Welch spectra) on the real-world layer: FFmpeg swr round trips
+#: through 22.05 and 32 kHz 0.97-1.00; the 367 codec low-passes in those bands at most 0.46.
 IMAGE_BAND_MAX = 1.2
 IMAGE_MIRROR_MIN = 0.8
 IMAGE_DETREND_HZ = 150.0
