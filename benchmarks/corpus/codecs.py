@@ -108,7 +108,8 @@ def run(cmd: list[str]) -> str:
     return proc.stdout
 
 
-def _ffmpeg(*args: str) -> list[str]:
+def ffmpeg_command(*args: str) -> list[str]:
+    """An FFmpeg command line with ``args``: quiet, never reading stdin, overwriting its output."""
     return ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args]
 
 
@@ -123,7 +124,7 @@ def encode_command(src: Path, dst: Path, setting: LossySetting) -> list[str]:
         args += ["-q:a", value.removeprefix("q")]
     else:
         args += ["-b:a", value]
-    return _ffmpeg(*args, str(dst))
+    return ffmpeg_command(*args, str(dst))
 
 
 def encode(src: Path, dst: Path, setting: LossySetting) -> None:
@@ -150,7 +151,7 @@ def decode(
     if sample_rate is not None:
         args += ["-af", f"aresample={sample_rate}:resampler={resampler}"]
     args += _sample_format_args(dst, bit_depth)
-    run(_ffmpeg(*args, str(dst)))
+    run(ffmpeg_command(*args, str(dst)))
 
 
 def _sample_format_args(dst: Path, bit_depth: int) -> list[str]:

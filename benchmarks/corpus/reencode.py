@@ -21,13 +21,12 @@ shows an AI file's codec as its post-processing), ``notes`` what was done. The p
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .clips import read_manifest, write_manifest
+from .codecs import ToolFailedError, ToolMissingError, ffmpeg_command, require_tool, run
 
 #: Codec settings: name -> (FFmpeg codec arguments, file extension, format as ffprobe names the codec).
 SETTINGS = {
@@ -41,7 +40,7 @@ SETTINGS = {
     "opus_48": (("-c:a", "libopus", "-b:a", "48k"), ".opus", "opus"),
     "opus_32": (("-c:a", "libopus", "-b:a", "32k"), ".opus", "opus"),
 }
-#: Default classes: the real generator outputs and the real recordings stored without loss.
+#: Default classes: the real generator outputs, the real recordings and other projects' fixtures.
 DEFAULT_CLASSES = ("ai", "genuine", "peer_fixtures")
 
 
@@ -59,10 +58,10 @@ def encoded_name(path: str, extension: str) -> Path:
 def _encode(source: Path, target: Path, arguments: tuple[str, ...]) -> str | None:
     """Encode ``source`` into ``target`` with FFmpeg; returns an error message, or None."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-vn",
-                           *arguments, str(target)], capture_output=True, text=True)
-    if done.returncode:
-        return done.stderr.strip() or f"ffmpeg exit {done.returncode}"
+    try:
+        run(ffmpeg_command("-i", str(source), "-vn", *arguments, str(target)))
+    except ToolFailedError as exc:
+        return str(exc).splitlines()[-1]
     return None
 
 
@@ -70,8 +69,10 @@ def reencode(manifest: Path, out: Path, *, settings=tuple(SETTINGS), classes=DEF
              min_seconds: float = 5.0, jobs: int = 2) -> dict[str, list[dict]]:
     """Encode the files and write ``out/<setting>/manifest.csv``; returns the rows per setting. Files FFmpeg
     cannot encode are reported on stderr and left out."""
-    if shutil.which("ffmpeg") is None:
-        raise SystemExit("ffmpeg is not installed (Debian: apt-get install ffmpeg)")
+    try:
+        require_tool("ffmpeg")
+    except ToolMissingError as exc:
+        raise SystemExit(str(exc)) from exc
     unknown = [s for s in settings if s not in SETTINGS]
     if unknown:
         raise SystemExit(f"unknown settings {unknown}; known: {', '.join(SETTINGS)}")
@@ -90,9 +91,9 @@ def reencode(manifest: Path, out: Path, *, settings=tuple(SETTINGS), classes=DEF
         arguments, extension, fmt = SETTINGS[name]
         for rec in chosen:
             rel = encoded_name(rec["path"], extension)
+            done = f"{rec['path']} ({rec['format']}) encoded by FFmpeg ({' '.join(arguments)})"
             row = {**rec, "path": rel.as_posix(), "format": fmt,
-                   "notes": f"{rec['path']} ({rec['format']}) encoded by FFmpeg ({' '.join(arguments)}); {rec.get('notes') or ''}"
-                   .rstrip("; ")}
+                   "notes": f"{done}; {rec.get('notes') or ''}".rstrip("; ")}
             tasks.append((name, row, source / rec["path"], out / name / rel, arguments))
     with ThreadPoolExecutor(max(jobs, 1)) as pool:
         errors = list(pool.map(lambda t: _encode(t[2], t[3], t[4]), tasks))
