@@ -100,18 +100,24 @@ def _in_band(spec: FullSpectrum, lo_hz: float, hi_hz: float) -> tuple[int, int]:
     return int(lo_hz / spec.bin_hz) + 2, min(int(hi_hz / spec.bin_hz), spec.ratio.shape[0] - 2)
 
 
+def _teeth(spec: FullSpectrum, delta_hz: float, lo_hz: float, hi_hz: float) -> tuple[np.ndarray, int, int]:
+    """The bins of the teeth ``k delta_hz`` from ``lo_hz`` to ``hi_hz`` strictly inside the band's bins
+    ``(lo, hi)`` (:func:`_in_band`), and ``lo``, ``hi``."""
+    lo, hi = _in_band(spec, lo_hz, hi_hz)
+    k = np.arange(max(1, int(np.ceil(lo_hz / delta_hz))), int(hi_hz / delta_hz) + 1)
+    teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
+    return teeth[(teeth > lo) & (teeth < hi)], lo, hi
+
+
 def lattice_contrast(spec: FullSpectrum, delta_hz: float, top_hz: float, family_levels: frozenset = frozenset(),
                      *, known: tuple[float, ...] = (), seed: int = 0) -> Contrast | None:
     """The lattice contrast of the comb ``k delta_hz`` in the high band (HIGH_BAND_HZ to ``top_hz``); None when
     the band holds too few bins or teeth. ``family_levels``: spacings (Hz, rounded to 1e-6) to skip. ``known``:
     line lattices (Hz) already found in this track's music (a loop's line spacing, from an explained comb); each
     is tested too, at its points at least a quarter of a spacing away from every tooth (reported as m = 0)."""
-    lo, hi = _in_band(spec, HIGH_BAND_HZ, top_hz)
+    teeth, lo, hi = _teeth(spec, delta_hz, HIGH_BAND_HZ, top_hz)
     if hi - lo < 100:
         return None
-    k = np.arange(max(1, int(np.ceil(HIGH_BAND_HZ / delta_hz))), int(top_hz / delta_hz) + 1)
-    teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
-    teeth = teeth[(teeth > lo) & (teeth < hi)]
     if teeth.size < 3:
         return None
     h_teeth = spec.level[teeth]
@@ -179,10 +185,7 @@ def comb_extent(spec: FullSpectrum, delta_hz: float, top_hz: float) -> float:
     lo_hz = HIGH_BAND_HZ
     while lo_hz < top_hz:
         hi_hz = min(lo_hz + EXTENT_BAND_HZ, top_hz)
-        lo, hi = _in_band(spec, lo_hz, hi_hz)
-        k = np.arange(max(1, int(np.ceil(lo_hz / delta_hz))), int(hi_hz / delta_hz) + 1)
-        teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
-        teeth = teeth[(teeth > lo) & (teeth < hi)]
+        teeth, lo, hi = _teeth(spec, delta_hz, lo_hz, hi_hz)
         if teeth.size >= 3 and hi - lo > 100:
             h = spec.level[lo:hi]
             se = float(h.std()) / np.sqrt(teeth.size)
@@ -194,12 +197,9 @@ def comb_extent(spec: FullSpectrum, delta_hz: float, top_hz: float) -> float:
 
 def drone_share(spec: FullSpectrum, delta_hz: float, top_hz: float) -> float:
     """Share of the raw power between LOW_BAND_HZ and min(HIGH_BAND_HZ, top_hz) that lies on the teeth."""
-    lo, hi = _in_band(spec, LOW_BAND_HZ, min(HIGH_BAND_HZ, top_hz))
+    teeth, lo, hi = _teeth(spec, delta_hz, LOW_BAND_HZ, min(HIGH_BAND_HZ, top_hz))
     if hi <= lo + 2:
         return 0.0
-    k = np.arange(max(1, int(np.ceil(LOW_BAND_HZ / delta_hz))), int(min(HIGH_BAND_HZ, top_hz) / delta_hz) + 1)
-    teeth = np.round(k * delta_hz / spec.bin_hz).astype(np.int64)
-    teeth = teeth[(teeth > lo) & (teeth < hi)]
     total = float(spec.power[lo:hi].sum())
     if not teeth.size or total <= 0:
         return 0.0
