@@ -566,3 +566,22 @@ def test_an_upsamplers_image_band_is_told_from_a_codec_low_pass(rng):
     # an edge beyond IMAGE_BAND_MAX of every lower Nyquist is not looked at
     far = Wall(14000.0, 60.0, 40.0, -55.0, -130.0, -130.0, 1.0)
     assert W.upsampler_images(judged, far, freqs, imaged, 44100) == judged
+
+
+def test_a_steep_edge_of_quiet_content_down_to_a_bare_floor_is_a_codec_low_pass():
+    """Quiet music leaves a codec's wall no room to drop 28 dB: measured on LAME 128 kbps of a quiet guitar
+    (pedalboard's, -37 dBFS RMS) at 16.61 kHz, 55 dB/kHz, 14 dB down to the bare floor. The same drop from a
+    gentle roll-off, a drop that stops above the floor, a dithered floor or a frequency no codec uses is not."""
+    from musicforensics.lossy.walls import judge_wall
+    from musicforensics.spectral.wall_record import Wall
+
+    q = -135.46
+    quiet = Wall(freq_hz=16613.0, drop_db=13.8, steepness_db_per_khz=54.5, below_db=-121.3, above_db=-135.1,
+                 floor_db=-135.1, floor_flatness_db=0.3)
+    judged = judge_wall(quiet, 44100, q)
+    assert judged.kind == "codec" and "down to the floor" in judged.text
+    assert judge_wall(replace(quiet, steepness_db_per_khz=33.0), 44100, q).kind == "shallow"
+    assert judge_wall(replace(quiet, below_db=-110.0), 44100, q).kind == "shallow"  # stops 11 dB above the floor
+    dithered = replace(quiet, below_db=-116.8, above_db=-130.6, floor_db=-130.6)  # TPDF: +4.8 dB over rounding
+    assert judge_wall(dithered, 44100, q).kind == "shallow"
+    assert judge_wall(replace(quiet, freq_hz=9000.0), 44100, q).kind == "shallow"  # no codec setting there

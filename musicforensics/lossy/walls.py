@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spectral.wall import Wall
-from .codecs import TIGHT_MATCH_BELOW_HZ, wall_only_settings
+from .codecs import TIGHT_MATCH_BELOW_HZ, settings_near, wall_only_settings
 from .evidence import FloorStep, WallJudgement
 
 #: Standard sample rates, Hz.
@@ -60,6 +60,13 @@ EDGE_MIN_DROP_DB = 12.0
 CODEC_MIN_DROP_DB = 28.0
 #: ... at least this steeply (dB/kHz; LAME 96 on quiet material reads 23).
 CODEC_MIN_STEEPNESS = 15.0
+#: Quiet content: an edge over a bare floor that drops all the way to it (its drop within TO_FLOOR_DB of the level
+#: under it over the floor, which stands under CODEC_MIN_DROP_DB, so no edge could drop further) is a codec's
+#: when it is at least this steep (dB/kHz) and sits where a measured codec setting puts its low-pass. Measured on
+#: the real-world layer: such edges of codec transcodes at up to 243 dB/kHz; every edge of a genuine, resampled or
+#: band-limited recording under 37 dB/kHz (analogue roll-offs into a floor: 5-33).
+QUIET_CODEC_MIN_STEEPNESS = 40.0
+TO_FLOOR_DB = 1.5
 #: A floor more than this many dB over 16-bit rounding noise above the edge is a noise floor, not silence.
 SILENT_FLOOR_DB = 10.0
 #: A wall-only verdict needs a bare floor: at most this many dB over 16-bit rounding (TPDF dither: +4.3-4.8 dB).
@@ -189,8 +196,20 @@ def judge_wall(wall: Wall | None, sample_rate: int, q16_db: float) -> WallJudgem
     if wall.steepness_db_per_khz < CODEC_MIN_STEEPNESS:
         return judged("gentle", "too gentle for a codec low-pass")
     if wall.drop_db < CODEC_MIN_DROP_DB:
+        if quiet_codec_edge(wall, sample_rate, q16_db):
+            return judged("codec", f"codec-steep and down to the floor: the content under it stands only "
+                                   f"{wall.below_db - wall.floor_db:.0f} dB over the floor, too little for a deeper "
+                                   f"drop")
         return judged("shallow", "too shallow for a codec low-pass")
     return judged("codec", "")
+
+
+def quiet_codec_edge(wall: Wall, sample_rate: int, q16_db: float) -> bool:
+    """An edge too shallow for a codec's only because the content under it is quiet: it drops all the way to a
+    bare floor, steeply, where a measured codec setting at this rate puts its low-pass (QUIET_CODEC_MIN_STEEPNESS)."""
+    to_floor = (wall.below_db - wall.floor_db) - wall.drop_db <= TO_FLOOR_DB
+    return (to_floor and is_bare_floor(wall, q16_db) and wall.steepness_db_per_khz >= QUIET_CODEC_MIN_STEEPNESS
+            and bool(settings_near(sample_rate, wall.freq_hz)))
 
 
 def is_bare_floor(wall: Wall, q16_db: float) -> bool:
