@@ -54,15 +54,16 @@ def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpe
             narrow = lattice_contrast(full, c.delta_hz * factor, extent, levels, known=known)
             if narrow is not None and narrow.c_min >= rule.contrast_min:
                 contrast, lattice_top = narrow, extent
-    consistency = template_consistency(mono, fs, c, score.top_hz) if factor == 1.0 else None
     drone = drone_share(full, c.delta_hz * factor, score.top_hz)
-    images = image_share(full, c.delta_hz * factor, score.top_hz, fs)
+    # the checks run in order until one explains the comb: a later one would only add a second reason, and the
+    # template consistency (six block folds of the span) is the costliest
     why = []
     if contrast is not None and contrast.c_min < rule.contrast_min:
         lattice = ("random positions" if contrast.m == 1 else "the line lattice of an explained comb" if contrast.m == 0
                    else f"the lattice every {c.delta_hz * factor / contrast.m:.2f} Hz")
         why.append(f"lattice contrast {contrast.c_min:.1f} < {rule.contrast_min:g}: {lattice} is as strong as the "
                    "teeth (a sample-exact loop, a sequence on a tempo grid or a looped sample)")
+    images = None if why else image_share(full, c.delta_hz * factor, score.top_hz, fs)
     if images is not None and images.concentration >= rule.image_concentration_max:
         edge = fs / (2 * MPEG_SUBBANDS)
         on_edges = abs(images.tone_hz - edge) < 1e-6 * edge
@@ -71,6 +72,7 @@ def check_comb(score: CombScore, plan: FoldPlan, mono: np.ndarray, full: FullSpe
                       f"{images.tone_hz:.2f} Hz about the sub-band edges of an MP1/MP2/MP3 encoder")
         why.append(f"MPEG filterbank images: the lit teeth sit {where} (image concentration "
                    f"{images.concentration:.2f} >= {rule.image_concentration_max:g}); a decoder lights every tooth")
+    consistency = template_consistency(mono, fs, c, score.top_hz) if factor == 1.0 and not why else None
     if consistency is not None and consistency.z_incoherent >= rule.consistency_min_z \
             and consistency.kappa < rule.consistency_min:
         why.append(f"template consistency {consistency.kappa:.2f} < {rule.consistency_min:g}: the periodic pattern "

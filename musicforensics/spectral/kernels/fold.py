@@ -85,24 +85,38 @@ def lattice_sums(level, delta_hz, bin_hz, lo, hi, f_lo, f_hi, m_max, skip, sums,
     mid-gap points of the lattice ``delta_hz / m``: bins ``round(j fine / bin_hz)`` with ``fine = delta_hz / m``,
     ``j`` from ``ceil(f_lo / fine)`` to ``floor(f_hi / fine)``, ``(j mod m) / m`` in [1/4, 3/4], strictly between
     ``lo`` and ``hi``. Written at index m."""
+    residues = np.empty(m_max + 1, dtype=np.int64)
     for m in range(2, m_max + 1):
         if skip[m]:
             continue
+        # the residues j mod m whose phase lies mid-gap, then j in ascending order through them only (the same
+        # points, summed in the same order, as a walk over every j that skips the others)
+        n_res = 0
+        for r in range(m):
+            phase = r / m
+            if 0.25 <= phase <= 0.75:
+                residues[n_res] = r
+                n_res += 1
         fine = delta_hz / m
+        first = int(np.ceil(f_lo / fine))
+        last = int(f_hi / fine)
         s = 0.0
         q = 0.0
         c = 0
-        for j in range(int(np.ceil(f_lo / fine)), int(f_hi / fine) + 1):
-            phase = (j % m) / m
-            if phase < 0.25 or phase > 0.75:
-                continue
-            p = int(np.round(j * fine / bin_hz))
-            if p <= lo or p >= hi:
-                continue
-            v = level[p]
-            s += v
-            q += v * v
-            c += 1
+        base = (first // m) * m
+        while base <= last:
+            for t in range(n_res):
+                j = base + residues[t]
+                if j < first or j > last:
+                    continue
+                p = int(np.round(j * fine / bin_hz))
+                if p <= lo or p >= hi:
+                    continue
+                v = level[p]
+                s += v
+                q += v * v
+                c += 1
+            base += m
         sums[m] = s
         squares[m] = q
         counts[m] = c
