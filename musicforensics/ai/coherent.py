@@ -86,13 +86,13 @@ def whiten(power: np.ndarray, block: int = NOISE_BLOCK) -> tuple[np.ndarray, np.
     """``(power / noise, noise)``: noise is the median of ``power`` over ``block``-bin blocks, interpolated between
     block centres, divided by ln 2 (so the ratio has mean 1 for exponential power)."""
     if power.shape[0] // block < 2:
-        median = np.full(power.shape[0], np.median(power))
+        median = np.full(power.shape[0], np.median(power), dtype=np.float64)
     else:
         median = np.empty(power.shape[0])
         _k.block_median_noise(np.ascontiguousarray(power), block, median)
-    noise = median / np.log(2.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(noise > 0, power / noise, 0.0)
+    noise = np.divide(median, np.log(2.0), out=median)
+    ratio = np.zeros(power.shape[0])
+    np.divide(power, noise, out=ratio, where=noise > 0)  # in place: a spectrum of a million bins is 8 MB a copy
     return ratio, noise
 
 
