@@ -14,7 +14,9 @@ Measured with the real tools (docs/lossy.md, "where codecs and converters put th
   the wall cannot tell a LAME 96 kbps decode from a recording sent through 32 kHz by a steep converter.
 * **Codecs** put it at an absolute frequency set by the bitrate and the rate (``models/codec_lowpass.json``),
   and it is steep and deep: every codec wall measured drops at least 28.9 dB at 27 dB/kHz or more, every
-  Butterworth roll-off of order 2-4 into a 16-bit dither floor at most 26.6 dB at 5-33 dB/kHz.
+  Butterworth roll-off of order 2-4 into a 16-bit dither floor at most 26.6 dB at 5-33 dB/kHz. Under quiet music
+  the wall cannot be deep (the band under it stands less than 28 dB over the floor): there it must fall all the
+  way to a bare floor, at a codec's steepness (:func:`quiet_codec_edge`).
 * An **upsampler that lets images through** (FFmpeg's default swr from 22.05 or 32 kHz) copies the band below the
   old Nyquist frequency, reversed, above it, and leaves an edge a little above it: :func:`upsampler_images`
   tells it from a codec's low-pass by that mirror (IMAGE_MIRROR_MIN), which no codec's band has.
