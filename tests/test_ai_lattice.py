@@ -75,3 +75,37 @@ def test_a_real_decoder_output_through_opus_at_32_kbit_is_detected(tmp_path):
     verdict = json.loads(out.stdout.splitlines()[0])["verdicts"]["ai"]
     assert verdict["detected"], verdict["reason"]
     assert any(c.get("lattice_top_hz") for c in verdict["evidence"]["checks"])
+
+
+def test_the_checks_stop_at_the_first_that_explains_a_comb(monkeypatch):
+    """A comb the lattice contrast explains is not read for MPEG images or template consistency (the costliest
+    check); a comb it does not explain is."""
+    from musicforensics.ai import judge
+    from musicforensics.ai.candidates import fold_plan
+    from musicforensics.ai.coherent import CombScore
+    from musicforensics.ai.model import load_model
+    from musicforensics.ai.segments import Consistency
+
+    plan = fold_plan(FS)
+    candidate = next(c for c in plan.candidates if abs(c.delta_hz - DELTA) < 1e-6)
+    score = CombScore(candidate=candidate, z=20.0, z_low=0.0, teeth=60, lit=60, top_hz=TOP)
+    rule = load_model(None).rule
+    calls = []
+
+    def consistency(*args, **kwargs):
+        calls.append("consistency")
+        return Consistency(kappa=0.9, blocks=6, z_incoherent=40.0)
+
+    def images(*args, **kwargs):
+        calls.append("images")
+        return None
+
+    monkeypatch.setattr(judge, "template_consistency", consistency)
+    monkeypatch.setattr(judge, "image_share", images)
+    mono = np.zeros(FS * 20, dtype=np.float32)
+    # a loop lights the lattice DELTA / 7 (no candidate spacing, so not skipped as a level of the same family)
+    loop = judge.check_comb(score, plan, mono, _spectrum(TOP, lattice_m=7, lattice_hi=TOP), rule)
+    assert loop.why.startswith("lattice contrast") and "; " not in loop.why
+    assert loop.consistency is None and loop.image_concentration is None and calls == []
+    decoder = judge.check_comb(score, plan, mono, _spectrum(TOP), rule)
+    assert decoder.why == "" and decoder.consistency == 0.9 and calls == ["images", "consistency"]
