@@ -79,16 +79,21 @@ def set_counts(spectra: list[np.ndarray], th: Thresholds) -> np.ndarray:
     return out
 
 
+def _kept_set(totals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(isolated-zero share of each channel set per alignment, the set with the larger share per alignment)."""
+    share = totals[..., 1] / np.maximum(totals[..., 0], 1)
+    return share, np.argmax(share, axis=0)
+
+
 def best_share(totals: np.ndarray) -> np.ndarray:
     """Isolated-zero share per alignment, the better channel set kept: ``totals`` (sets, alignments, 2)."""
-    share = totals[..., 1] / np.maximum(totals[..., 0], 1)
-    return share.max(axis=0)
+    share, pick = _kept_set(totals)
+    return np.take_along_axis(share, pick[None], axis=0)[0]
 
 
 def best_live(totals: np.ndarray) -> np.ndarray:
     """Live coefficients behind :func:`best_share`'s share per alignment (of the channel set it kept)."""
-    share = totals[..., 1] / np.maximum(totals[..., 0], 1)
-    pick = np.argmax(share, axis=0)
+    _share, pick = _kept_set(totals)
     return np.take_along_axis(totals[..., 0], pick[None], axis=0)[0]
 
 

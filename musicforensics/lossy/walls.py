@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spectral.wall import Wall
+from ..spectral.wall import Wall, moving_mean
 from .codecs import TIGHT_MATCH_BELOW_HZ, settings_near, wall_only_settings
 from .evidence import FloorStep, WallJudgement
 
@@ -142,8 +142,7 @@ def mirror_correlation(freqs: np.ndarray, level_db: np.ndarray, nyquist_hz: floa
     images through copies the band below the old Nyquist frequency, reversed, above it."""
     bin_hz = float(freqs[1] - freqs[0])
     k = max(int(IMAGE_DETREND_HZ / bin_hz), 3)
-    padded = np.pad(np.asarray(level_db, dtype=np.float64), (k, k), mode="edge")
-    detrended = level_db - np.convolve(padded, np.ones(2 * k + 1) / (2 * k + 1), mode="same")[k:-k]
+    detrended = level_db - moving_mean(np.asarray(level_db, dtype=np.float64), 2 * k + 1)
     above = (freqs > nyquist_hz + 50.0) & (freqs < edge_hz - 50.0)
     if above.sum() < 20:
         return None

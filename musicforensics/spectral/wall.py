@@ -40,7 +40,7 @@ def quantisation_floor_db(bits: int, n_fft: int) -> float:
     return float(10.0 * np.log10(6.0 * q * q / 12.0 / n_fft))
 
 
-def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
+def moving_mean(x: np.ndarray, width: int) -> np.ndarray:
     """Centred moving mean of width ``width`` along the last axis (shorter windows at the edges)."""
     width = max(1, int(width))
     if width == 1:
@@ -99,7 +99,7 @@ def find_walls(freqs: np.ndarray, levels_db: np.ndarray, *, fmin: float, fmax: f
     if n < 8:
         return [None] * rows
     df = float(freqs[1] - freqs[0])
-    smooth = _moving_mean(level, int(round(smooth_hz / df)))
+    smooth = moving_mean(level, int(round(smooth_hz / df)))
     c = np.concatenate([np.zeros((rows, 1)), np.cumsum(smooth, axis=-1)], axis=-1)
     side = max(1, int(round(side_hz / df)))
     guard = max(1, int(round(guard_hz / df)))
