@@ -78,6 +78,23 @@ def test_isolated_zeros_ignore_gated_and_sample_locked_loops(rng):
     assert g.z < Z_DECIDES, g
 
 
+def test_mp3_regions_are_live_unclipped_steady_and_disjoint(rng):
+    """The MP3 search and scoring regions come from the loudest tiles of the excerpt, dealt between the two sets
+    (never the same samples); a tile with a clipped sample or an onset (energy x4 over the tile before) is read
+    only when nothing else is left."""
+    span = mpeg.region_span(mpeg.GRANULES_PER_REGION)[1]
+    step = -(-span // mpeg.GRANULE) * mpeg.GRANULE
+    y = (rng.standard_normal(40 * step) * 1e-3).astype(np.float32)
+    for i in range(5, 15):  # tile 5 holds the onset
+        y[i * step:(i + 1) * step] *= 100.0
+    y[30 * step:32 * step] *= 300.0
+    y[31 * step + 7] = 1.0  # 30: an onset, 31: a clipped sample
+    search, score = mpeg.loudest_regions([y], 3, 6, mpeg.GRANULES_PER_REGION)
+    assert len(search) == 3 and len(score) == 6 and not set(search) & set(score)
+    assert {v // step for v in search + score} == set(range(6, 15))
+    assert all(v % mpeg.GRANULE == 0 for v in search + score)
+
+
 # -- real encoders --------------------------------------------------------------------------------------------
 
 def _run(*cmd: str) -> None:
@@ -141,3 +158,21 @@ def test_mpeg2_lsf_layer3_at_22050_hz_is_found(source, tmp_path):
     assert sr == 22050
     g = frame_grid(y, sr)
     assert g.best == "mp3" and g.z >= Z_DECIDES, g
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tool("ffmpeg")
+def test_layer2_grid_reads_the_loudest_stretch_of_a_decaying_sound(tmp_path):
+    """An 8 s struck sound (decay time 0.5 s) through twolame 192k: its middle 1.5 s is a quiet tail with few live
+    sub-band samples, its loudest 1.5 s holds the grid; the search reads the latter."""
+    require_tool("ffmpeg")
+    y = _music_like(np.random.default_rng(3), 8.0)
+    t = np.arange(y.shape[0]) / SR
+    y = _q16(3.0 * y * np.where(t < 0.3, 0.0, np.exp(-(t - 0.3) / 0.5))[:, None])
+    sf.write(str(tmp_path / "s.wav"), y, SR, subtype="PCM_16")
+    _run(*FF, "-i", str(tmp_path / "s.wav"), "-c:a", "libtwolame", "-b:a", "192k", str(tmp_path / "s.mp2"))
+    d = _decode(tmp_path / "s.mp2", tmp_path / "d.wav")
+    middle = d[d.shape[0] // 2 - int(0.75 * SR): d.shape[0] // 2 + int(0.75 * SR)]
+    assert mpeg.layer2_grid(channels(middle), sample_rate=SR).z < Z_DECIDES
+    assert mpeg.layer2_grid(channels(d), sample_rate=SR).z >= Z_DECIDES
+    assert mpeg.layer2_grid(channels(y.astype(np.float32)), sample_rate=SR).z < Z_DECIDES

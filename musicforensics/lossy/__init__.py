@@ -9,6 +9,6 @@ judged in :mod:`.detector`; holes in :mod:`.holes`, the codec frame grid in :mod
 from ..detector import DetectorSpec
 
 #: The lossy-origin detector (finding kind ``lossy``).
-SPEC = DetectorSpec(name="lossy", version="6", kinds=("lossy",), order=30,
+SPEC = DetectorSpec(name="lossy", version="7", kinds=("lossy",), order=30,
                     implementation="musicforensics.lossy.detector:LossyDetector",
                     models=("lossy_decision.json", "lossy_family.json", "codec_lowpass.json"), reads_samples=True)
