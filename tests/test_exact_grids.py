@@ -160,19 +160,40 @@ def test_mpeg2_lsf_layer3_at_22050_hz_is_found(source, tmp_path):
     assert g.best == "mp3" and g.z >= Z_DECIDES, g
 
 
-@pytest.mark.slow
-@pytest.mark.needs_tool("ffmpeg")
-def test_layer2_grid_reads_the_loudest_stretch_of_a_decaying_sound(tmp_path):
-    """An 8 s struck sound (decay time 0.5 s) through twolame 192k: its middle 1.5 s is a quiet tail with few live
-    sub-band samples, its loudest 1.5 s holds the grid; the search reads the latter."""
-    require_tool("ffmpeg")
+@pytest.fixture(scope="module")
+def decaying(tmp_path_factory):
+    """An 8 s struck sound (onset at 0.3 s, decay time 0.5 s), 16-bit stereo WAV: its middle is a quiet tail."""
     y = _music_like(np.random.default_rng(3), 8.0)
     t = np.arange(y.shape[0]) / SR
     y = _q16(3.0 * y * np.where(t < 0.3, 0.0, np.exp(-(t - 0.3) / 0.5))[:, None])
-    sf.write(str(tmp_path / "s.wav"), y, SR, subtype="PCM_16")
-    _run(*FF, "-i", str(tmp_path / "s.wav"), "-c:a", "libtwolame", "-b:a", "192k", str(tmp_path / "s.mp2"))
+    path = tmp_path_factory.mktemp("decay") / "s.wav"
+    sf.write(str(path), y, SR, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tool("ffmpeg")
+def test_layer2_grid_reads_the_loudest_stretch_of_a_decaying_sound(decaying, tmp_path):
+    """The struck sound through twolame 192k: its middle 1.5 s has few live sub-band samples, its loudest 1.5 s
+    holds the grid; the search reads the latter."""
+    require_tool("ffmpeg")
+    _run(*FF, "-i", str(decaying), "-c:a", "libtwolame", "-b:a", "192k", str(tmp_path / "s.mp2"))
     d = _decode(tmp_path / "s.mp2", tmp_path / "d.wav")
     middle = d[d.shape[0] // 2 - int(0.75 * SR): d.shape[0] // 2 + int(0.75 * SR)]
     assert mpeg.layer2_grid(channels(middle), sample_rate=SR).z < Z_DECIDES
     assert mpeg.layer2_grid(channels(d), sample_rate=SR).z >= Z_DECIDES
-    assert mpeg.layer2_grid(channels(y.astype(np.float32)), sample_rate=SR).z < Z_DECIDES
+    source = sf.read(str(decaying), dtype="float32", always_2d=True)[0]
+    assert mpeg.layer2_grid(channels(source), sample_rate=SR).z < Z_DECIDES
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tool("lame")
+@pytest.mark.needs_tool("ffmpeg")
+def test_layer3_grid_of_a_decaying_sound_is_read_where_it_is_loud(decaying, tmp_path):
+    """The struck sound through LAME 320k: regions spread over the excerpt fall mostly in the tail (z 1.8 with
+    them); the loudest steady regions find the grid."""
+    require_tool("lame")
+    require_tool("ffmpeg")
+    _run("lame", "--quiet", "--cbr", "-b", "320", str(decaying), str(tmp_path / "s.mp3"))
+    g = frame_grid(_decode(tmp_path / "s.mp3", tmp_path / "d.wav"), SR)
+    assert g.best == "mp3" and g.z >= Z_DECIDES, g

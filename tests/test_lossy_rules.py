@@ -179,3 +179,17 @@ def test_lame_96_which_resamples_inside_lame_is_found_by_its_grid_at_32k(music_w
     assert v.detected and v.evidence.decided_by == "grid", v.reason
     assert v.evidence.grid.best == "mp3" and v.evidence.grid.read_at_hz == 32000, v.reason
     assert v.evidence.codec_family.estimate == "mp3"
+
+
+def test_an_earlier_generation_is_the_grid_beside_the_containers_own():
+    """In a Vorbis container whose content also carries an MP3 grid, the MP3 grid is the earlier generation even
+    when the container's own grid is stronger; the AAC grid that a Vorbis decode lights is not one."""
+    from musicforensics.lossy.evidence import GridScore
+    from musicforensics.lossy.detector import other_codec_grid
+
+    vorbis, mp3 = GridScore(64, 0.046, 0.016, 14.9), GridScore(1, 0.048, 0.020, 14.3)
+    aac_echo = GridScore(960, 0.03, 0.016, 9.0)
+    assert other_codec_grid({"vorbis": vorbis, "mp3": mp3, "aac": aac_echo}, "vorbis") == "mp3"
+    assert other_codec_grid({"vorbis": vorbis, "aac": aac_echo}, "vorbis") is None
+    assert other_codec_grid({"vorbis": vorbis, "mp3": GridScore(1, 0.02, 0.019, 1.0)}, "vorbis") is None
+    assert other_codec_grid({"mp3": mp3}, "aac") == "mp3"

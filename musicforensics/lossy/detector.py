@@ -32,7 +32,7 @@ from . import SPEC
 from .band_breaks import band_breaks
 from .codecs import GENERATION_MARGIN_HZ, bitrate_class, container_expected_wall, settings_near
 from .decision import bitrate_probabilities, decide
-from .evidence import CodecFamily, ContainerCheck, EarlierGeneration, ExcerptSpan, LossyEvidence
+from .evidence import CodecFamily, ContainerCheck, EarlierGeneration, ExcerptSpan, GridScore, LossyEvidence
 from .grid import Z_DECIDES, frame_grid, grid_at_lower_rate, grid_codec
 from .holes import EXCERPT_SECONDS, hole_rates
 from .segments import HF_BAND, WALL_MAX_HZ, WALL_MIN_HZ, SEG_SAME_EDGE_HZ, segment_walls
@@ -119,6 +119,19 @@ def measure(ctx: TrackContext) -> LossyEvidence:
     )
 
 
+def other_codec_grid(scores: dict[str, GridScore], container: str) -> str | None:
+    """The codec whose grid decides besides a lossy container's own (an earlier generation), or None. The
+    container's grid is set aside, and so is the other 1024-hop MDCT codec's (AAC's grid lights on a Vorbis
+    decode and the reverse) unless its window wins by :func:`grid_codec`."""
+    best = grid_codec(scores)
+    if best is not None and best != container:
+        return best if scores[best].z >= Z_DECIDES else None
+    mdct_pair = ("aac", "vorbis")
+    rest = {c: s for c, s in scores.items()
+            if c != container and not (container in mdct_pair and c in mdct_pair) and s.z >= Z_DECIDES}
+    return grid_codec(rest)
+
+
 def _segment_search_max(ev: LossyEvidence) -> float:
     """Highest wall frequency the segment test looks at: the whole-track search bound, and below a high edge of
     the whole track that is not a codec's (resampling, upsampling), whose own segments show it too."""
@@ -187,8 +200,8 @@ class LossyDetector(Detector):
         expected = container_expected_wall(info.lossy_codec, info.bitrate_kbps, rate)
         ev = replace(ev, container=ContainerCheck(info.lossy_codec, kbps, expected))
         w = ev.wall
-        other = grid_codec(ev.grid.scores) if ev.grid.scores else None
-        if other is not None and other != info.lossy_codec and ev.grid.z >= Z_DECIDES:
+        other = other_codec_grid(ev.grid.scores, info.lossy_codec) if ev.grid.scores else None
+        if other is not None:
             s = ev.grid.scores[other]
             ev = replace(ev, earlier_generation=EarlierGeneration(None, f"{other} (frame grid z {s.z:.0f})"))
             reason = (f"{info.lossy_codec} container at {kbps} kbps, but its content carries a {other} frame grid "

@@ -11,11 +11,11 @@ Codecs and their transforms:
 * **MP3** (MPEG layer III) and **MP2** (layer II): the 32-band polyphase analysis, for MP3 followed by the
   36-point MDCT per sub-band and the encoder's alias-reduction butterflies (:mod:`.mpeg`).
 
-Stages (docs/lossy.md, "cost"): Vorbis and AAC first (their candidates come from the plain zero share of the
-numba kernel on a few frames, :func:`zero_share`, scored with isolated zeros on others, on EXTENDED_FACTOR times
-the frames when z is ambiguous); then MP3 on a short search; MP3 again with EXTENDED_FACTOR times the regions when its z is ambiguous (AMBIGUOUS_Z <= z < Z_DECIDES)
-or when the wall already says lossy and no grid has fired; MP2 only when no grid has fired and MP3 stays below
-AMBIGUOUS_Z. ``FrameGrid.stages`` lists what ran.
+Stages (docs/lossy.md, "cost"): Vorbis and AAC first (candidates from the plain zero share on a few frames,
+:func:`zero_share`, scored with isolated zeros on others, on more frames when z is ambiguous); then MP3 on a
+short search, again on EXTENDED_FACTOR times the regions when its z is ambiguous (AMBIGUOUS_Z <= z < Z_DECIDES)
+or the wall says lossy and no grid has fired; MP2 only when no grid has fired and MP3 stays below AMBIGUOUS_Z.
+``FrameGrid.stages`` lists what ran. The grids read the loud parts of the excerpt (:func:`live_blocks`).
 """
 
 from __future__ import annotations
@@ -39,9 +39,8 @@ Z_DECIDES = 8.0
 AMBIGUOUS_Z = 4.0
 #: Regions of the extended MP3 search and scoring, as multiples of the short one's.
 EXTENDED_FACTOR = 3
-#: Frames the extended scoring of an MDCT codec's grid reads, as multiples of the short one's (it takes every
-#: frame the excerpt has for scoring when it has fewer): a short or sparse excerpt's grid rests on the few live
-#: coefficients of its frames, and reading all of them is what lets its z rise above the binomial floor.
+#: Frames the extended scoring of an MDCT codec's grid reads, as multiples of the short one's, over every live block
+#: (all of them when fewer): a sparse excerpt's z rises above the binomial floor only on all its live coefficients.
 MDCT_EXTENDED_FACTOR = 10
 #: Codecs in the order the grids are reported.
 GRID_CODECS = ("mp3", "mp2", "aac", "vorbis")
@@ -60,8 +59,7 @@ def _kaiser(m: int, beta: float) -> np.ndarray:
 
 def _kbd_window(n2: int, alpha: float = 4.0) -> np.ndarray:
     half = n2 // 2
-    k = _kaiser(half + 1, np.pi * alpha)
-    c = np.cumsum(k)
+    c = np.cumsum(_kaiser(half + 1, np.pi * alpha))
     w = np.sqrt(c[:half] / c[half])
     return np.concatenate([w, w[::-1]])
 
@@ -80,9 +78,8 @@ MDCT_CODECS = {
 }
 #: Highest rate at which libvorbis's 1024-sample long block (vorbis_short) is tried too, Hz.
 VORBIS_SHORT_MAX_RATE = 32000
-#: Frames (spread over the excerpt's live blocks) used to search every offset with the plain zero share, and
-#: the zero threshold of that search in rounding-noise standard deviations (plain zeros: a candidate finder
-#: only).
+#: Frames (spread over the louder live blocks) searched at every offset with the plain zero share, and its zero
+#: threshold in rounding-noise standard deviations (plain zeros: a candidate finder only).
 SEARCH_FRAMES = 2
 SEARCH_TAU_SIGMAS = 10.0
 #: Offsets always scored for AAC: FFmpeg's decoder trims the encoder's priming, which puts the grid at 0.
@@ -181,20 +178,25 @@ def zero_share(x: np.ndarray, starts: np.ndarray, offsets: np.ndarray, window: n
     return counts.reshape(-1, starts.size).sum(axis=1) / (starts.size * n)
 
 
-def live_blocks(x: np.ndarray) -> np.ndarray:
-    """Indices of the BLOCK-sample blocks of ``x`` that are not near-silent (first-difference energy above 100
-    times that of 16-bit rounding noise)."""
+def live_blocks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices, in time order, of the BLOCK-sample blocks of ``x`` that are not near-silent (first-difference
+    energy above 100 times that of 16-bit rounding noise), and of the louder half of them without those that hold
+    an onset or a clipped sample (:data:`.mpeg.ONSET_RATIO`, :data:`.mpeg.CLIP_LEVEL`; all of them when that
+    leaves fewer than a quarter)."""
     n_blocks = x.size // BLOCK
-    if n_blocks == 0:
-        return np.empty(0, dtype=np.int64)
     hf = np.empty(n_blocks, dtype=np.float32)
     _k.diff_energy(x[: n_blocks * BLOCK].reshape(n_blocks, BLOCK), hf)  # sum(diff(block) ** 2) per block
-    return np.nonzero(hf > 100.0 * Q16_SIGMA ** 2 * BLOCK)[0]
+    live = np.nonzero(hf > 100.0 * Q16_SIGMA ** 2 * BLOCK)[0]
+    late = np.zeros(n_blocks, dtype=bool)
+    late[1:] = hf[1:] > mpeg.ONSET_RATIO * hf[:-1]
+    late |= np.abs(x[: n_blocks * BLOCK].reshape(n_blocks, BLOCK)).max(axis=1, initial=0.0) >= mpeg.CLIP_LEVEL
+    loud = live[(hf[live] >= np.median(hf[live])) & ~late[live]] if live.size else live
+    return live, (loud if loud.size >= live.size // 4 else live)
 
 
-def spread_starts(live: np.ndarray, count: int, n: int, last: int) -> np.ndarray:
-    """Starts of up to ``count`` frames spread over the live blocks, on multiples of ``n`` (one offset is one
-    grid position in every frame), none beyond ``last``."""
+def frame_starts(live: np.ndarray, count: int, n: int, last: int) -> np.ndarray:
+    """Starts of up to ``count`` frames spread over the blocks to read (:func:`live_blocks`), on multiples of
+    ``n`` (one offset is one grid position in every frame), none beyond ``last``."""
     live = live[live * BLOCK // n * n <= last]
     if live.size == 0:
         return np.empty(0, dtype=np.int64)
@@ -225,7 +227,7 @@ def search_shares(chans: list[np.ndarray], live: np.ndarray, n: int) -> list[np.
     stage), for the first channel and for the side channel when it is not empty (mid/side-coded frames keep their
     zeros in S). None when the excerpt is too short or silent."""
     last = chans[0].size - 3 * n  # room for every offset (< n) and the window
-    search = spread_starts(live[live % 6 == 0], SEARCH_FRAMES, n, last)
+    search = frame_starts(live[live % 6 == 0], SEARCH_FRAMES, n, last)
     if search.size < 2:
         return None
     w = _vorbis_window(2 * n).astype(np.float32)
@@ -253,7 +255,7 @@ def mdct_grid(chans: list[np.ndarray], live: np.ndarray, codec: str, searched: l
     period = step or n
     frames = frames or (MOVING_SCORE_FRAMES if step else SCORE_FRAMES)
     # search and score on disjoint frames (live blocks 0 and 3 mod 6: a 2n-sample frame spans < 2 blocks)
-    score = spread_starts(live[live % 6 == 3], frames, n, chans[0].size - 3 * n)
+    score = frame_starts(live[live % 6 == 3], frames, n, chans[0].size - 3 * n)
     if score.size < 2:
         return None
     found: list[int] = []
@@ -305,7 +307,7 @@ def frame_grid(y: np.ndarray, sample_rate: int, *, wall_says_lossy: bool = False
         its ``z`` (0 when nothing could be scored) and ``stages`` (what ran).
     """
     chans = channels(y)
-    live = live_blocks(chans[0] if len(chans) == 1 else np.ascontiguousarray(chans[0] + chans[1]))
+    every, live = live_blocks(chans[0] if len(chans) == 1 else np.ascontiguousarray(chans[0] + chans[1]))
     scores: dict[str, GridScore] = {}
     stages: list[str] = []
     searched = {n: search_shares(chans, live, n) for n in
@@ -320,7 +322,7 @@ def frame_grid(y: np.ndarray, sample_rate: int, *, wall_says_lossy: bool = False
             stages.append(codec)
             if AMBIGUOUS_Z <= got.z < Z_DECIDES:
                 frames = MDCT_EXTENDED_FACTOR * (MOVING_SCORE_FRAMES if codec == "vorbis" else SCORE_FRAMES)
-                wide = mdct_grid(chans, live, codec, searched[1024], extra=extra, frames=frames)
+                wide = mdct_grid(chans, every, codec, searched[1024], extra=extra, frames=frames)
                 if wide is not None:
                     got = wide
                     stages.append(f"{codec} extended")
@@ -379,12 +381,10 @@ def grid_at_lower_rate(y: np.ndarray, sample_rate: int, rates: list[int]) -> Fra
     recordings (z <= 4 through 32 kHz against >= 13 for LAME V7); the MDCT grids of AAC and Vorbis fired on a
     resampled sparse sample that never met either codec.
 
-    The short MP3 search screens each rate first, and the staged search runs only from an ambiguous z
-    (AMBIGUOUS_Z) up: every MP3 found at a lower rate in the corpus and its real-world layer (13 files) reads
-    z >= 10 on the short search alone, and an extended search multiplies the regions by EXTENDED_FACTOR, which
-    lifts a true grid's z by about sqrt(3) (from under 4 to under 7, short of Z_DECIDES). Music whose top lies
-    near a lower rate's Nyquist frequency (many renders and band-limited recordings) so pays one resampling and
-    the short search, not every codec's search."""
+    The short MP3 search screens each rate, and the staged search runs only from an ambiguous z (AMBIGUOUS_Z)
+    up: every MP3 found at a lower rate in the corpus and its real-world layer reads z >= 10 on the short search
+    alone, and the extended search lifts a true grid's z by about sqrt(3) (from under 4 to under 7). Music whose
+    top lies near a lower rate's Nyquist frequency so pays one resampling and the short search."""
     from scipy.signal import resample_poly  # here: scipy.signal takes long to import, and few files need it
 
     for rate in rates:

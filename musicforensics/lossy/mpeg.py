@@ -62,8 +62,8 @@ _HALF_WINDOW = (
 #: Samples per granule (layer III) and sub-band samples per granule.
 GRANULE = 576
 SUBBAND_SAMPLES = 18
-#: Layer III search: regions of the first half searched at every alignment, and granules per region; scoring:
-#: candidates kept, null alignments, regions of the second half.
+#: Layer III search: regions searched at every alignment, and granules per region; scoring: candidates kept, null
+#: alignments, regions (:func:`loudest_regions` chooses both sets).
 SEARCH_REGIONS = 3
 GRANULES_PER_REGION = 4
 CANDIDATES = 4
@@ -74,9 +74,9 @@ NULL_GUARD = 4
 #: A region with a sample at or above this magnitude is read last: a decoder clips what the codec put over full
 #: scale, and clipped samples are not the dequantised values.
 CLIP_LEVEL = 0.999
-#: A region with ATTACK_RATIO times the energy of the one before holds an onset, which an MP3 encoder codes in
-#: short blocks (not modelled): read last.
-ATTACK_RATIO = 4.0
+#: A region with ONSET_RATIO times the energy of the one before holds an onset, which the encoders code in short
+#: blocks (not modelled): read last.
+ONSET_RATIO = 4.0
 #: Layer II: seconds of the excerpt analysed at the 32 phases (its loudest stretch), the step of the search for
 #: that stretch, and phases next to the best left out of the null.
 LAYER2_SECONDS = 1.5
@@ -186,7 +186,7 @@ def loudest_regions(chans: list[np.ndarray], regions: int, score_regions: int,
     starts = np.arange(slots) * step
     energy, clipped = tile_energy(chans, step, slots)
     attack = np.zeros(slots, dtype=bool)
-    attack[1:] = energy[1:] > ATTACK_RATIO * energy[:-1]
+    attack[1:] = energy[1:] > ONSET_RATIO * energy[:-1]
     ranked = starts[np.lexsort((-energy, clipped | attack))][: regions + score_regions]
     search = [int(v) for i, v in enumerate(ranked) if i % 3 == 0][:regions]
     score = [int(v) for v in ranked if int(v) not in search]
