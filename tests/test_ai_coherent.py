@@ -184,3 +184,30 @@ def test_screened_scan_keeps_the_fired_segments_of_a_part_and_skips_a_silent_com
     assert screened.span_z(first, stop, fs, top) == full.span_z(first, stop, fs, top)
     quiet = segments.ScanMemo(rng.standard_normal(60 * fs).astype(np.float32), fs)
     assert quiet.screened_scan(decoder, top) is None  # no window of noise alone reaches half the firing z
+
+
+def test_template_consistency_of_a_weak_comb_is_not_decided_by_the_loudest_block(rng):
+    """A real trumpet recording with a weak fixed pattern of 2048 samples added at -60 dB under its envelope (the
+    spacing of Stable Audio's decoder): in absolute units the trumpet's partials around the teeth of its loudest
+    blocks outweighed the comb (kappa 0.0 when the sums were not taken in units of the local noise); per-tooth
+    noise units read the fixed pattern as fixed, and a pattern that changes every sixth still as changing."""
+    import soundfile as sf
+
+    from tests.conftest import require_realworld
+
+    path = require_realworld() / "lossy" / "librosa__sorohanro_-_solo-trumpet-06.hq.ogg"
+    x, fs = sf.read(str(path), dtype="float64", always_2d=True)
+    music = x.sum(axis=1)[: 20 * fs]
+    n, period = music.size, 2048
+    envelope = np.sqrt(np.convolve(music ** 2, np.ones(4096) / 4096, "same")) + 1e-5
+    c = next(c for c in candidates.fold_plan(fs).candidates if c.rate == fs and c.period == period)
+    top = coherent.band_top_hz(c, fs)
+    fixed = music + 1e-3 * envelope * _periodic(n, period, rng, 1.0)
+    changing = music.copy()
+    for k in range(6):
+        a, b = k * n // 6, (k + 1) * n // 6
+        changing[a:b] += (1e-3 * envelope * _periodic(n, period, rng, 1.0))[a:b]
+    k_fixed = segments.template_consistency(fixed.astype(np.float32), fs, c, top)
+    k_changing = segments.template_consistency(changing.astype(np.float32), fs, c, top)
+    assert k_fixed.z_incoherent > 5 and k_changing.z_incoherent > 5
+    assert k_fixed.kappa > 0.5 and k_changing.kappa < 0.3, (k_fixed, k_changing)

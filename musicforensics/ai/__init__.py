@@ -9,7 +9,7 @@ the detector that turns them into the ``ai`` verdict in :mod:`.detector`, and wh
 from ..detector import DetectorSpec
 
 #: The AI-music detector (finding kind ``ai``; named ``deconv`` before schema 1.1, still accepted).
-SPEC = DetectorSpec(name="ai", version="6", kinds=("ai",), order=60,
+SPEC = DetectorSpec(name="ai", version="7", kinds=("ai",), order=60,
                     implementation="musicforensics.ai.detector:AIDetector",
                     models=("default_ai.json",), model_option="ai_model", aliases=("deconv",),
                     observer="musicforensics.ai.fold:accumulator_for")

@@ -10,9 +10,13 @@ the music, its shape does not). Other sample-locked periodic content, such as a 
 waveform cycles locked to the sample clock, changes its pattern from note to note. With ``X_ik`` the complex
 value of tooth ``k`` in block ``i`` (N blocks) and ``n_ik`` the local noise power around it, the excess power of
 the teeth summed coherently over the blocks is ``E_coh = sum_k |sum_i X_ik|^2 - sum_k sum_i n_ik`` and summed
-incoherently ``E_inc = sum_k sum_i (|X_ik|^2 - n_ik)``; the consistency ``kappa = E_coh / (N E_inc)`` is 1 for
-a fixed pattern at constant level, ``|sum g|^2 / (N sum g^2)`` for a fixed pattern under block gains ``g_i``, and
-about ``1 / N`` for a pattern that changes from block to block.
+incoherently ``E_inc = sum_k sum_i (|X_ik|^2 - n_ik)``, each ``X_ik`` first divided by ``sqrt(n_ik)`` (then
+``n_ik = 1``): in absolute units the music around the teeth of the loudest block, whose median-based noise
+estimate is off by more than a weak comb's whole excess, would decide the sums. The consistency compares the
+blocks' cross products with what one pattern at each block's own level would give: with ``E_i`` block i's
+excess (floored at 0), ``kappa = (E_coh - E_inc) / sum_(i != j) sqrt(E_i E_j)``, 1 for a fixed pattern at any
+levels (a decoder's pattern follows the music, or stays when the music is quiet) and about 0 for a pattern that
+changes from block to block.
 
 **Where the comb is.** The track is cut into blocks of BLOCK_SECONDS; a segment is SEGMENT_BLOCKS consecutive
 blocks (10 s, one starting every 2.5 s). Each segment's short-fold spectrum (the sum of its blocks') is scored
@@ -108,12 +112,19 @@ def template_consistency(mono: np.ndarray, sample_rate: int, candidate: Candidat
     values, noise, freqs = block_tooth_values(mono, sample_rate, candidate, top_hz, edges[:-1], edges[1:])
     if freqs.size < 3:
         return None
-    incoherent = float((values.real ** 2 + values.imag ** 2 - noise).sum())
-    total = values.sum(axis=0)
-    coherent = float((total.real ** 2 + total.imag ** 2).sum() - noise.sum())
+    # each tooth in units of its block's local noise: a loud block's music around the teeth would otherwise
+    # outweigh every quiet block's comb (see the module docstring)
+    live = noise > 0
+    unit = np.where(live, values / np.sqrt(np.where(live, noise, 1.0)), 0.0)
+    power = unit.real ** 2 + unit.imag ** 2
     # under no comb, |X|^2 / n is Exp(1): the incoherent excess has sd sqrt(teeth * blocks) in noise units
-    z_inc = float(((values.real ** 2 + values.imag ** 2) / noise - 1.0).sum() / np.sqrt(values.size))
-    kappa = coherent / (blocks * incoherent) if incoherent > 0 else 0.0
+    z_inc = float(power.sum() - live.sum()) / np.sqrt(max(int(live.sum()), 1))
+    # kappa: the blocks' cross products against what the same pattern at each block's own level would give
+    total = unit.sum(axis=0)
+    cross = float((total.real ** 2 + total.imag ** 2).sum() - power.sum())
+    excess = np.sqrt(np.maximum(power.sum(axis=1) - live.sum(axis=1), 0.0))
+    same = float(excess.sum() ** 2 - (excess ** 2).sum())
+    kappa = cross / same if same > 0 else 0.0
     return Consistency(kappa=float(kappa), blocks=blocks, z_incoherent=z_inc)
 
 
