@@ -211,3 +211,18 @@ def test_template_consistency_of_a_weak_comb_is_not_decided_by_the_loudest_block
     k_changing = segments.template_consistency(changing.astype(np.float32), fs, c, top)
     assert k_fixed.z_incoherent > 5 and k_changing.z_incoherent > 5
     assert k_fixed.kappa > 0.5 and k_changing.kappa < 0.3, (k_fixed, k_changing)
+
+
+def test_the_weak_comb_benchmark_adds_a_fixed_pattern_under_the_envelope(rng):
+    """benchmarks/weak_comb.py: what it adds repeats every P samples wherever the music's level is steady, scales
+    with that level, and the result stays within full scale."""
+    from benchmarks.weak_comb import with_pattern
+
+    fs, period = 44100, 2048
+    level = np.where(np.arange(fs * 4) < fs * 2, 0.005, 0.1)  # peaks stay under full scale: no rescaling
+    x = (level * rng.standard_normal(fs * 4))[:, None]
+    added = with_pattern(x, period, -40.0, np.random.default_rng(3))[:, 0] - x[:, 0]
+    quiet, loud = added[fs // 2: fs // 2 + period], added[3 * fs: 3 * fs + period]
+    assert np.corrcoef(quiet, added[fs // 2 + 5 * period: fs // 2 + 6 * period])[0, 1] > 0.95
+    assert 10 < np.std(loud) / np.std(quiet) < 30
+    assert np.abs(with_pattern(x * 10, period, -10.0, rng)).max() <= 1.0
