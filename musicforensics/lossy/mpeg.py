@@ -185,9 +185,9 @@ def loudest_regions(chans: list[np.ndarray], regions: int, score_regions: int,
         return [], []
     starts = np.arange(slots) * step
     energy, clipped = tile_energy(chans, step, slots)
-    attack = np.zeros(slots, dtype=bool)
-    attack[1:] = energy[1:] > ONSET_RATIO * energy[:-1]
-    ranked = starts[np.lexsort((-energy, clipped | attack))][: regions + score_regions]
+    onset = np.zeros(slots, dtype=bool)
+    onset[1:] = energy[1:] > ONSET_RATIO * energy[:-1]
+    ranked = starts[np.lexsort((-energy, clipped | onset))][: regions + score_regions]
     search = [int(v) for i, v in enumerate(ranked) if i % 3 == 0][:regions]
     score = [int(v) for v in ranked if int(v) not in search]
     return sorted(search), sorted(score)
